@@ -1,0 +1,75 @@
+/*
+ * buf.h - a growable byte buffer and the little-endian writers that
+ * RowBinary is made of.
+ *
+ * The same type serves as the output buffer (filled with whole rows, then
+ * written to stdout) and as scratch space reused from one message to the
+ * next.  Once a buffer has grown to the size a workload needs it never
+ * shrinks, so the steady state allocates nothing.
+ *
+ * Writers never fail: they call buf_reserve(), which aborts the process
+ * when memory is exhausted.  Running out of memory is not an input error a
+ * caller could report per message; there is nothing sensible to continue
+ * with, and every caller checking it would bury the encoding logic.
+ */
+#ifndef KB_BUF_H
+#define KB_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct buf {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+} buf;
+
+void buf_init(buf *b, size_t initial_capacity);
+void buf_free(buf *b);
+/* Slow path of buf_reserve: grows the capacity to at least len + extra. */
+void buf_grow(buf *b, size_t extra);
+
+static inline void buf_reserve(buf *b, size_t extra) {
+    if (b->cap - b->len < extra) buf_grow(b, extra);
+}
+
+static inline void buf_put(buf *b, const void *p, size_t n) {
+    buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void buf_u8(buf *b, uint8_t v) {
+    buf_reserve(b, 1);
+    b->data[b->len++] = v;
+}
+
+/* Stores v in n little-endian bytes (n <= 8).  The shifts make the byte
+ * order independent of the host; compilers turn them into one store. */
+static inline void buf_le(buf *b, uint64_t v, unsigned n) {
+    buf_reserve(b, n);
+    unsigned char *p = b->data + b->len;
+    for (unsigned i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    b->len += n;
+}
+
+static inline void buf_leb128(buf *b, uint64_t v) {
+    buf_reserve(b, 10);
+    unsigned char *p = b->data + b->len;
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (unsigned char)v;
+    b->len += i;
+}
+
+/* A RowBinary String: LEB128 length, then the bytes. */
+static inline void buf_rb_string(buf *b, const void *p, size_t n) {
+    buf_leb128(b, n);
+    buf_put(b, p, n);
+}
+
+#endif

@@ -1,0 +1,361 @@
+#include "consumer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct part_state {
+    int32_t partition;
+    int64_t low, high; /* watermarks when the run started */
+    int64_t next;      /* offset of the next message expected */
+    int64_t stop;      /* first offset not to read */
+    int done;
+} part_state;
+
+struct consumer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    const char *topic;
+    part_state *parts;
+    size_t nparts;
+    part_state **by_id; /* partition id -> state, for the per-message path */
+    int32_t max_id;
+    size_t pending;
+    /* librdkafka reports connection problems through its error and log
+     * callbacks; the last one is kept to explain a stall or a failure. */
+    char last_error[256];
+};
+
+int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen) {
+    char *end;
+    if (!strcmp(text, "beginning") || !strcmp(text, "earliest")) {
+        *out = (offset_spec){OFFSET_BEGINNING, 0};
+        return 0;
+    }
+    if (!strcmp(text, "end") || !strcmp(text, "latest")) {
+        *out = (offset_spec){OFFSET_END, 0};
+        return 0;
+    }
+    offset_kind kind = OFFSET_ABSOLUTE;
+    const char *num = text;
+    if (!strncmp(text, "s@", 2)) {
+        kind = OFFSET_TIMESTAMP;
+        num = text + 2;
+    } else if (text[0] == '-') {
+        kind = OFFSET_FROM_END;
+        num = text + 1;
+    }
+    if (*num < '0' || *num > '9') goto bad;
+    errno = 0;
+    long long v = strtoll(num, &end, 10);
+    if (*end || errno) goto bad;
+    *out = (offset_spec){kind, v};
+    return 0;
+bad:
+    snprintf(err, errlen,
+             "invalid offset '%s' (expected beginning, end, N, -N or s@TIMESTAMP_MS)", text);
+    return -1;
+}
+
+static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
+    (void)rk;
+    (void)code;
+    consumer *c = opaque;
+    snprintf(c->last_error, sizeof c->last_error, "%s", reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *line) {
+    /* stderr belongs to ClickHouse's pipe, which it may never read: keep
+     * librdkafka's diagnostics for our own error line instead. */
+    if (level > 4) return;
+    consumer *c = rd_kafka_opaque(rk);
+    snprintf(c->last_error, sizeof c->last_error, "%s: %s", facility, line);
+}
+
+static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                    size_t errlen) {
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "librdkafka property %s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* Defaults first so that -X can override them.  Offsets are never
+     * committed: the position of a run comes from its caller. */
+    static const char *const defaults[][2] = {
+        {"client.id", "kafka-bridge"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},
+        {"auto.offset.reset", "error"},
+        {"log.connection.close", "false"},
+        {"fetch.wait.max.ms", "100"},
+        /* librdkafka refuses assign() without a group id, although with
+         * assign() the group is never joined and nothing is committed. */
+        {"group.id", "kafka-bridge"},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (set_prop(conf, defaults[i][0], defaults[i][1], err, errlen)) goto bad;
+    if (cfg->brokers && set_prop(conf, "bootstrap.servers", cfg->brokers, err, errlen)) goto bad;
+    for (size_t i = 0; i < cfg->nproperties; i++) {
+        const char *kv = cfg->properties[i];
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            snprintf(err, errlen, "librdkafka property '%s': expected name=value", kv);
+            goto bad;
+        }
+        char name[256];
+        size_t n = (size_t)(eq - kv);
+        if (n >= sizeof name) {
+            snprintf(err, errlen, "librdkafka property name too long: %.40s...", kv);
+            goto bad;
+        }
+        memcpy(name, kv, n);
+        name[n] = '\0';
+        if (set_prop(conf, name, eq + 1, err, errlen)) goto bad;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    char why[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!c->rk) {
+        snprintf(err, errlen, "cannot create Kafka consumer: %s", why);
+        return -1; /* rd_kafka_new freed conf only on success */
+    }
+    return 0;
+bad:
+    rd_kafka_conf_destroy(conf);
+    return -1;
+}
+
+/* Reads the topic's partition list from the cluster. */
+static int load_partitions(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, cfg->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, rkt, &md, cfg->timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (e) {
+        snprintf(err, errlen, "cannot read metadata of topic '%s' from %s: %s%s%s", cfg->topic,
+                 cfg->brokers ? cfg->brokers : "(no brokers given)", rd_kafka_err2str(e),
+                 c->last_error[0] ? "; last broker error: " : "", c->last_error);
+        return -1;
+    }
+    int rc = -1;
+    if (md->topic_cnt != 1 || md->topics[0].err) {
+        rd_kafka_resp_err_t te = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        snprintf(err, errlen, "topic '%s': %s", cfg->topic, rd_kafka_err2str(te));
+        goto done;
+    }
+    const struct rd_kafka_metadata_topic *t = &md->topics[0];
+    size_t n = cfg->partitions ? cfg->npartitions : (size_t)t->partition_cnt;
+    c->parts = calloc(n ? n : 1, sizeof *c->parts);
+    if (!c->parts) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    c->nparts = n;
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = cfg->partitions ? cfg->partitions[i] : t->partitions[i].id;
+        int found = 0;
+        for (int j = 0; j < t->partition_cnt; j++) found |= t->partitions[j].id == p;
+        if (!found) {
+            snprintf(err, errlen, "topic '%s' has no partition %" PRId32 " (it has %d)",
+                     cfg->topic, p, t->partition_cnt);
+            goto done;
+        }
+        c->parts[i].partition = p;
+        if (p > c->max_id) c->max_id = p;
+    }
+    c->by_id = calloc((size_t)c->max_id + 1, sizeof *c->by_id);
+    if (!c->by_id) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) c->by_id[c->parts[i].partition] = &c->parts[i];
+    rc = 0;
+done:
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
+static const offset_spec *start_of(const consumer_config *cfg, int32_t partition) {
+    for (size_t i = 0; i < cfg->nstarts; i++)
+        if (cfg->starts[i].partition == partition) return &cfg->starts[i].start;
+    return &cfg->default_start;
+}
+
+/* Fixes each partition's start and stop offsets. */
+static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_state *ps = &c->parts[i];
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+            c->rk, cfg->topic, ps->partition, &ps->low, &ps->high, cfg->timeout_ms);
+        if (e) {
+            snprintf(err, errlen, "topic '%s' partition %" PRId32 ": cannot read offsets: %s",
+                     cfg->topic, ps->partition, rd_kafka_err2str(e));
+            return -1;
+        }
+        ps->stop = ps->high;
+        const offset_spec *s = start_of(cfg, ps->partition);
+        switch (s->kind) {
+        case OFFSET_BEGINNING: ps->next = ps->low; break;
+        case OFFSET_END: ps->next = ps->high; break;
+        case OFFSET_FROM_END: ps->next = ps->high - s->value < ps->low ? ps->low : ps->high - s->value; break;
+        case OFFSET_ABSOLUTE:
+            if (s->value < ps->low || s->value > ps->high) {
+                snprintf(err, errlen,
+                         "topic '%s' partition %" PRId32 ": offset %" PRId64
+                         " is outside the log (%" PRId64 "..%" PRId64 ")",
+                         cfg->topic, ps->partition, s->value, ps->low, ps->high);
+                return -1;
+            }
+            ps->next = s->value;
+            break;
+        case OFFSET_TIMESTAMP: {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, cfg->topic, ps->partition)->offset = s->value;
+            e = rd_kafka_offsets_for_times(c->rk, l, cfg->timeout_ms);
+            if (!e) e = l->elems[0].err;
+            int64_t found = l->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(l);
+            if (e) {
+                snprintf(err, errlen,
+                         "topic '%s' partition %" PRId32 ": cannot find the offset of time %" PRId64
+                         ": %s",
+                         cfg->topic, ps->partition, s->value, rd_kafka_err2str(e));
+                return -1;
+            }
+            ps->next = found < 0 ? ps->high : found; /* -1: no message that late */
+            break;
+        }
+        }
+        ps->done = ps->next >= ps->stop;
+        if (!ps->done) c->pending++;
+    }
+    return 0;
+}
+
+static int assign(consumer *c, char *err, size_t errlen) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (!c->parts[i].done)
+            rd_kafka_topic_partition_list_add(l, c->topic, c->parts[i].partition)->offset =
+                c->parts[i].next;
+    rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(err, errlen, "topic '%s': cannot assign partitions: %s", c->topic,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    return 0;
+}
+
+int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t errlen) {
+    consumer *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->topic = cfg->topic;
+    if (configure(c, cfg, err, errlen) || load_partitions(c, cfg, err, errlen) ||
+        resolve_offsets(c, cfg, err, errlen) || assign(c, err, errlen)) {
+        consumer_close(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void consumer_close(consumer *c) {
+    if (!c) return;
+    if (c->queue) rd_kafka_queue_destroy(c->queue);
+    /* No group was joined and nothing is committed, so there is nothing
+     * for a consumer close to hand over. */
+    if (c->rk) rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    free(c->parts);
+    free(c->by_id);
+    free(c);
+}
+
+static part_state *find_part(consumer *c, int32_t partition) {
+    return partition >= 0 && partition <= c->max_id ? c->by_id[partition] : NULL;
+}
+
+static void finish(consumer *c, part_state *ps) {
+    if (!ps->done) {
+        ps->done = 1;
+        c->pending--;
+    }
+}
+
+int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms, size_t *n,
+                  char *err, size_t errlen) {
+    *n = 0;
+    if (c->pending == 0) return 0;
+    ssize_t got = rd_kafka_consume_batch_queue(c->queue, timeout_ms, msgs, max);
+    if (got < 0) {
+        snprintf(err, errlen, "topic '%s': consume failed: %s", c->topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    size_t kept = 0;
+    int rc = 0;
+    for (ssize_t i = 0; i < got; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        part_state *ps = find_part(c, m->partition);
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (ps && m->offset >= ps->stop) finish(c, ps);
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->err) {
+            /* Connection trouble is retried by librdkafka and shows up as
+             * a stall, which the caller bounds; anything else is final. */
+            if (rc == 0 && m->err != RD_KAFKA_RESP_ERR__TRANSPORT &&
+                m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                snprintf(err, errlen, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %s",
+                         c->topic, m->partition, m->offset, rd_kafka_message_errstr(m));
+                rc = -1;
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (rc != 0 || !ps || ps->done || m->offset >= ps->stop) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        ps->next = m->offset + 1;
+        if (ps->next >= ps->stop) finish(c, ps);
+        msgs[kept++] = m;
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < kept; i++) rd_kafka_message_destroy(msgs[i]);
+        return -1;
+    }
+    *n = kept;
+    return 0;
+}
+
+int consumer_done(const consumer *c) { return c->pending == 0; }
+
+void consumer_describe_pending(const consumer *c, char *out, size_t outlen) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c->nparts && o + 48 < outlen; i++) {
+        const part_state *ps = &c->parts[i];
+        if (ps->done) continue;
+        o += (size_t)snprintf(out + o, outlen - o, "%s%" PRId32 " at %" PRId64 " of %" PRId64,
+                              o ? ", " : "partition ", ps->partition, ps->next, ps->stop);
+    }
+    if (c->last_error[0] && o + 24 < outlen)
+        snprintf(out + o, outlen - o, "; last broker error: %s", c->last_error);
+}

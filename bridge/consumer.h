@@ -1,0 +1,73 @@
+/*
+ * consumer.h - a bounded read of one topic with librdkafka.
+ *
+ * The partitions are assigned directly: no consumer group is joined, so
+ * there is no rebalance and the first messages arrive within a fetch round
+ * trip.  When the run starts, each partition's end offset (its high
+ * watermark) is read and becomes the stop position, so a run is a bounded
+ * batch even while producers keep writing.
+ *
+ * Errors follow librdkafka's convention: a return code, and the caller's
+ * buffer filled with one line that names the topic and partition.
+ */
+#ifndef KB_CONSUMER_H
+#define KB_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum offset_kind {
+    OFFSET_BEGINNING,  /* the log start */
+    OFFSET_END,        /* the end when the run starts: nothing to read */
+    OFFSET_ABSOLUTE,   /* value is an offset */
+    OFFSET_FROM_END,   /* value messages before the end */
+    OFFSET_TIMESTAMP   /* value is a time in ms: first message at or after */
+} offset_kind;
+
+typedef struct offset_spec {
+    offset_kind kind;
+    int64_t value;
+} offset_spec;
+
+/* Parses beginning|earliest, end|latest, N, -N, s@MS. */
+int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen);
+
+typedef struct partition_start {
+    int32_t partition;
+    offset_spec start;
+} partition_start;
+
+typedef struct consumer_config {
+    const char *brokers;
+    const char *topic;
+    const int32_t *partitions;   /* NULL: every partition of the topic */
+    size_t npartitions;
+    offset_spec default_start;
+    const partition_start *starts; /* per-partition overrides */
+    size_t nstarts;
+    char *const *properties;     /* "name=value" librdkafka properties */
+    size_t nproperties;
+    int timeout_ms;              /* for metadata and offset look-ups */
+} consumer_config;
+
+typedef struct consumer consumer;
+
+int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t errlen);
+void consumer_close(consumer *c);
+
+/* Fetches up to `max` messages, waiting at most timeout_ms.  Messages at or
+ * past a partition's stop offset are dropped here.  *n is set to the number
+ * returned; the caller destroys each with rd_kafka_message_destroy().
+ * Returns -1 with err filled on an error that ends the run. */
+int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms, size_t *n,
+                  char *err, size_t errlen);
+
+/* True when every partition has reached its stop offset. */
+int consumer_done(const consumer *c);
+
+/* Describes the partitions not yet finished, with their positions, and the
+ * last error librdkafka reported, for an error message. */
+void consumer_describe_pending(const consumer *c, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * message.h - what a decoder sees of one Kafka message, and how it reports
+ * a message it cannot turn into a row.
+ *
+ * Decoders do not depend on librdkafka: the consumer fills a kb_msg, which
+ * also lets unit tests and the decode benchmark feed bytes from anywhere.
+ */
+#ifndef KB_MESSAGE_H
+#define KB_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kb_msg {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int has_timestamp;
+    int64_t timestamp_ms;
+    const void *key;   /* NULL when the message has no key */
+    size_t key_len;
+    const void *value; /* NULL for a tombstone */
+    size_t value_len;
+} kb_msg;
+
+/* Why a message could not become a row.  `column` is NULL when the fault is
+ * not in one column (malformed JSON between fields, say); `byte` is the
+ * offset in the value where it was found, or -1. */
+typedef struct row_error {
+    const char *column;
+    long byte;
+    char reason[256];
+} row_error;
+
+#endif

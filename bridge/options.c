@@ -1,0 +1,426 @@
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "version.h"
+
+static const char usage[] =
+    "Usage: kafka-bridge [options]\n"
+    "Reads a Kafka topic and writes its messages as ClickHouse RowBinary rows to\n"
+    "stdout, for ClickHouse's executable() table function.\n"
+    "\n"
+    "Where to read:\n"
+    "  -b, --brokers LIST        bootstrap brokers, host:port[,host:port...]\n"
+    "  -t, --topic NAME          topic to read\n"
+    "  -p, --partitions LIST     partitions to read: 0,1,5 or 0-3 (default: all)\n"
+    "  -o, --offset SPEC         where to start: beginning|earliest, end|latest, N,\n"
+    "                            -N (N before the end), s@MS (first message at or\n"
+    "                            after a time in ms); P:SPEC for partition P only.\n"
+    "                            Repeat or separate with commas. Default: beginning\n"
+    "  -X, --property NAME=VALUE librdkafka property (repeatable)\n"
+    "\n"
+    "What to write:\n"
+    "      --columns LIST        ClickHouse columns, e.g. 'id UInt64, name String',\n"
+    "                            or without spaces: id:UInt64,name:String\n"
+    "  -s, --format FORMAT       message format: json (default)\n"
+    "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default) or RowBinary;\n"
+    "                            must match the format given to executable()\n"
+    "\n"
+    "When to stop (by default: at the end offsets seen when the run starts):\n"
+    "  -c, --max-rows N          stop after N rows\n"
+    "      --max-time SECONDS    stop after this long\n"
+    "      --idle-timeout SECONDS\n"
+    "                            fail if no message arrives for this long while\n"
+    "                            some are still due (default 5; keep it below\n"
+    "                            ClickHouse's command_read_timeout)\n"
+    "\n"
+    "Pipelines and the rest:\n"
+    "  -F, --config FILE         read options from a pipeline file\n"
+    "      --pipeline NAME       read NAME.conf from the pipeline directory:\n"
+    "                            $KAFKA_BRIDGE_PIPELINES, or kafka-bridge.d/ beside\n"
+    "                            this program\n"
+    "      --flush-interval MS   write buffered rows at least this often (1000)\n"
+    "      --timeout MS          metadata and offset look-ups (5000)\n"
+    "      --trust-exit-code     on failure, keep the output valid and rely on the\n"
+    "                            exit status (needs check_exit_code = 1)\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
+    "\n"
+    "Metadata columns: _topic, _partition, _offset, _timestamp, _key.\n"
+    "Exit status: 0 done, 1 failed (one line on stderr), 2 bad usage.\n";
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static char *dup_or_die(const char *s) {
+    char *d = strdup(s);
+    if (!d) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    return d;
+}
+
+static void *grow(void *p, size_t n, size_t size) {
+    void *q = realloc(p, n * size);
+    if (!q) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+static void set_string(char **field, const char *value) {
+    free(*field);
+    *field = dup_or_die(value);
+}
+
+static int parse_u64(const char *name, const char *v, uint64_t *out, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    if (*v < '0' || *v > '9') return fail(err, errlen, "%s: expected a number, got '%s'", name, v);
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || errno) return fail(err, errlen, "%s: expected a number, got '%s'", name, v);
+    *out = n;
+    return 0;
+}
+
+static int parse_seconds(const char *name, const char *v, double *out, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end || errno || !(d >= 0) || d > 1e9)
+        return fail(err, errlen, "%s: expected a number of seconds, got '%s'", name, v);
+    *out = d;
+    return 0;
+}
+
+static int parse_ms(const char *name, const char *v, int *out, char *err, size_t errlen) {
+    uint64_t n = 0;
+    if (parse_u64(name, v, &n, err, errlen)) return -1;
+    if (n == 0 || n > INT_MAX) return fail(err, errlen, "%s: out of range: %s", name, v);
+    *out = (int)n;
+    return 0;
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) s[--n] = '\0';
+    return s;
+}
+
+static int add_partition(bridge_options *o, uint64_t p, char *err, size_t errlen) {
+    if (p > INT32_MAX) return fail(err, errlen, "partition %llu is out of range", (unsigned long long)p);
+    for (size_t i = 0; i < o->npartitions; i++)
+        if (o->partitions[i] == (int32_t)p)
+            return fail(err, errlen, "partition %llu is listed twice", (unsigned long long)p);
+    o->partitions = grow(o->partitions, o->npartitions + 1, sizeof *o->partitions);
+    o->partitions[o->npartitions++] = (int32_t)p;
+    return 0;
+}
+
+static int set_partitions(bridge_options *o, const char *v, char *err, size_t errlen) {
+    char *copy = dup_or_die(v), *save = NULL, *item;
+    int rc = 0;
+    for (item = strtok_r(copy, ",", &save); item && !rc; item = strtok_r(NULL, ",", &save)) {
+        uint64_t a = 0, b = 0;
+        item = trim(item);
+        char *dash = strchr(item, '-');
+        if (dash) *dash = '\0';
+        if (parse_u64("--partitions", item, &a, err, errlen) ||
+            (dash && parse_u64("--partitions", dash + 1, &b, err, errlen))) {
+            rc = -1;
+            break;
+        }
+        if (!dash) b = a;
+        if (b < a || b - a > 100000) {
+            rc = fail(err, errlen, "--partitions: bad range %s", v);
+            break;
+        }
+        for (uint64_t p = a; p <= b && !rc; p++) rc = add_partition(o, p, err, errlen);
+    }
+    free(copy);
+    return rc;
+}
+
+static int set_offsets(bridge_options *o, const char *v, char *err, size_t errlen) {
+    char *copy = dup_or_die(v), *save = NULL, *item;
+    int rc = 0;
+    for (item = strtok_r(copy, ",", &save); item && !rc; item = strtok_r(NULL, ",", &save)) {
+        item = trim(item);
+        char *colon = strchr(item, ':');
+        offset_spec spec;
+        if (!colon) {
+            rc = offset_spec_parse(item, &spec, err, errlen);
+            if (!rc) o->default_start = spec;
+            continue;
+        }
+        *colon = '\0';
+        uint64_t p = 0;
+        if (parse_u64("--offset partition", item, &p, err, errlen) || p > INT32_MAX ||
+            offset_spec_parse(colon + 1, &spec, err, errlen)) {
+            if (p > INT32_MAX) fail(err, errlen, "--offset: partition %s is out of range", item);
+            rc = -1;
+            break;
+        }
+        size_t i = 0;
+        while (i < o->nstarts && o->starts[i].partition != (int32_t)p) i++;
+        if (i == o->nstarts) {
+            o->starts = grow(o->starts, o->nstarts + 1, sizeof *o->starts);
+            o->nstarts++;
+        }
+        o->starts[i] = (partition_start){(int32_t)p, spec};
+    }
+    free(copy);
+    return rc;
+}
+
+static int add_property(bridge_options *o, const char *kv, char *err, size_t errlen) {
+    if (!strchr(kv, '=')) return fail(err, errlen, "-X %s: expected name=value", kv);
+    o->properties = grow(o->properties, o->nproperties + 1, sizeof *o->properties);
+    o->properties[o->nproperties++] = dup_or_die(kv);
+    return 0;
+}
+
+static int set_output(bridge_options *o, const char *v, char *err, size_t errlen) {
+    if (!strcmp(v, "RowBinaryWithNamesAndTypes")) o->with_header = 1;
+    else if (!strcmp(v, "RowBinary")) o->with_header = 0;
+    else return fail(err, errlen, "--output: expected RowBinaryWithNamesAndTypes or RowBinary, got '%s'", v);
+    return 0;
+}
+
+static int set_format(bridge_options *o, const char *v, char *err, size_t errlen) {
+    if (strcmp(v, "json") != 0) return fail(err, errlen, "--format: unsupported message format '%s' (supported: json)", v);
+    set_string(&o->format, v);
+    return 0;
+}
+
+static int set_bool(const char *name, const char *v, int *out, char *err, size_t errlen) {
+    if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) *out = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) *out = 0;
+    else return fail(err, errlen, "%s: expected true or false, got '%s'", name, v);
+    return 0;
+}
+
+static int load_file(bridge_options *o, const char *path, int depth, char *err, size_t errlen);
+
+/* Applies one option by its long name; the command line and files share
+ * this, so a key in a file means exactly what the flag means. */
+static int apply(bridge_options *o, const char *name, const char *v, int depth, char *err,
+                 size_t errlen) {
+    if (!strcmp(name, "brokers")) set_string(&o->brokers, v);
+    else if (!strcmp(name, "topic")) set_string(&o->topic, v);
+    else if (!strcmp(name, "columns")) set_string(&o->columns, v);
+    else if (!strcmp(name, "partitions")) return set_partitions(o, v, err, errlen);
+    else if (!strcmp(name, "offset")) return set_offsets(o, v, err, errlen);
+    else if (!strcmp(name, "property")) return add_property(o, v, err, errlen);
+    else if (!strcmp(name, "format")) return set_format(o, v, err, errlen);
+    else if (!strcmp(name, "output")) return set_output(o, v, err, errlen);
+    else if (!strcmp(name, "max-rows")) return parse_u64("--max-rows", v, &o->max_rows, err, errlen);
+    else if (!strcmp(name, "max-time")) return parse_seconds("--max-time", v, &o->max_time, err, errlen);
+    else if (!strcmp(name, "idle-timeout")) return parse_seconds("--idle-timeout", v, &o->idle_timeout, err, errlen);
+    else if (!strcmp(name, "flush-interval")) return parse_ms("--flush-interval", v, &o->flush_interval_ms, err, errlen);
+    else if (!strcmp(name, "timeout")) return parse_ms("--timeout", v, &o->timeout_ms, err, errlen);
+    else if (!strcmp(name, "trust-exit-code")) return set_bool("--trust-exit-code", v, &o->trust_exit_code, err, errlen);
+    else if (!strcmp(name, "config")) return load_file(o, v, depth + 1, err, errlen);
+    else if (!strncmp(name, "kafka.", 6) && name[6]) {
+        size_t n = strlen(name + 6) + 1 + strlen(v) + 1;
+        char *kv = grow(NULL, n, 1);
+        snprintf(kv, n, "%s=%s", name + 6, v);
+        o->properties = grow(o->properties, o->nproperties + 1, sizeof *o->properties);
+        o->properties[o->nproperties++] = kv;
+    } else
+        return fail(err, errlen, "unknown option '%s'", name);
+    return 0;
+}
+
+
+/* Applies a pending `name = value` of a file, with its continuation lines
+ * already joined. */
+static int flush_entry(bridge_options *o, const char *path, int line, char *name, char *value,
+                       int depth, char *err, size_t errlen) {
+    char why[400];
+    if (apply(o, name, value, depth, why, sizeof why))
+        return fail(err, errlen, "%s:%d: %s", path, line, why);
+    return 0;
+}
+
+static int load_file(bridge_options *o, const char *path, int depth, char *err, size_t errlen) {
+    if (depth > 4) return fail(err, errlen, "%s: config files include each other too deeply", path);
+    FILE *f = fopen(path, "r");
+    if (!f) return fail(err, errlen, "cannot open pipeline file %s: %s", path, strerror(errno));
+    char *line = NULL, *name = NULL, *value = NULL;
+    size_t cap = 0;
+    int lineno = 0, entry_line = 0, rc = 0;
+    ssize_t len;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((line[0] == ' ' || line[0] == '\t') && name) {
+            char *more = trim(line);
+            if (!*more) continue;
+            size_t n = strlen(value) + 1 + strlen(more) + 1;
+            char *joined = grow(NULL, n, 1);
+            snprintf(joined, n, "%s %s", value, more);
+            free(value);
+            value = joined;
+            continue;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        if (name) {
+            rc = flush_entry(o, path, entry_line, name, value, depth, err, errlen);
+            free(name);
+            free(value);
+            name = value = NULL;
+            if (rc) break;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = fail(err, errlen, "%s:%d: expected name = value", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        name = dup_or_die(trim(s));
+        value = dup_or_die(trim(eq + 1));
+        entry_line = lineno;
+    }
+    if (rc == 0 && name) rc = flush_entry(o, path, entry_line, name, value, depth, err, errlen);
+    if (rc == 0 && ferror(f)) rc = fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    free(name);
+    free(value);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* The pipeline directory: $KAFKA_BRIDGE_PIPELINES, else kafka-bridge.d
+ * beside the program as it was invoked (ClickHouse passes the full path in
+ * its user_scripts directory; a symlink there is not resolved, so the
+ * directory sits with the link). */
+static int pipeline_path(const char *argv0, const char *name, char *out, size_t outlen, char *err,
+                         size_t errlen) {
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || (*p == '.' && p != name)))
+            return fail(err, errlen, "--pipeline: invalid name '%s' (letters, digits, . _ - only)", name);
+    if (!*name) return fail(err, errlen, "--pipeline: empty name");
+    const char *dir = getenv("KAFKA_BRIDGE_PIPELINES");
+    char self[PATH_MAX], base[PATH_MAX + 32];
+    if (!dir || !*dir) {
+        if (strchr(argv0, '/')) {
+            snprintf(self, sizeof self, "%s", argv0);
+        } else {
+            ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+            if (n < 0) return fail(err, errlen, "--pipeline: cannot find this program's directory");
+            self[n] = '\0';
+        }
+        snprintf(base, sizeof base, "%s/kafka-bridge.d", dirname(self));
+        dir = base;
+    }
+    if ((size_t)snprintf(out, outlen, "%s/%s.conf", dir, name) >= outlen)
+        return fail(err, errlen, "--pipeline: path too long");
+    return 0;
+}
+
+static const struct option long_options[] = {
+    {"brokers", required_argument, NULL, 'b'},
+    {"topic", required_argument, NULL, 't'},
+    {"partitions", required_argument, NULL, 'p'},
+    {"offset", required_argument, NULL, 'o'},
+    {"property", required_argument, NULL, 'X'},
+    {"format", required_argument, NULL, 's'},
+    {"output", required_argument, NULL, 'O'},
+    {"max-rows", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, 'F'},
+    {"columns", required_argument, NULL, 0},
+    {"max-time", required_argument, NULL, 0},
+    {"idle-timeout", required_argument, NULL, 0},
+    {"pipeline", required_argument, NULL, 0},
+    {"flush-interval", required_argument, NULL, 0},
+    {"timeout", required_argument, NULL, 0},
+    {"trust-exit-code", no_argument, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+static const char short_options[] = "b:t:p:o:X:s:O:c:F:hV";
+
+int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    o->with_header = 1;
+    o->default_start = (offset_spec){OFFSET_BEGINNING, 0};
+    o->idle_timeout = 5;
+    o->flush_interval_ms = 1000;
+    o->timeout_ms = 5000;
+    o->format = dup_or_die("json");
+
+    /* Two passes: pipeline files first, so that flags override them
+     * whatever their order on the command line. */
+    for (int pass = 0; pass < 2; pass++) {
+        int idx, ch;
+        optind = 0; /* 0, not 1: glibc then also resets its internal state */
+        opterr = 0;
+        while ((ch = getopt_long(argc, argv, short_options, long_options, &idx)) != -1) {
+            const char *name;
+            if (ch == '?') {
+                if (pass) continue;
+                if (optopt) return fail(err, errlen, "unknown or incomplete option -%c (see --help)", optopt);
+                return fail(err, errlen, "unknown or incomplete option %s (see --help)", argv[optind - 1]);
+            }
+            if (ch == 'h' || ch == 'V') {
+                if (pass == 0) continue;
+                fputs(ch == 'h' ? usage : "kafka-bridge " KAFKA_BRIDGE_VERSION "\n", stdout);
+                return OPTIONS_EXIT;
+            }
+            name = ch ? NULL : long_options[idx].name;
+            for (const struct option *lo = long_options; !name && lo->name; lo++)
+                if (lo->val == ch) name = lo->name;
+            int is_file = !strcmp(name, "config") || !strcmp(name, "pipeline");
+            if (is_file != (pass == 0)) continue;
+            if (!strcmp(name, "pipeline")) {
+                char path[PATH_MAX + 64];
+                if (pipeline_path(argv[0], optarg, path, sizeof path, err, errlen)) return -1;
+                if (load_file(o, path, 0, err, errlen)) return -1;
+                continue;
+            }
+            if (apply(o, name, optarg ? optarg : "true", 0, err, errlen)) return -1;
+        }
+        if (pass == 0 && optind < argc)
+            return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
+    if (!o->columns) return fail(err, errlen, "no columns given (--columns, or columns in a pipeline file)");
+    if (!o->brokers) {
+        int has = 0;
+        for (size_t i = 0; i < o->nproperties; i++) has |= !strncmp(o->properties[i], "bootstrap.servers=", 18);
+        if (!has) return fail(err, errlen, "no brokers given (-b, or brokers in a pipeline file)");
+    }
+    return OPTIONS_RUN;
+}
+
+void options_free(bridge_options *o) {
+    free(o->brokers);
+    free(o->topic);
+    free(o->format);
+    free(o->columns);
+    free(o->partitions);
+    free(o->starts);
+    for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);
+    free(o->properties);
+    memset(o, 0, sizeof *o);
+}

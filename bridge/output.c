@@ -1,0 +1,107 @@
+#include "output.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void output_init(output *o, int fd, size_t flush_bytes, int with_header, const rowplan *plan) {
+    memset(o, 0, sizeof *o);
+    o->fd = fd;
+    o->flush_bytes = flush_bytes;
+    o->with_header = with_header;
+    buf_init(&o->rows, flush_bytes + flush_bytes / 4);
+    if (with_header && plan) rowplan_header(plan, &o->rows);
+}
+
+void output_free(output *o) { buf_free(&o->rows); }
+
+static int write_all(output *o, const unsigned char *p, size_t n, char *err, size_t errlen) {
+    while (n) {
+        ssize_t w = write(o->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EPIPE) {
+                o->closed = 1;
+                return OUTPUT_CLOSED;
+            }
+            snprintf(err, errlen, "cannot write to stdout: %s", strerror(errno));
+            return OUTPUT_ERROR;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return OUTPUT_OK;
+}
+
+int output_flush(output *o, char *err, size_t errlen) {
+    if (o->closed) return OUTPUT_CLOSED;
+    int rc = write_all(o, o->rows.data, o->rows.len, err, errlen);
+    o->rows.len = 0;
+    o->header_written = 1;
+    return rc;
+}
+
+/* Bytes that begin a row of `plan` but cannot be completed: for each
+ * column, either a truncated encoding, or (for one-byte types) a whole
+ * value and on to the next column.  Returns 0 when no such prefix exists. */
+static int incomplete_row(const rowplan *plan, buf *out) {
+    for (size_t i = 0; i < plan->ncols; i++) {
+        const chtype *t = plan->cols[i].type;
+        if (t->kind == CT_LOWCARDINALITY) t = t->inner;
+        if (t->kind == CT_NULLABLE) {
+            buf_u8(out, 0); /* "not NULL": a value must follow */
+            return 1;
+        }
+        if (t->kind == CT_STRING) {
+            buf_u8(out, 0x80); /* a length whose LEB128 never ends */
+            return 1;
+        }
+        size_t width = chtype_fixed_size(t);
+        buf_u8(out, 0);
+        if (width > 1) return 1;
+    }
+    return 0;
+}
+
+/* Waits, silent, until the reader closes the pipe (its read timeout) or a
+ * generous bound passes.  Used only when no byte sequence can fail. */
+static void hold_until_reader_leaves(int fd) {
+    struct pollfd p = {.fd = fd, .events = 0};
+    time_t deadline = time(NULL) + 3600;
+    while (time(NULL) < deadline) {
+        int r = poll(&p, 1, 1000);
+        if (r > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return;
+        if (r < 0 && errno != EINTR) return;
+    }
+}
+
+void output_fail(output *o, const rowplan *plan, const char *message, int trust_exit_code) {
+    char err[256];
+    if (o->closed) return;
+    if (!o->header_written && o->with_header) {
+        /* Nothing has reached ClickHouse: replace the header with one that
+         * carries the message as a type name.  The leading '@' cannot start
+         * a type, so ClickHouse quotes the text from there on. */
+        o->rows.len = 0;
+        const char *name = plan && plan->ncols ? plan->cols[0].name : "error";
+        buf_leb128(&o->rows, 1);
+        buf_rb_string(&o->rows, name, strlen(name));
+        buf_leb128(&o->rows, strlen(message) + 1);
+        buf_u8(&o->rows, '@');
+        /* ClickHouse's quote of the text ends at a ';' (a statement end to
+         * its parser), so those become ','. */
+        for (const char *p = message; *p; p++) buf_u8(&o->rows, *p == ';' ? ',' : (uint8_t)*p);
+        if (!trust_exit_code) output_flush(o, err, sizeof err);
+        return;
+    }
+    if (output_flush(o, err, sizeof err) != OUTPUT_OK || trust_exit_code) return;
+    if (plan && incomplete_row(plan, &o->rows)) {
+        output_flush(o, err, sizeof err);
+        return;
+    }
+    o->rows.len = 0;
+    hold_until_reader_leaves(o->fd);
+}

@@ -1,0 +1,233 @@
+#include "rowplan.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash_name(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int is_integer(chtype_kind k) { return k <= CT_UINT64; }
+
+static meta_kind meta_of(const char *name) {
+    if (strcmp(name, "_topic") == 0) return META_TOPIC;
+    if (strcmp(name, "_partition") == 0) return META_PARTITION;
+    if (strcmp(name, "_offset") == 0) return META_OFFSET;
+    if (strcmp(name, "_timestamp") == 0) return META_TIMESTAMP;
+    if (strcmp(name, "_key") == 0) return META_KEY;
+    return META_NONE;
+}
+
+static int check_meta_type(const plan_column *c, char *err, size_t errlen) {
+    chtype_kind k = chtype_base(c->type)->kind;
+    const char *want = NULL;
+    switch (c->meta) {
+    case META_TOPIC:
+    case META_KEY:
+        if (k != CT_STRING) want = "String";
+        break;
+    case META_PARTITION:
+    case META_OFFSET:
+        if (!is_integer(k)) want = "an integer type";
+        break;
+    case META_TIMESTAMP:
+        if (k != CT_DATETIME64 && k != CT_DATETIME) want = "DateTime64(P) or DateTime";
+        break;
+    case META_NONE:
+        break;
+    }
+    if (!want) return 0;
+    buf t;
+    buf_init(&t, 64);
+    chtype_format(c->type, &t);
+    snprintf(err, errlen, "column '%s': metadata column must be %s, not %.*s", c->name, want,
+             (int)t.len, (const char *)t.data);
+    buf_free(&t);
+    return -1;
+}
+
+int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    p->ncols = cols->n;
+    p->cols = calloc(cols->n ? cols->n : 1, sizeof *p->cols);
+    size_t size = 8;
+    while (size < cols->n * 2) size *= 2;
+    p->index = calloc(size, sizeof *p->index);
+    if (!p->cols || !p->index) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    p->index_mask = size - 1;
+    for (size_t i = 0; i < cols->n; i++) {
+        plan_column *c = &p->cols[i];
+        c->name = cols->v[i].name;
+        c->name_len = strlen(c->name);
+        c->type = cols->v[i].type;
+        c->meta = meta_of(c->name);
+        if (c->meta != META_NONE) {
+            if (check_meta_type(c, err, errlen)) {
+                rowplan_free(p);
+                return -1;
+            }
+            continue;
+        }
+        size_t slot = hash_name(c->name, c->name_len) & p->index_mask;
+        while (p->index[slot]) slot = (slot + 1) & p->index_mask;
+        p->index[slot] = (uint32_t)(i + 1);
+    }
+    return 0;
+}
+
+void rowplan_free(rowplan *p) {
+    free(p->cols);
+    free(p->index);
+    memset(p, 0, sizeof *p);
+}
+
+int rowplan_find(const rowplan *p, const char *name, size_t len) {
+    size_t slot = hash_name(name, len) & p->index_mask;
+    for (;;) {
+        uint32_t v = p->index[slot];
+        if (!v) return -1;
+        const plan_column *c = &p->cols[v - 1];
+        if (c->name_len == len && memcmp(c->name, name, len) == 0) return (int)(v - 1);
+        slot = (slot + 1) & p->index_mask;
+    }
+}
+
+void rowplan_header(const rowplan *p, buf *out) {
+    buf t;
+    buf_init(&t, 64);
+    buf_leb128(out, p->ncols);
+    for (size_t i = 0; i < p->ncols; i++) buf_rb_string(out, p->cols[i].name, p->cols[i].name_len);
+    for (size_t i = 0; i < p->ncols; i++) {
+        t.len = 0;
+        chtype_format(p->cols[i].type, &t);
+        buf_rb_string(out, t.data, t.len);
+    }
+    buf_free(&t);
+}
+
+void rowplan_put_default(const chtype *t, buf *out) {
+    switch (t->kind) {
+    case CT_NULLABLE:
+        buf_u8(out, 1);
+        return;
+    case CT_LOWCARDINALITY:
+        rowplan_put_default(t->inner, out);
+        return;
+    case CT_STRING:
+        buf_u8(out, 0);
+        return;
+    default: {
+        size_t n = chtype_fixed_size(t);
+        buf_reserve(out, n);
+        memset(out->data + out->len, 0, n);
+        out->len += n;
+    }
+    }
+}
+
+int rowplan_put_int(const chtype *t, int negative, uint64_t magnitude, buf *out, row_error *e) {
+    static const struct {
+        unsigned bytes;
+        int is_signed;
+    } shape[] = {
+        [CT_INT8] = {1, 1},  [CT_INT16] = {2, 1},  [CT_INT32] = {4, 1},  [CT_INT64] = {8, 1},
+        [CT_UINT8] = {1, 0}, [CT_UINT16] = {2, 0}, [CT_UINT32] = {4, 0}, [CT_UINT64] = {8, 0},
+    };
+    unsigned bits = shape[t->kind].bytes * 8;
+    uint64_t value;
+    if (shape[t->kind].is_signed) {
+        uint64_t limit = (uint64_t)1 << (bits - 1); /* |min|; max is limit - 1 */
+        if (negative ? magnitude > limit : magnitude >= limit) goto range;
+        value = negative ? (uint64_t)0 - magnitude : magnitude;
+    } else {
+        if (negative && magnitude) goto range;
+        if (bits < 64 && magnitude >> bits) goto range;
+        value = magnitude;
+    }
+    buf_le(out, value, shape[t->kind].bytes);
+    return 0;
+range: {
+    buf name;
+    buf_init(&name, 16);
+    chtype_format(t, &name);
+    snprintf(e->reason, sizeof e->reason, "value %s%" PRIu64 " is out of range for %.*s",
+             negative ? "-" : "", magnitude, (int)name.len, (const char *)name.data);
+    buf_free(&name);
+    return -1;
+}
+}
+
+static uint64_t pow10u(unsigned n) {
+    uint64_t v = 1;
+    while (n--) v *= 10;
+    return v;
+}
+
+static int put_timestamp(const chtype *t, int64_t ms, buf *out, row_error *e) {
+    if (t->kind == CT_DATETIME) {
+        int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+        if (s < 0 || s > (int64_t)UINT32_MAX) {
+            snprintf(e->reason, sizeof e->reason,
+                     "message timestamp %" PRId64 " ms does not fit DateTime", ms);
+            return -1;
+        }
+        buf_le(out, (uint64_t)s, 4);
+        return 0;
+    }
+    int64_t ticks;
+    if (t->precision >= 3) {
+        int64_t scale = (int64_t)pow10u(t->precision - 3);
+        if (__builtin_mul_overflow(ms, scale, &ticks)) {
+            snprintf(e->reason, sizeof e->reason,
+                     "message timestamp %" PRId64 " ms does not fit DateTime64(%u)", ms,
+                     t->precision);
+            return -1;
+        }
+    } else {
+        int64_t scale = (int64_t)pow10u(3 - t->precision);
+        ticks = ms >= 0 ? ms / scale : -((-ms + scale - 1) / scale);
+    }
+    buf_le(out, (uint64_t)ticks, 8);
+    return 0;
+}
+
+int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_error *e) {
+    const chtype *t = col->type;
+    int present = col->meta == META_KEY         ? m->key != NULL
+                  : col->meta == META_TIMESTAMP ? m->has_timestamp
+                                                : 1;
+    if (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    if (t->kind == CT_NULLABLE) {
+        buf_u8(out, present ? 0 : 1);
+        if (!present) return 0;
+        t = t->inner;
+    }
+    e->column = col->name;
+    switch (col->meta) {
+    case META_TOPIC:
+        buf_rb_string(out, m->topic, strlen(m->topic));
+        return 0;
+    case META_KEY:
+        buf_rb_string(out, m->key, present ? m->key_len : 0);
+        return 0;
+    case META_PARTITION:
+        return rowplan_put_int(t, m->partition < 0, (uint64_t)(m->partition < 0 ? -(int64_t)m->partition : m->partition), out, e);
+    case META_OFFSET:
+        return rowplan_put_int(t, m->offset < 0, m->offset < 0 ? (uint64_t)0 - (uint64_t)m->offset : (uint64_t)m->offset, out, e);
+    case META_TIMESTAMP:
+        return put_timestamp(t, present ? m->timestamp_ms : 0, out, e);
+    case META_NONE:
+        break;
+    }
+    return 0;
+}

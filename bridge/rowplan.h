@@ -1,0 +1,72 @@
+/*
+ * rowplan.h - a column list compiled for decoding.
+ *
+ * Built once per run: each column is either a field of the message or one
+ * of the metadata columns below, and a hash table maps field names to
+ * columns so that decoders look nothing up by type or by string
+ * comparison per message beyond that one probe.
+ *
+ * Metadata columns (names reserved by the bridge):
+ *     _topic      String, LowCardinality(String)
+ *     _partition  any integer type wide enough for the partition numbers
+ *     _offset     any integer type wide enough for the offsets
+ *     _timestamp  DateTime64(P) or DateTime: the message timestamp
+ *     _key        String: the message key, raw bytes
+ * Each may be Nullable; a key or timestamp that is absent is then NULL.
+ */
+#ifndef KB_ROWPLAN_H
+#define KB_ROWPLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "chtype.h"
+#include "message.h"
+
+typedef enum meta_kind {
+    META_NONE,
+    META_TOPIC,
+    META_PARTITION,
+    META_OFFSET,
+    META_TIMESTAMP,
+    META_KEY
+} meta_kind;
+
+typedef struct plan_column {
+    const char *name;
+    size_t name_len;
+    const chtype *type;
+    meta_kind meta;
+} plan_column;
+
+typedef struct rowplan {
+    plan_column *cols;
+    size_t ncols;
+    uint32_t *index;   /* open addressing: column number + 1, 0 = empty */
+    size_t index_mask;
+} rowplan;
+
+/* The plan borrows names and types from `cols`, which must outlive it. */
+int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen);
+void rowplan_free(rowplan *p);
+
+/* Column number of a message field, or -1 when no column takes it. */
+int rowplan_find(const rowplan *p, const char *name, size_t len);
+
+/* RowBinaryWithNamesAndTypes header: count, names, canonical types. */
+void rowplan_header(const rowplan *p, buf *out);
+
+/* Encodes metadata column `col` of message m. */
+int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_error *e);
+
+/* The value of a field that is missing: NULL for Nullable, else the
+ * type's zero. */
+void rowplan_put_default(const chtype *t, buf *out);
+
+/* Encodes an integer given as sign and magnitude into integer column type
+ * t (Nullable and LowCardinality already removed), refusing values that do
+ * not fit. */
+int rowplan_put_int(const chtype *t, int negative, uint64_t magnitude, buf *out, row_error *e);
+
+#endif

@@ -1,0 +1,14 @@
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void) {
+    SRunner *sr = srunner_create(chtype_suite());
+    srunner_add_suite(sr, jsonrow_suite());
+    srunner_add_suite(sr, timeparse_suite());
+    srunner_add_suite(sr, options_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

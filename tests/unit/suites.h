@@ -1,0 +1,11 @@
+#ifndef KB_TEST_SUITES_H
+#define KB_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *chtype_suite(void);
+Suite *jsonrow_suite(void);
+Suite *timeparse_suite(void);
+Suite *options_suite(void);
+
+#endif

@@ -1,0 +1,318 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonrow.h"
+#include "suites.h"
+
+/* Decodes `json` (a message of topic "events", partition 3, offset 42)
+ * against `columns` and returns the row as hex bytes, or "ERROR column:
+ * reason" on failure. */
+static const char *decode_msg(const char *columns, const void *json, size_t len, const kb_msg *meta) {
+    static char out[4096];
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_msg(chcolumns_parse(columns, &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rowplan_build(&plan, &cols, err, sizeof err) == 0, "%s", err);
+    jsonrow d;
+    jsonrow_init(&d, &plan);
+    kb_msg m = {.topic = "events", .partition = 3, .offset = 42, .value = json, .value_len = len};
+    if (meta) {
+        m = *meta;
+        m.value = json;
+        m.value_len = len;
+    }
+    buf row;
+    buf_init(&row, 16);
+    buf_put(&row, "\xAA", 1); /* bytes already there must stay */
+    row_error e;
+    size_t o = 0;
+    if (jsonrow_decode(&d, &m, &row, &e) == 0) {
+        for (size_t i = 1; i < row.len; i++)
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s%02x", i > 1 ? " " : "", row.data[i]);
+        out[o] = '\0';
+    } else {
+        ck_assert_uint_eq(row.len, 1); /* nothing of a failed row is kept */
+        snprintf(out, sizeof out, "ERROR %s: %s", e.column ? e.column : "-", e.reason);
+    }
+    ck_assert_uint_eq(row.data[0], 0xAA);
+    buf_free(&row);
+    jsonrow_free(&d);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+    return out;
+}
+
+static const char *decode(const char *columns, const char *json) {
+    return decode_msg(columns, json, strlen(json), NULL);
+}
+
+#define ROW(cols, json, hex) ck_assert_str_eq(decode(cols, json), hex)
+
+START_TEST(integers_at_their_limits) {
+    ROW("a Int8, b Int8", "{\"a\":127,\"b\":-128}", "7f 80");
+    ROW("a UInt8", "{\"a\":255}", "ff");
+    ROW("a Int16", "{\"a\":-2}", "fe ff");
+    ROW("a UInt16", "{\"a\":65535}", "ff ff");
+    ROW("a Int32", "{\"a\":-2147483648}", "00 00 00 80");
+    ROW("a UInt32", "{\"a\":4294967295}", "ff ff ff ff");
+    ROW("a Int64", "{\"a\":-9223372036854775808}", "00 00 00 00 00 00 00 80");
+    ROW("a Int64", "{\"a\":9223372036854775807}", "ff ff ff ff ff ff ff 7f");
+    ROW("a UInt64", "{\"a\":18446744073709551615}", "ff ff ff ff ff ff ff ff");
+    ROW("a UInt64", "{\"a\":0}", "00 00 00 00 00 00 00 00");
+    ROW("a Int32", "{\"a\":-0}", "00 00 00 00");
+}
+END_TEST
+
+START_TEST(integers_out_of_range_are_errors) {
+    ROW("a Int8", "{\"a\":128}", "ERROR a: value 128 is out of range for Int8");
+    ROW("a Int8", "{\"a\":-129}", "ERROR a: value -129 is out of range for Int8");
+    ROW("a UInt8", "{\"a\":256}", "ERROR a: value 256 is out of range for UInt8");
+    ROW("a UInt8", "{\"a\":-1}", "ERROR a: value -1 is out of range for UInt8");
+    ROW("a UInt64", "{\"a\":18446744073709551616}",
+        "ERROR a: value 18446744073709551616 is out of range for UInt64");
+    ROW("a Int64", "{\"a\":9223372036854775808}",
+        "ERROR a: value 9223372036854775808 is out of range for Int64");
+    ROW("a UInt32", "{\"a\":1.5}", "ERROR a: expected an integer, got \"1.5\"");
+    ROW("a UInt32", "{\"a\":1e3}", "ERROR a: expected an integer, got \"1e3\"");
+    ROW("a UInt32", "{\"a\":\"12x\"}", "ERROR a: expected an integer, got \"12x\"");
+    ROW("a UInt32", "{\"a\":[1]}", "ERROR a: expected an integer, got an array");
+}
+END_TEST
+
+START_TEST(integers_from_strings_and_booleans) {
+    ROW("a UInt16", "{\"a\":\"513\"}", "01 02");
+    ROW("a Int8", "{\"a\":\"-5\"}", "fb");
+    ROW("a UInt8, b UInt8", "{\"a\":true,\"b\":false}", "01 00");
+}
+END_TEST
+
+START_TEST(floats) {
+    ROW("a Float64", "{\"a\":1.5}", "00 00 00 00 00 00 f8 3f");
+    ROW("a Float32", "{\"a\":1.5}", "00 00 c0 3f");
+    ROW("a Float64", "{\"a\":-0.0}", "00 00 00 00 00 00 00 80");
+    ROW("a Float64", "{\"a\":\"nan\"}", "00 00 00 00 00 00 f8 7f");
+    ROW("a Float64", "{\"a\":\"-inf\"}", "00 00 00 00 00 00 f0 ff");
+    ROW("a Float64", "{\"a\":1e400}", "00 00 00 00 00 00 f0 7f");
+    ROW("a Float64", "{\"a\":15E-1}", "00 00 00 00 00 00 f8 3f");
+    ROW("a Float64", "{\"a\":\"0x10\"}", "ERROR a: expected a number, got \"0x10\"");
+    ROW("a Float64", "{\"a\":\" 1\"}", "ERROR a: expected a number, got \" 1\"");
+    ROW("a Float32", "{\"a\":true}", "ERROR a: expected a number, got a boolean");
+}
+END_TEST
+
+START_TEST(booleans) {
+    ROW("a Bool, b Bool, c Bool, d Bool", "{\"a\":true,\"b\":false,\"c\":1,\"d\":\"false\"}",
+        "01 00 01 00");
+    ROW("a Bool", "{\"a\":2}", "ERROR a: expected true, false, 0 or 1, got \"2\"");
+    ROW("a Bool", "{\"a\":\"yes\"}", "ERROR a: expected true, false, 0 or 1, got \"yes\"");
+}
+END_TEST
+
+START_TEST(strings_and_escapes) {
+    ROW("s String", "{\"s\":\"\"}", "00");
+    ROW("s String", "{\"s\":\"a\\\"b\"}", "03 61 22 62");
+    ROW("s String", "{\"s\":\"\\\\\\/\\b\\f\\n\\r\\t\"}", "07 5c 2f 08 0c 0a 0d 09");
+    ROW("s String", "{\"s\":\"\\u00e9\\u20AC\"}", "05 c3 a9 e2 82 ac");
+    ROW("s String", "{\"s\":\"\\ud83d\\ude00\"}", "04 f0 9f 98 80");    /* a surrogate pair */
+    ROW("s String", "{\"s\":\"\\ud83d!\"}", "04 ed a0 bd 21");           /* a lone surrogate */
+    ROW("s String", "{\"s\":\"\\u0000\"}", "01 00");
+    ROW("s String", "{\"s\":\"\xff\xfe\"}", "02 ff fe");                 /* invalid UTF-8 kept */
+    ROW("s String", "{\"s\":\"\\x\"}", "ERROR s: malformed JSON: invalid escape in string");
+    ROW("s String", "{\"s\":\"\\u12\"}", "ERROR s: malformed JSON: invalid \\u escape");
+}
+END_TEST
+
+START_TEST(non_strings_into_string_columns_keep_their_text) {
+    ROW("s String", "{\"s\":12.50}", "05 31 32 2e 35 30");
+    ROW("s String", "{\"s\":true}", "04 74 72 75 65");
+    ROW("s String", "{\"s\": {\"x\": [1, \"}\"]} }", "0f 7b 22 78 22 3a 20 5b 31 2c 20 22 7d 22 5d 7d");
+    ROW("s LowCardinality(String)", "{\"s\":\"ab\"}", "02 61 62");
+}
+END_TEST
+
+START_TEST(long_string_length_is_leb128) {
+    static char json[400];
+    char want[1024];
+    memset(json, 0, sizeof json);
+    strcpy(json, "{\"s\":\"");
+    memset(json + 6, 'x', 300);
+    strcpy(json + 306, "\"}");
+    size_t o = (size_t)snprintf(want, sizeof want, "ac 02");
+    for (int i = 0; i < 300; i++) o += (size_t)snprintf(want + o, sizeof want - o, " 78");
+    ROW("s String", json, want);
+}
+END_TEST
+
+START_TEST(missing_null_and_unknown_fields) {
+    ROW("a UInt16, s String, n Nullable(UInt8), t DateTime", "{}", "00 00 00 01 00 00 00 00");
+    ROW("a UInt16, s String, n Nullable(UInt8)", "{\"a\":null,\"s\":null,\"n\":null}", "00 00 00 01");
+    ROW("n Nullable(UInt8), m Nullable(String)", "{\"n\":7,\"m\":\"x\"}", "00 07 00 01 78");
+    ROW("a UInt8",
+        "{\"skip\":{\"deep\":[{\"x\":\"]}\\\"\"},[],{}],\"n\":null},\"a\":9,\"more\":[1,2.5e3,true,false,null]}",
+        "09");
+}
+END_TEST
+
+START_TEST(field_order_does_not_matter) {
+    ROW("a UInt8, b UInt8, c UInt8", "{\"c\":3,\"a\":1,\"b\":2}", "01 02 03");
+    ROW("a UInt8, b UInt8, c UInt8", "{\"b\":2}", "00 02 00");
+}
+END_TEST
+
+START_TEST(malformed_messages) {
+    ROW("a UInt8", "", "ERROR -: malformed JSON: expected a JSON object");
+    ROW("a UInt8", "[1]", "ERROR -: malformed JSON: expected a JSON object");
+    ROW("a UInt8", "{\"a\":1", "ERROR -: malformed JSON: expected ',' or '}' after a field");
+    ROW("a UInt8", "{\"a\":1}x", "ERROR -: malformed JSON: unexpected data after the JSON object");
+    ROW("a UInt8", "{\"a\" 1}", "ERROR -: malformed JSON: expected ':' after a key");
+    ROW("a UInt8", "{\"a\":}", "ERROR a: malformed JSON: expected a value");
+    ROW("a UInt8", "{\"b\":[1,}", "ERROR -: malformed JSON: expected a value");
+    ROW("a UInt8", "{\"b\":{\"x\" 1}}", "ERROR -: malformed JSON: expected ':' after a key");
+    ROW("a UInt8", "{\"b\":tru}", "ERROR -: malformed JSON: invalid literal (expected true, false or null)");
+    ROW("a UInt8", "{\"a\":1,\"a\":2}", "ERROR a: field given twice");
+    ROW("a UInt8", " {\"a\":1} \n", "01");
+}
+END_TEST
+
+START_TEST(deep_nesting_is_bounded) {
+    static char json[5000];
+    size_t o = (size_t)snprintf(json, sizeof json, "{\"skip\":");
+    for (int i = 0; i < 2000; i++) json[o++] = '[';
+    for (int i = 0; i < 2000; i++) json[o++] = ']';
+    snprintf(json + o, sizeof json - o, ",\"a\":1}");
+    ROW("a UInt8", json, "ERROR -: malformed JSON: nesting too deep");
+}
+END_TEST
+
+START_TEST(dates_and_times) {
+    ROW("d Date", "{\"d\":\"2024-01-02\"}", "0c 4d");
+    ROW("d Date", "{\"d\":19724}", "0c 4d");
+    ROW("d Date", "{\"d\":\"1969-12-31\"}", "ERROR d: expected a date in 1970-01-01..2149-06-06, got \"1969-12-31\"");
+    ROW("t DateTime", "{\"t\":\"2024-01-02 03:04:05\"}", "25 7d 93 65");
+    ROW("t DateTime", "{\"t\":\"2024-01-02T03:04:05Z\"}", "25 7d 93 65");
+    ROW("t DateTime", "{\"t\":1704164645}", "25 7d 93 65");
+    ROW("t DateTime", "{\"t\":\"1704164645\"}", "25 7d 93 65");
+    ROW("t DateTime64(3)", "{\"t\":\"2024-01-02T03:04:05.123Z\"}", "03 d9 20 c8 8c 01 00 00");
+    ROW("t DateTime64(3, 'UTC')", "{\"t\":\"2024-01-02T05:04:05.1239+02:00\"}", "03 d9 20 c8 8c 01 00 00");
+    ROW("t DateTime64(6)", "{\"t\":1700000000.25}", "90 10 22 18 24 0a 06 00");
+    ROW("t DateTime64(3)", "{\"t\":-1.25}", "1e fb ff ff ff ff ff ff");
+    ROW("t DateTime", "{\"t\":\"2024-02-30 00:00:00\"}",
+        "ERROR t: cannot read \"2024-02-30 00:00:00\" as a date/time: no such calendar date");
+    ROW("t DateTime", "{\"t\":1.5}", "ERROR t: expected whole seconds (DateTime has no fraction), got \"1.5\"");
+    ROW("t DateTime", "{\"t\":\"1960-01-01 00:00:00\"}",
+        "ERROR t: expected a time in 1970-01-01 00:00:00..2106-02-07 06:28:15, got \"1960-01-01 00:00:00\"");
+    ROW("t DateTime64(3)", "{\"t\":\"2300-01-01\"}", "ERROR t: expected a time in 1900-01-01..2299-12-31, got \"2300-01-01\"");
+    ROW("t DateTime64(3)", "{\"t\":true}", "ERROR t: expected a date or time, got a boolean");
+}
+END_TEST
+
+START_TEST(metadata_columns) {
+    kb_msg m = {.topic = "events", .partition = 3, .offset = 42, .has_timestamp = 1,
+                .timestamp_ms = 1704164645123, .key = "k1", .key_len = 2};
+    const char *json = "{\"_offset\":7,\"a\":1}";
+    ck_assert_str_eq(decode_msg("_topic String, _partition Int32, _offset UInt64, _key String, "
+                                "_timestamp DateTime64(3), a UInt8",
+                                json, strlen(json), &m),
+                     "06 65 76 65 6e 74 73 03 00 00 00 2a 00 00 00 00 00 00 00 02 6b 31 "
+                     "03 d9 20 c8 8c 01 00 00 01");
+    m.key = NULL;
+    m.has_timestamp = 0;
+    ck_assert_str_eq(decode_msg("_key Nullable(String), _timestamp Nullable(DateTime), "
+                                "_topic LowCardinality(String)",
+                                json, strlen(json), &m),
+                     "01 01 06 65 76 65 6e 74 73");
+    m.offset = 300;
+    ck_assert_str_eq(decode_msg("_offset UInt8", json, strlen(json), &m),
+                     "ERROR _offset: value 300 is out of range for UInt8");
+}
+END_TEST
+
+START_TEST(metadata_column_types_are_checked) {
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_int_eq(chcolumns_parse("_offset String", &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), -1);
+    ck_assert_str_eq(err, "column '_offset': metadata column must be an integer type, not String");
+    chcolumns_free(&cols);
+}
+END_TEST
+
+START_TEST(tombstones_are_errors) {
+    ck_assert_str_eq(decode_msg("a UInt8", NULL, 0, NULL),
+                     "ERROR -: message has no value (a tombstone); expected a JSON object");
+}
+END_TEST
+
+START_TEST(header_uses_canonical_types) {
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_int_eq(chcolumns_parse("a:UInt8,ts:DateTime64(3,'UTC')", &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+    buf b;
+    buf_init(&b, 16);
+    rowplan_header(&plan, &b);
+    const char want[] = "\x02\x01"
+                        "a\x02ts\x05UInt8\x14"
+                        "DateTime64(3, 'UTC')";
+    ck_assert_uint_eq(b.len, sizeof want - 1);
+    ck_assert_mem_eq(b.data, want, b.len);
+    buf_free(&b);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+}
+END_TEST
+
+START_TEST(decoder_reuse_across_messages) {
+    /* A field seen in one message must not leak into the next. */
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_int_eq(chcolumns_parse("a UInt8, b UInt8", &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+    jsonrow d;
+    jsonrow_init(&d, &plan);
+    buf out;
+    buf_init(&out, 16);
+    row_error e;
+    const char *m1 = "{\"a\":1,\"b\":2}", *m2 = "{\"b\":5}";
+    kb_msg m = {.topic = "t", .value = m1, .value_len = strlen(m1)};
+    ck_assert_int_eq(jsonrow_decode(&d, &m, &out, &e), 0);
+    m.value = m2;
+    m.value_len = strlen(m2);
+    ck_assert_int_eq(jsonrow_decode(&d, &m, &out, &e), 0);
+    ck_assert_uint_eq(out.len, 4);
+    ck_assert_mem_eq(out.data, "\x01\x02\x00\x05", 4);
+    buf_free(&out);
+    jsonrow_free(&d);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+}
+END_TEST
+
+Suite *jsonrow_suite(void) {
+    Suite *s = suite_create("jsonrow");
+    TCase *tc = tcase_create("decode");
+    tcase_add_test(tc, integers_at_their_limits);
+    tcase_add_test(tc, integers_out_of_range_are_errors);
+    tcase_add_test(tc, integers_from_strings_and_booleans);
+    tcase_add_test(tc, floats);
+    tcase_add_test(tc, booleans);
+    tcase_add_test(tc, strings_and_escapes);
+    tcase_add_test(tc, non_strings_into_string_columns_keep_their_text);
+    tcase_add_test(tc, long_string_length_is_leb128);
+    tcase_add_test(tc, missing_null_and_unknown_fields);
+    tcase_add_test(tc, field_order_does_not_matter);
+    tcase_add_test(tc, malformed_messages);
+    tcase_add_test(tc, deep_nesting_is_bounded);
+    tcase_add_test(tc, dates_and_times);
+    tcase_add_test(tc, metadata_columns);
+    tcase_add_test(tc, metadata_column_types_are_checked);
+    tcase_add_test(tc, tombstones_are_errors);
+    tcase_add_test(tc, header_uses_canonical_types);
+    tcase_add_test(tc, decoder_reuse_across_messages);
+    suite_add_tcase(s, tc);
+    return s;
+}
