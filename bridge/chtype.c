@@ -81,10 +81,23 @@ static int expect(cursor *c, char ch) {
 }
 
 /* A single-quoted string with backslash escapes, as ClickHouse writes
- * time zone names. */
+ * time zone names.  A bare name (UTC, Etc/UTC) is accepted too: quotes do
+ * not survive shell-like splitting of a command, nor sit easily inside a
+ * quoted SQL string. */
 static int parse_quoted(cursor *c, char **out) {
     skip_space(c);
-    if (*c->p != '\'') return fail(c, "expected a quoted string at \"%.40s\"", c->p);
+    if (*c->p != '\'') {
+        const char *start = c->p;
+        while (is_ident_char((unsigned char)*c->p) || *c->p == '/' || *c->p == '+' || *c->p == '-')
+            c->p++;
+        if (c->p == start) return fail(c, "expected a quoted string at \"%.40s\"", c->p);
+        *out = strndup(start, (size_t)(c->p - start));
+        if (!*out) {
+            fprintf(stderr, "kafka-bridge: out of memory\n");
+            abort();
+        }
+        return 0;
+    }
     c->p++;
     buf b;
     buf_init(&b, 32);

@@ -9,8 +9,10 @@
  * space, a colon may stand between a name and its type instead of
  * whitespace, which gives a spelling with no spaces at all:
  *
- *     id:UInt64,name:String,ts:DateTime64(3,'UTC')
+ *     id:UInt64,name:String,ts:DateTime64(3,UTC)
  *
+ * (a time zone may be written without quotes, which survive neither
+ * shell-like splitting nor easily a quoted SQL string).
  * Parsing yields a tree of chtype nodes.  chtype_format() prints a type the
  * way ClickHouse prints it, because RowBinaryWithNamesAndTypes headers are
  * compared with ClickHouse's own spelling as plain strings.

@@ -70,8 +70,9 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     /* stderr belongs to ClickHouse's pipe, which it may never read: keep
      * librdkafka's diagnostics for our own error line instead. */
     if (level > 4) return;
+    (void)facility;
     consumer *c = rd_kafka_opaque(rk);
-    snprintf(c->last_error, sizeof c->last_error, "%s: %s", facility, line);
+    snprintf(c->last_error, sizeof c->last_error, "%s", line);
 }
 
 static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,

@@ -83,17 +83,24 @@ void output_fail(output *o, const rowplan *plan, const char *message, int trust_
     if (o->closed) return;
     if (!o->header_written && o->with_header) {
         /* Nothing has reached ClickHouse: replace the header with one that
-         * carries the message as a type name.  The leading '@' cannot start
-         * a type, so ClickHouse quotes the text from there on. */
+         * carries the message as a type name: @'message'.  The '@' cannot
+         * start a type, so ClickHouse's error quotes the text from there;
+         * inside a string literal no character of the message can trip its
+         * lexer first. */
         o->rows.len = 0;
         const char *name = plan && plan->ncols ? plan->cols[0].name : "error";
+        buf type;
+        buf_init(&type, strlen(message) + 16);
+        buf_put(&type, "@'", 2);
+        for (const char *p = message; *p; p++) {
+            if (*p == '\'' || *p == '\\') buf_u8(&type, '\\');
+            buf_u8(&type, (uint8_t)*p);
+        }
+        buf_u8(&type, '\'');
         buf_leb128(&o->rows, 1);
         buf_rb_string(&o->rows, name, strlen(name));
-        buf_leb128(&o->rows, strlen(message) + 1);
-        buf_u8(&o->rows, '@');
-        /* ClickHouse's quote of the text ends at a ';' (a statement end to
-         * its parser), so those become ','. */
-        for (const char *p = message; *p; p++) buf_u8(&o->rows, *p == ';' ? ',' : (uint8_t)*p);
+        buf_rb_string(&o->rows, type.data, type.len);
+        buf_free(&type);
         if (!trust_exit_code) output_flush(o, err, sizeof err);
         return;
     }

@@ -45,6 +45,8 @@ START_TEST(canonical_spelling_of_parameters) {
     ck_assert_str_eq(canonical("ts DateTime64(3,'UTC')"), "ts=DateTime64(3, 'UTC')");
     ck_assert_str_eq(canonical("ts DateTime64( 6 )"), "ts=DateTime64(6)");
     ck_assert_str_eq(canonical("ts DateTime('Etc/UTC')"), "ts=DateTime('Etc/UTC')");
+    ck_assert_str_eq(canonical("ts:DateTime64(3,UTC),u:DateTime(Etc/UTC)"),
+                     "ts=DateTime64(3, 'UTC')|u=DateTime('Etc/UTC')");
     ck_assert_str_eq(canonical("ts DateTime"), "ts=DateTime");
     ck_assert_str_eq(canonical("s LowCardinality( Nullable( String ) )"),
                      "s=LowCardinality(Nullable(String))");

@@ -7,7 +7,7 @@
 #include "options.h"
 #include "suites.h"
 
-static char dir[] = "/tmp/kb-options-XXXXXX";
+static char dir[64];
 
 static void write_file(const char *name, const char *text) {
     char path[256];
@@ -19,6 +19,7 @@ static void write_file(const char *name, const char *text) {
 }
 
 static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/kb-options-XXXXXX"); /* mkdtemp rewrites it */
     ck_assert_ptr_nonnull(mkdtemp(dir));
     setenv("KAFKA_BRIDGE_PIPELINES", dir, 1);
 }
