@@ -183,7 +183,9 @@ static int put_float(jsonrow *d, const chtype *t, json_cursor *c, json_kind kind
     return 0;
 }
 
-static int put_bool(jsonrow *d, json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+/* Like ClickHouse's JSON input: true/false, or the numbers 0 and 1; a
+ * quoted "true" is refused there too. */
+static int put_bool(json_cursor *c, json_kind kind, buf *dst, row_error *e) {
     const char *s;
     size_t n;
     switch (kind) {
@@ -193,14 +195,14 @@ static int put_bool(jsonrow *d, json_cursor *c, json_kind kind, buf *dst, row_er
         buf_u8(dst, kind == JSON_TRUE);
         return 0;
     case JSON_NUMBER:
-    case JSON_STRING:
-        if (scalar_text(d, c, kind, &s, &n, e)) return -1;
-        if ((n == 1 && s[0] == '1') || (n == 4 && memcmp(s, "true", 4) == 0)) buf_u8(dst, 1);
-        else if ((n == 1 && s[0] == '0') || (n == 5 && memcmp(s, "false", 5) == 0)) buf_u8(dst, 0);
-        else return fail_value(e, "true, false, 0 or 1", s, n);
-        return 0;
+        if (json_number(c, &s, &n)) return fail_json(e, c);
+        if (n == 1 && (s[0] == '0' || s[0] == '1')) {
+            buf_u8(dst, s[0] == '1');
+            return 0;
+        }
+        return fail_value(e, "true, false, 0 or 1", s, n);
     default:
-        return fail(e, "expected a boolean, got %s", kind_name(kind));
+        return fail(e, "expected true, false, 0 or 1, got %s", kind_name(kind));
     }
 }
 
@@ -271,8 +273,7 @@ static int put_time(jsonrow *d, const chtype *t, json_cursor *c, json_kind kind,
         buf_le(dst, (uint64_t)days, 2);
         return 0;
     }
-    case CT_DATETIME:
-        if (nanos) return fail_value(e, "whole seconds (DateTime has no fraction)", s, n);
+    case CT_DATETIME: /* a fraction is dropped, as for DateTime64's extra digits */
         if (seconds < 0 || seconds > (int64_t)UINT32_MAX)
             return fail_value(e, "a time in 1970-01-01 00:00:00..2106-02-07 06:28:15", s, n);
         buf_le(dst, (uint64_t)seconds, 4);
@@ -314,7 +315,7 @@ static int put_value(jsonrow *d, const chtype *t, json_cursor *c, buf *dst, row_
     case CT_FLOAT64:
         return put_float(d, t, c, kind, dst, e);
     case CT_BOOL:
-        return put_bool(d, c, kind, dst, e);
+        return put_bool(c, kind, dst, e);
     case CT_STRING:
         return put_string(d, c, kind, dst, e);
     case CT_DATE:

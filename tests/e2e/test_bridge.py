@@ -125,6 +125,9 @@ def test_types_match_clickhouse_jsoneachrow(broker, clickhouse, bridge):
     ]
     payloads = [json.dumps(line, ensure_ascii=False) for line in lines]
     payloads.append('{"s":"\\u00e9\\ud83d\\ude00\\/","u8":1,"unknown":{"a":[1,{"b":null}]}}')
+    payloads.append('{"f64":1e400,"f32":"-inf","u8":true,"i32":false,"b":1,"s":12.50,"lc":{"a":[1, 2]}}')
+    payloads.append('{"b":0,"s":[1,"x",null],"n":"5","dt64":"1700000000.25","dt":1700000000,"d":19000}')
+    payloads.append('{"dt":"2024-01-02T03:04:05.5+02:00","dt64":"2024-01-02T03:04:05.1239-01:30"}')
     topic = unique("types")
     broker.create_topic(topic, 1)
     broker.produce(topic, [p.encode() for p in payloads])
@@ -308,3 +311,26 @@ def test_one_byte_rows_fail_by_timeout(broker, clickhouse, bridge):
         broker, topic, "flag UInt8", "--flush-interval", "1", fmt="RowBinary",
         settings="command_read_timeout = 1500"))
     assert "timeout" in err.lower()
+
+
+def test_deliberate_differences_from_clickhouse(broker, clickhouse, bridge):
+    """Where ClickHouse's JSONEachRow would store a surprising value, the
+    bridge does something else on purpose (README, "Column types and JSON")."""
+    topic = unique("differs")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [b'{"t": 1700000000, "d": 1700000000}'])
+    cols = "t DateTime64(3, 'UTC')"
+    # A JSON number is Unix seconds for the bridge; ClickHouse reads it as
+    # a count of the column's ticks (here milliseconds, so 1970-01-20).
+    assert clickhouse.rows(f"SELECT toString(t) FROM {bridge_sql(broker, topic, cols)}") == [
+        ("2023-11-14 22:13:20.000",)]
+    assert clickhouse.rows(f"SELECT toString(t) FROM format(JSONEachRow, '{sql_quote(cols)}', "
+                           "'{\"t\": 1700000000}')") == [("1970-01-20 16:13:20.000",)]
+    # A day number beyond Date's range wraps in ClickHouse; it is an error here.
+    assert clickhouse.rows("SELECT toString(d) FROM format(JSONEachRow, 'd Date', "
+                           "'{\"d\": 1700000000}')") == [("2138-12-02",)]
+    table = make_table(clickhouse, "d Date")
+    err = insert_fails(clickhouse, table, bridge_sql(broker, topic, "d Date"))
+    assert (f"topic '{topic}' partition 0 offset 0: column 'd': expected a date in "
+            f"1970-01-01..2149-06-06, got \"1700000000\"") in err
+    assert clickhouse.value(f"SELECT count() FROM {table}") == "0"

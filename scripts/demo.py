@@ -1,0 +1,88 @@
+"""The demo behind scripts/demo: Kafka -> kafka-bridge -> ClickHouse, with
+every part real and started here."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness.clickhouse import ClickHouse  # noqa: E402
+from harness.kafka import Broker  # noqa: E402
+
+MESSAGES = 20_000
+PARTITIONS = 4
+
+
+def sample_event(i: int, rng: random.Random) -> tuple:
+    user = rng.randrange(1, 5000)
+    return None, str(user).encode(), json.dumps({  # keyed by user: spread over partitions
+        "user_id": user,
+        "event": rng.choice(["view", "click", "add_to_cart", "purchase"]),
+        "amount": round(rng.uniform(0, 250), 2),
+        "currency": rng.choice(["EUR", "USD", "GBP"]),
+        "happened": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_735_689_600 + i)) + f".{i % 1000:03d}Z",
+        "ok": rng.random() > 0.05,
+        "session": {"id": f"s{i // 10}", "agent": "demo"},  # not a column: skipped
+    }).encode()
+
+
+def show(ch: ClickHouse, title: str, sql: str) -> None:
+    print(f"\n-- {title}\n{sql}")
+    print(ch.query(sql, "PrettyCompactMonoBlock"), end="")
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="kafka-bridge-demo-"))
+    scripts = work / "user_scripts"
+    (scripts / "kafka-bridge.d").mkdir(parents=True)
+    (scripts / "kafka-bridge").symlink_to(ROOT / "build" / "bridge" / "kafka-bridge")
+    broker = Broker(work / "kafka")
+    try:
+        print("starting Kafka ...", flush=True)
+        broker.start()
+        broker.create_topic("events", PARTITIONS)
+        rng = random.Random(7)
+        broker.produce_many("events", MESSAGES, lambda i: sample_event(i, rng))
+        print(f"produced {MESSAGES} JSON events to topic 'events' ({PARTITIONS} partitions) at {broker.bootstrap}")
+
+        # The shipped example pipeline, pointed at this broker.
+        conf = (ROOT / "clickhouse-config/user_scripts/kafka-bridge.d/events.conf").read_text()
+        conf = conf.replace("brokers = 127.0.0.1:9092", f"brokers = {broker.bootstrap}")
+        (scripts / "kafka-bridge.d/events.conf").write_text(conf)
+
+        ch = ClickHouse(work / "chdb", scripts)
+        sql = (ROOT / "sql/quickstart.sql").read_text()
+        started = time.monotonic()
+        ch.query(sql)  # the whole file, as written: ClickHouse runs its statements in turn
+        took = time.monotonic() - started
+        print(f"\nran sql/quickstart.sql in {took:.2f} s: ClickHouse launched kafka-bridge through executable()")
+
+        show(ch, "what landed", "SELECT count() AS rows, uniqExact(_partition, _offset) AS distinct_messages FROM events")
+        show(ch, "per partition", "SELECT _partition, count() AS rows, min(_offset) AS first, max(_offset) AS last "
+             "FROM events GROUP BY _partition ORDER BY _partition")
+        show(ch, "by event", "SELECT event, count() AS n, round(sum(amount), 2) AS amount FROM events "
+             "GROUP BY event ORDER BY n DESC")
+        show(ch, "a few rows", "SELECT * FROM events ORDER BY _partition, _offset LIMIT 5")
+
+        stored = int(ch.value("SELECT count() FROM events"))
+        if stored != MESSAGES:
+            print(f"\nERROR: {stored} rows stored, {MESSAGES} produced", file=sys.stderr)
+            return 1
+        print(f"\nall {MESSAGES} messages stored exactly once")
+        ch.close()
+        return 0
+    finally:
+        broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
