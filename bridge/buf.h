@@ -45,12 +45,22 @@ static inline void buf_u8(buf *b, uint8_t v) {
     b->data[b->len++] = v;
 }
 
-/* Stores v in n little-endian bytes (n <= 8).  The shifts make the byte
- * order independent of the host; compilers turn them into one store. */
+/* Stores the low n bytes of v little-endian (n is 1, 2, 4 or 8).  On a
+ * little-endian host that is one store of a fixed width; elsewhere the
+ * shifts spell the order out. */
 static inline void buf_le(buf *b, uint64_t v, unsigned n) {
-    buf_reserve(b, n);
+    buf_reserve(b, 8);
     unsigned char *p = b->data + b->len;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    switch (n) {
+    case 1: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    default: memcpy(p, &v, 8); break;
+    }
+#else
     for (unsigned i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+#endif
     b->len += n;
 }
 

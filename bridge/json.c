@@ -111,12 +111,30 @@ static int unescape(json_cursor *c, buf *out) {
     return 0;
 }
 
+/* Eight bytes at a time: a byte of x equals ch exactly when the same byte
+ * of x ^ (ch * 0x01..01) is zero, and the classic "has a zero byte" test
+ * finds that without branching per byte. */
+static inline uint64_t zero_bytes(uint64_t x) {
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+const char *json_scan_string(const char *p, const char *end) {
+    const uint64_t quotes = 0x2222222222222222ull, backslashes = 0x5c5c5c5c5c5c5c5cull;
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (zero_bytes(x ^ quotes) | zero_bytes(x ^ backslashes)) break;
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\') p++;
+    return p;
+}
+
 int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n) {
     json_skip_ws(c);
     if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
     const char *begin = ++c->p;
-    const char *p = begin;
-    while (p < c->end && *p != '"' && *p != '\\') p++;
+    const char *p = json_scan_string(begin, c->end);
     if (p >= c->end) {
         c->p = p;
         return fail(c, "unterminated string");
@@ -139,7 +157,7 @@ int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n) {
             continue;
         }
         const char *run = c->p - 1;
-        while (c->p < c->end && *c->p != '"' && *c->p != '\\') c->p++;
+        c->p = json_scan_string(c->p, c->end);
         buf_put(scratch, run, (size_t)(c->p - run));
     }
     *s = (const char *)scratch->data;
@@ -199,12 +217,12 @@ int json_literal(json_cursor *c, json_kind kind) {
  * and a backslash always escapes exactly the next byte for that purpose. */
 static int skip_string(json_cursor *c) {
     const char *p = c->p + 1;
-    while (p < c->end) {
+    while ((p = json_scan_string(p, c->end)) < c->end) {
         if (*p == '"') {
             c->p = p + 1;
             return 0;
         }
-        p += *p == '\\' ? 2 : 1;
+        p += 2;
     }
     c->p = c->end;
     return fail(c, "unterminated string");

@@ -49,6 +49,9 @@ json_kind json_peek(json_cursor *c);
  * other bytes, invalid UTF-8 included, are passed through unchanged. */
 int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n);
 
+/* The first '"' or '\\' in [p, end), or end. */
+const char *json_scan_string(const char *p, const char *end);
+
 /* Consumes a number token as JSON defines it and returns its text. */
 int json_number(json_cursor *c, const char **s, size_t *n);
 

@@ -155,31 +155,93 @@ static int float_text_ok(const char *s, size_t n) {
     return json_number(&c, &t, &tn) == 0 && c.p == c.end && s[i] != '-';
 }
 
+/* Decimal text to binary floating point, exactly as strtod/strtof would
+ * round it, without their multi-precision machinery for the common case.
+ * When the digits form an integer m that the type holds exactly and the
+ * power of ten is exact too, m * 10^e (or m / 10^-e) is one IEEE
+ * operation and therefore correctly rounded (Clinger's fast path).  Other
+ * inputs return 0 and go to libc. */
+static int fast_decimal(const char *s, size_t n, int single, double *out) {
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int negative = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0, any = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = 1) {
+        if (m == 0 && s[i] == '0') continue; /* leading zeros are not significant */
+        if (++digits > 19) return 0;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = 1) {
+            if (m == 0 && s[i] == '0') {
+                exp10--;
+                continue;
+            }
+            if (++digits > 19) return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            exp10--;
+        }
+    }
+    if (!any) return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0;
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+        if (i == n) return 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (e > 1000) return 0;
+            e = e * 10 + (s[i] - '0');
+        }
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n) return 0;
+    if (single) {
+        if (m > (1u << 24) || exp10 < -10 || exp10 > 10) return 0;
+        float f = (float)m;
+        f = exp10 < 0 ? f / (float)pow10[-exp10] : f * (float)pow10[exp10];
+        *out = negative ? -f : f;
+    } else {
+        if (m > ((uint64_t)1 << 53) || exp10 < -22 || exp10 > 22) return 0;
+        double f = (double)m;
+        f = exp10 < 0 ? f / pow10[-exp10] : f * pow10[exp10];
+        *out = negative ? -f : f;
+    }
+    return 1;
+}
+
 static int put_float(jsonrow *d, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
                      row_error *e) {
     const char *s;
     size_t n;
+    double value;
     if (kind != JSON_NUMBER && kind != JSON_STRING)
         return fail(e, "expected a number, got %s", kind_name(kind));
     if (scalar_text(d, c, kind, &s, &n, e)) return -1;
-    if (!float_text_ok(s, n)) return fail_value(e, "a number", s, n);
-    d->number_text.len = 0;
-    buf_put(&d->number_text, s, n);
-    buf_u8(&d->number_text, 0);
-    const char *text = (const char *)d->number_text.data;
-    if (t->kind == CT_FLOAT32) {
-        float f = strtof(text, NULL);
+    int single = t->kind == CT_FLOAT32;
+    if (kind == JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
+    if (!fast_decimal(s, n, single, &value)) {
+        d->number_text.len = 0;
+        buf_put(&d->number_text, s, n);
+        buf_u8(&d->number_text, 0);
+        const char *text = (const char *)d->number_text.data;
+        /* Overflow gives ±inf, as ClickHouse's own parser does; that is the
+         * IEEE value of such a number, not a silent substitute. */
+        value = single ? strtof(text, NULL) : strtod(text, NULL);
+    }
+    if (single) {
+        float f = (float)value; /* exact: value is already a float */
         uint32_t bits;
         memcpy(&bits, &f, 4);
         buf_le(dst, bits, 4);
     } else {
-        double f = strtod(text, NULL);
         uint64_t bits;
-        memcpy(&bits, &f, 8);
+        memcpy(&bits, &value, 8);
         buf_le(dst, bits, 8);
     }
-    /* Overflow gives ±inf, as ClickHouse's own parser does; that is the
-     * IEEE value of such a number, not a silent substitute. */
     return 0;
 }
 
@@ -329,9 +391,46 @@ static int put_value(jsonrow *d, const chtype *t, json_cursor *c, buf *dst, row_
     return fail(e, "internal error: unhandled type");
 }
 
+/* Writes the metadata columns that stand next in column order, so that
+ * the next message field in order can go straight to the output. */
+static int emit_metadata(const rowplan *plan, const kb_msg *m, buf *out, size_t *emitted,
+                         row_error *e) {
+    while (*emitted < plan->ncols && plan->cols[*emitted].meta != META_NONE) {
+        if (rowplan_put_meta(&plan->cols[*emitted], m, out, e)) return -1;
+        (*emitted)++;
+    }
+    return 0;
+}
+
+/* The column a key names.  Producers usually keep one field order, so the
+ * column after the last one matched is tried first, comparing the raw key
+ * bytes in place; only other keys are unescaped and looked up. */
+static int match_key(jsonrow *d, json_cursor *c, size_t guess, row_error *e, const char **key_at) {
+    const rowplan *plan = d->plan;
+    json_skip_ws(c);
+    *key_at = c->p;
+    if (guess < plan->ncols) {
+        const plan_column *g = &plan->cols[guess];
+        size_t len = g->name_len;
+        if (g->plain_name && (size_t)(c->end - c->p) > len + 1 && c->p[0] == '"' &&
+            c->p[len + 1] == '"' && memcmp(c->p + 1, g->name, len) == 0) {
+            c->p += len + 2;
+            return (int)guess;
+        }
+    }
+    const char *name;
+    size_t len;
+    if (json_string(c, &d->key_text, &name, &len)) {
+        fail(e, "malformed JSON: %s", c->why);
+        return -2;
+    }
+    return rowplan_find(plan, name, len);
+}
+
 int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
     const rowplan *plan = d->plan;
-    json_cursor c = {m->value, m->value, (const char *)m->value + m->value_len, NULL};
+    const char *value = m->value;
+    json_cursor c = {value, value, value + m->value_len, NULL};
     e->column = NULL;
     e->byte = -1;
     e->reason[0] = '\0';
@@ -342,44 +441,52 @@ int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
         d->generation = 1;
     }
     d->fields.len = 0;
-    size_t guess = 0; /* producers usually keep field order: try that first */
+    /* Columns [0, emitted) are already in `out`; fields that arrive in
+     * column order go there directly, others wait in `fields`. */
+    const size_t row_start = out->len;
+    size_t emitted = 0, guess = 0;
+    const char *key_at;
 
+    if (emit_metadata(plan, m, out, &emitted, e)) goto failed;
     if (json_expect(&c, '{', "expected a JSON object")) goto malformed;
     json_skip_ws(&c);
     if (c.p < c.end && *c.p == '}') {
         c.p++;
     } else {
         for (;;) {
-            const char *name;
-            size_t len;
-            if (json_string(&c, &d->key_text, &name, &len) ||
-                json_expect(&c, ':', "expected ':' after a key"))
-                goto malformed;
-            int col = -1;
             while (guess < plan->ncols && plan->cols[guess].meta != META_NONE) guess++;
-            if (guess < plan->ncols && plan->cols[guess].name_len == len &&
-                memcmp(plan->cols[guess].name, name, len) == 0)
-                col = (int)guess;
-            else
-                col = rowplan_find(plan, name, len);
+            int col = match_key(d, &c, guess, e, &key_at);
+            if (col == -2) {
+                e->byte = (long)(c.p - value);
+                goto failed;
+            }
+            if (json_expect(&c, ':', "expected ':' after a key")) goto malformed;
             if (col < 0) {
                 if (json_skip(&c)) goto malformed;
             } else {
                 const plan_column *pc = &plan->cols[col];
                 if (d->seen[col] == d->generation) {
                     e->column = pc->name;
-                    e->byte = (long)(name - (const char *)m->value);
-                    return fail(e, "field given twice");
+                    e->byte = (long)(key_at - value);
+                    fail(e, "field given twice");
+                    goto failed;
                 }
                 d->seen[col] = d->generation;
-                d->slots[col].off = d->fields.len;
                 const char *at = c.p;
-                if (put_value(d, pc->type, &c, &d->fields, e)) {
+                int direct = (size_t)col == emitted;
+                buf *dst = direct ? out : &d->fields;
+                if (!direct) d->slots[col].off = d->fields.len;
+                if (put_value(d, pc->type, &c, dst, e)) {
                     e->column = pc->name;
-                    e->byte = (long)((c.why ? c.p : at) - (const char *)m->value);
-                    return -1;
+                    e->byte = (long)((c.why ? c.p : at) - value);
+                    goto failed;
                 }
-                d->slots[col].len = d->fields.len - d->slots[col].off;
+                if (direct) {
+                    emitted++;
+                    if (emit_metadata(plan, m, out, &emitted, e)) goto failed;
+                } else {
+                    d->slots[col].len = d->fields.len - d->slots[col].off;
+                }
                 guess = (size_t)col + 1;
             }
             json_skip_ws(&c);
@@ -397,16 +504,11 @@ int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
         goto malformed;
     }
 
-    /* The row is complete: only now does anything reach the output. */
-    size_t row_start = out->len;
-    buf_reserve(out, d->fields.len + plan->ncols * 2);
-    for (size_t i = 0; i < plan->ncols; i++) {
+    /* The object is complete: the columns not written yet follow. */
+    for (size_t i = emitted; i < plan->ncols; i++) {
         const plan_column *pc = &plan->cols[i];
         if (pc->meta != META_NONE) {
-            if (rowplan_put_meta(pc, m, out, e)) {
-                out->len = row_start;
-                return -1;
-            }
+            if (rowplan_put_meta(pc, m, out, e)) goto failed;
         } else if (d->seen[i] == d->generation) {
             buf_put(out, d->fields.data + d->slots[i].off, d->slots[i].len);
         } else {
@@ -416,6 +518,9 @@ int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
     return 0;
 
 malformed:
-    e->byte = (long)(c.p - (const char *)m->value);
-    return fail(e, "malformed JSON: %s", c.why);
+    e->byte = (long)(c.p - value);
+    fail(e, "malformed JSON: %s", c.why);
+failed:
+    out->len = row_start; /* nothing of a failed row stays */
+    return -1;
 }

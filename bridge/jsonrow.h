@@ -2,10 +2,12 @@
  * jsonrow.h - one JSON object per message, decoded straight into a
  * RowBinary row.
  *
- * Fields may come in any order, but RowBinary needs column order.  Each
- * field's encoded bytes go to a scratch area, one slot per column; when
- * the object ends, the slots are appended to the output in column order,
- * with defaults for columns the message did not have.  All buffers are
+ * Fields may come in any order, but RowBinary needs column order.  A field
+ * that is the next column due is encoded straight into the output; any
+ * other goes to a scratch area, one slot per column, and when the object
+ * ends the rest of the row is appended in column order from the slots,
+ * with defaults for columns the message did not have.  A failed row is cut
+ * back off the output.  All buffers are
  * kept between messages, so a decoder that has warmed up allocates nothing.
  *
  * How JSON values become column values:

@@ -69,6 +69,9 @@ int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
         plan_column *c = &p->cols[i];
         c->name = cols->v[i].name;
         c->name_len = strlen(c->name);
+        c->plain_name = 1;
+        for (const char *q = c->name; *q; q++)
+            if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) c->plain_name = 0;
         c->type = cols->v[i].type;
         c->meta = meta_of(c->name);
         if (c->meta != META_NONE) {

@@ -36,6 +36,7 @@ typedef enum meta_kind {
 typedef struct plan_column {
     const char *name;
     size_t name_len;
+    int plain_name;    /* no '"', '\\' or control bytes: JSON writes it as is */
     const chtype *type;
     meta_kind meta;
 } plan_column;

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonrow.h"
@@ -98,6 +99,58 @@ START_TEST(floats) {
     ROW("a Float64", "{\"a\":\"0x10\"}", "ERROR a: expected a number, got \"0x10\"");
     ROW("a Float64", "{\"a\":\" 1\"}", "ERROR a: expected a number, got \" 1\"");
     ROW("a Float32", "{\"a\":true}", "ERROR a: expected a number, got a boolean");
+    ROW("a Float64", "{\"a\":\"1.\"}", "ERROR a: expected a number, got \"1.\"");
+    ROW("a Float64", "{\"a\":\"+2.5\"}", "00 00 00 00 00 00 04 40");
+}
+END_TEST
+
+/* The float fast path must round exactly as libc does: random decimals of
+ * every shape, decoded through the row decoder, against strtod/strtof. */
+START_TEST(floats_match_libc) {
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_int_eq(chcolumns_parse("d Float64, f Float32", &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+    jsonrow dec;
+    jsonrow_init(&dec, &plan);
+    buf out;
+    buf_init(&out, 64);
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 200000; i++) {
+        char num[64], json[160];
+        size_t o = 0;
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = state >> 11;
+        if (r & 1) num[o++] = '-';
+        int int_digits = (int)((r >> 1) % 18), frac_digits = (int)((r >> 6) % 18);
+        for (int k = 0; k <= int_digits; k++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            num[o++] = (char)('0' + (k == 0 && int_digits ? 1 + (state >> 33) % 9 : (state >> 33) % 10));
+        }
+        if (frac_digits) {
+            num[o++] = '.';
+            for (int k = 0; k < frac_digits; k++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                num[o++] = (char)('0' + (state >> 33) % 10);
+            }
+        }
+        if ((r >> 11) % 3 == 0) o += (size_t)snprintf(num + o, sizeof num - o, "e%d", (int)((r >> 13) % 60) - 30);
+        num[o] = '\0';
+        snprintf(json, sizeof json, "{\"d\":%s,\"f\":%s}", num, num);
+        kb_msg m = {.topic = "t", .value = json, .value_len = strlen(json)};
+        row_error e;
+        out.len = 0;
+        ck_assert_msg(jsonrow_decode(&dec, &m, &out, &e) == 0, "%s: %s", json, e.reason);
+        double want_d = strtod(num, NULL);
+        float want_f = strtof(num, NULL);
+        ck_assert_msg(memcmp(out.data, &want_d, 8) == 0, "Float64 of %s", num);
+        ck_assert_msg(memcmp(out.data + 8, &want_f, 4) == 0, "Float32 of %s", num);
+    }
+    buf_free(&out);
+    jsonrow_free(&dec);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
 }
 END_TEST
 
@@ -299,6 +352,7 @@ Suite *jsonrow_suite(void) {
     tcase_add_test(tc, integers_out_of_range_are_errors);
     tcase_add_test(tc, integers_from_strings_and_booleans);
     tcase_add_test(tc, floats);
+    tcase_add_test(tc, floats_match_libc);
     tcase_add_test(tc, booleans);
     tcase_add_test(tc, strings_and_escapes);
     tcase_add_test(tc, non_strings_into_string_columns_keep_their_text);

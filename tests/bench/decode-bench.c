@@ -1,0 +1,104 @@
+/*
+ * decode-bench - the bridge's decoder alone: JSON lines from a file into
+ * RowBinary, timed.  No Kafka and no output I/O, so the figure is the cost
+ * of decoding itself.
+ *
+ *     decode-bench FILE COLUMNS [ROUNDS] [OUT]
+ *
+ * Each line of FILE is one message.  Prints rows/s, MB/s of input and ns per
+ * row, measured in CPU time of this process.  With OUT, writes the RowBinary
+ * of one round there (to check it against ClickHouse).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chtype.h"
+#include "jsonrow.h"
+#include "rowplan.h"
+
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: decode-bench FILE COLUMNS [ROUNDS] [OUT]\n");
+        return 2;
+    }
+    int rounds = argc > 3 ? atoi(argv[3]) : 5;
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) {
+        perror(argv[1]);
+        return 1;
+    }
+    buf text;
+    buf_init(&text, 1 << 20);
+    size_t got;
+    char chunk[1 << 16];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&text, chunk, got);
+    fclose(f);
+
+    /* Split into lines once: the benchmark times decoding, not searching. */
+    size_t nlines = 0, cap = 1024;
+    kb_msg *msgs = malloc(cap * sizeof *msgs);
+    const char *p = (const char *)text.data, *end = p + text.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        if (stop > p) {
+            if (nlines == cap) msgs = realloc(msgs, (cap *= 2) * sizeof *msgs);
+            msgs[nlines++] = (kb_msg){.topic = "bench", .offset = (int64_t)nlines, .value = p,
+                                      .value_len = (size_t)(stop - p)};
+        }
+        p = stop + 1;
+    }
+
+    char err[512];
+    chcolumns cols;
+    rowplan plan;
+    if (chcolumns_parse(argv[2], &cols, err, sizeof err) ||
+        rowplan_build(&plan, &cols, err, sizeof err)) {
+        fprintf(stderr, "decode-bench: %s\n", err);
+        return 1;
+    }
+    jsonrow d;
+    jsonrow_init(&d, &plan);
+    buf out;
+    buf_init(&out, 1 << 22);
+    row_error e;
+    double best = 1e30;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = cpu_seconds();
+        for (size_t i = 0; i < nlines; i++) {
+            if (jsonrow_decode(&d, &msgs[i], &out, &e)) {
+                fprintf(stderr, "decode-bench: line %zu: %s%s%s\n", i + 1,
+                        e.column ? e.column : "", e.column ? ": " : "", e.reason);
+                return 1;
+            }
+            if (out.len > (1 << 21)) out.len = 0; /* as if written */
+        }
+        double t = cpu_seconds() - t0;
+        if (t < best) best = t;
+    }
+    if (argc > 4) {
+        FILE *o = fopen(argv[4], "wb");
+        out.len = 0;
+        for (size_t i = 0; i < nlines; i++) jsonrow_decode(&d, &msgs[i], &out, &e);
+        fwrite(out.data, 1, out.len, o);
+        fclose(o);
+    }
+    printf("{\"rows\": %zu, \"bytes\": %zu, \"cpu_seconds\": %.6f, \"rows_per_s\": %.0f, "
+           "\"mb_per_s\": %.1f, \"ns_per_row\": %.1f}\n",
+           nlines, text.len, best, nlines / best, text.len / best / 1e6, best * 1e9 / nlines);
+    jsonrow_free(&d);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+    buf_free(&out);
+    buf_free(&text);
+    free(msgs);
+    return 0;
+}
