@@ -43,9 +43,9 @@ def sql_quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def bridge_sql(broker, topic: str, columns: str, *flags: str, fmt="RowBinaryWithNamesAndTypes",
+def bridge_sql(brokers: str, topic: str, columns: str, *flags: str, fmt="RowBinaryWithNamesAndTypes",
                settings: str = "") -> str:
-    command = " ".join(["kafka-bridge", "-b", broker.bootstrap, "-t", topic,
+    command = " ".join(["kafka-bridge", "-b", brokers, "-t", topic,
                         f"--columns={packed(columns)}", *flags])
     if fmt == "RowBinary":
         command += " -O RowBinary"
@@ -81,7 +81,7 @@ def test_topic_into_mergetree_exactly(broker, clickhouse, bridge):
         expected[i] = (p, o)
 
     table = make_table(clickhouse, EVENT_COLUMNS, "id")
-    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {bridge_sql(broker, topic, EVENT_COLUMNS)}")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {bridge_sql(broker.bootstrap, topic, EVENT_COLUMNS)}")
 
     rows = clickhouse.rows(
         f"SELECT id, name, score, ok, toUnixTimestamp64Milli(at), tag, _topic, _partition, "
@@ -134,7 +134,7 @@ def test_types_match_clickhouse_jsoneachrow(broker, clickhouse, bridge):
 
     ours = make_table(clickhouse, columns)
     theirs = make_table(clickhouse, columns)
-    clickhouse.query(f"INSERT INTO {ours} SELECT * FROM {bridge_sql(broker, topic, columns)}")
+    clickhouse.query(f"INSERT INTO {ours} SELECT * FROM {bridge_sql(broker.bootstrap, topic, columns)}")
     clickhouse.query(f"INSERT INTO {theirs} SELECT * FROM format(JSONEachRow, '{sql_quote(columns)}', "
                      f"$bridge${chr(10).join(payloads)}$bridge$)")
     assert clickhouse.value(f"SELECT count() FROM {ours}") == str(len(payloads))
@@ -174,7 +174,7 @@ def test_partitions_offsets_and_limits(broker, clickhouse, bridge):
     cols = "p UInt8, i UInt32, _offset UInt64"
 
     def run(*flags: str) -> list[tuple]:
-        return clickhouse.rows(f"SELECT p, i FROM {bridge_sql(broker, topic, cols, *flags)} ORDER BY p, i")
+        return clickhouse.rows(f"SELECT p, i FROM {bridge_sql(broker.bootstrap, topic, cols, *flags)} ORDER BY p, i")
 
     assert run("-p", "1") == [("1", str(i)) for i in range(10)]
     assert run("-p", "0,2", "-o", "-3") == [(p, str(i)) for p in ("0", "2") for i in (7, 8, 9)]
@@ -189,7 +189,7 @@ def test_limit_closes_the_pipe_quietly(broker, clickhouse, bridge):
     broker.create_topic(topic, 1)
     broker.produce_many(topic, 200_000, lambda i: json.dumps({"i": i}).encode())
     started = time.monotonic()
-    rows = clickhouse.rows(f"SELECT i FROM {bridge_sql(broker, topic, 'i UInt64')} LIMIT 5")
+    rows = clickhouse.rows(f"SELECT i FROM {bridge_sql(broker.bootstrap, topic, 'i UInt64')} LIMIT 5")
     assert rows == [(str(i),) for i in range(5)]
     assert time.monotonic() - started < 30
 
@@ -212,7 +212,7 @@ def test_malformed_json_names_its_coordinates(broker, clickhouse, bridge):
     positions = broker.produce(topic, [(0, None, good), (1, None, good), (1, None, b'{"id": 2,')])
     cols = "id UInt64"
     table = make_table(clickhouse, cols)
-    err = insert_fails(clickhouse, table, bridge_sql(broker, topic, cols))
+    err = insert_fails(clickhouse, table, bridge_sql(broker.bootstrap, topic, cols))
     p, o = positions[2]
     assert f"topic '{topic}' partition {p} offset {o}: malformed JSON: " in err
     assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
@@ -225,7 +225,7 @@ def test_wrong_type_names_the_column(broker, clickhouse, bridge):
                            json.dumps({"id": 2, "small": 300}).encode()])
     cols = "id UInt64, small UInt8"
     table = make_table(clickhouse, cols)
-    err = insert_fails(clickhouse, table, bridge_sql(broker, topic, cols))
+    err = insert_fails(clickhouse, table, bridge_sql(broker.bootstrap, topic, cols))
     assert f"topic '{topic}' partition 0 offset 1: column 'small': value 300 is out of range for UInt8" in err
     assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
 
@@ -233,29 +233,26 @@ def test_wrong_type_names_the_column(broker, clickhouse, bridge):
 def test_unreachable_broker(clickhouse, bridge):
     cols = "id UInt64"
     table = make_table(clickhouse, cols)
-    source = (f"executable('kafka-bridge -b 127.0.0.1:1 -t nowhere --timeout 1500 "
-              f"--columns={packed(cols)}', 'RowBinaryWithNamesAndTypes', '{cols}')")
-    err = insert_fails(clickhouse, table, source)
+    err = insert_fails(clickhouse, table, bridge_sql("127.0.0.1:1", "nowhere", cols, "--timeout", "1500"))
     assert "cannot read metadata of topic 'nowhere' from 127.0.0.1:1" in err
 
 
 def test_unknown_topic_and_unsupported_type(broker, clickhouse, bridge):
     table = make_table(clickhouse, "id UInt64")
-    err = insert_fails(clickhouse, table, bridge_sql(broker, unique("missing"), "id UInt64"))
+    err = insert_fails(clickhouse, table, bridge_sql(broker.bootstrap, unique("missing"), "id UInt64"))
     assert "Unknown topic or partition" in err
     topic = unique("t")
     broker.create_topic(topic, 1)
     err = insert_fails(clickhouse, make_table(clickhouse, "id UInt64, tags Array(String)"),
-                       bridge_sql(broker, topic, "id UInt64, tags Array(String)"))
+                       bridge_sql(broker.bootstrap, topic, "id UInt64, tags Array(String)"))
     assert "column 'tags': unsupported type 'Array(String)'" in err
 
 
 def test_startup_failure_in_plain_rowbinary(clickhouse, bridge):
     cols = "id UInt64, name String"
     table = make_table(clickhouse, cols)
-    source = (f"executable('kafka-bridge -b 127.0.0.1:1 -t nowhere --timeout 1000 -O RowBinary "
-              f"--columns={packed(cols)}', 'RowBinary', '{cols}')")
-    err = insert_fails(clickhouse, table, source)
+    err = insert_fails(clickhouse, table, bridge_sql("127.0.0.1:1", "nowhere", cols, "--timeout", "1000",
+                                                     fmt="RowBinary"))
     assert "Cannot read all data" in err or "ATTEMPT_TO_READ_AFTER_EOF" in err
     assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
 
@@ -277,7 +274,7 @@ def test_failure_half_way_fails_the_insert(broker, clickhouse, bridge, fmt):
     cols = "id UInt64, pad String, _offset UInt64"
     table = make_table(clickhouse, cols)
     err = insert_fails(clickhouse, table,
-                       bridge_sql(broker, topic, cols, "--flush-interval", "1", fmt=fmt))
+                       bridge_sql(broker.bootstrap, topic, cols, "--flush-interval", "1", fmt=fmt))
     assert "Cannot read all data" in err or "ATTEMPT_TO_READ_AFTER_EOF" in err
     count, low, high, distinct = clickhouse.rows(
         f"SELECT count(), min(_offset), max(_offset), uniqExact(_offset) FROM {table}")[0]
@@ -294,7 +291,7 @@ def test_trust_exit_code_shows_the_cause(broker, clickhouse, bridge):
     cols = "id UInt64, pad String"
     table = make_table(clickhouse, cols)
     err = insert_fails(clickhouse, table, bridge_sql(
-        broker, topic, cols, "--flush-interval", "1", "--trust-exit-code",
+        broker.bootstrap, topic, cols, "--flush-interval", "1", "--trust-exit-code",
         settings="check_exit_code = 1, stderr_reaction = 'log_last'"))
     assert (f"kafka-bridge: topic '{topic}' partition 0 offset {bad}: column 'id': "
             f"expected an integer, got \"not a number\"") in err
@@ -308,7 +305,7 @@ def test_one_byte_rows_fail_by_timeout(broker, clickhouse, bridge):
     broker.produce(topic, [b'{"flag": 1}', b'{"flag": 2}', b'{"flag": 999}'])
     table = make_table(clickhouse, "flag UInt8")
     err = insert_fails(clickhouse, table, bridge_sql(
-        broker, topic, "flag UInt8", "--flush-interval", "1", fmt="RowBinary",
+        broker.bootstrap, topic, "flag UInt8", "--flush-interval", "1", fmt="RowBinary",
         settings="command_read_timeout = 1500"))
     assert "timeout" in err.lower()
 
@@ -322,7 +319,7 @@ def test_deliberate_differences_from_clickhouse(broker, clickhouse, bridge):
     cols = "t DateTime64(3, 'UTC')"
     # A JSON number is Unix seconds for the bridge; ClickHouse reads it as
     # a count of the column's ticks (here milliseconds, so 1970-01-20).
-    assert clickhouse.rows(f"SELECT toString(t) FROM {bridge_sql(broker, topic, cols)}") == [
+    assert clickhouse.rows(f"SELECT toString(t) FROM {bridge_sql(broker.bootstrap, topic, cols)}") == [
         ("2023-11-14 22:13:20.000",)]
     assert clickhouse.rows(f"SELECT toString(t) FROM format(JSONEachRow, '{sql_quote(cols)}', "
                            "'{\"t\": 1700000000}')") == [("1970-01-20 16:13:20.000",)]
@@ -330,7 +327,7 @@ def test_deliberate_differences_from_clickhouse(broker, clickhouse, bridge):
     assert clickhouse.rows("SELECT toString(d) FROM format(JSONEachRow, 'd Date', "
                            "'{\"d\": 1700000000}')") == [("2138-12-02",)]
     table = make_table(clickhouse, "d Date")
-    err = insert_fails(clickhouse, table, bridge_sql(broker, topic, "d Date"))
+    err = insert_fails(clickhouse, table, bridge_sql(broker.bootstrap, topic, "d Date"))
     assert (f"topic '{topic}' partition 0 offset 0: column 'd': expected a date in "
             f"1970-01-01..2149-06-06, got \"1700000000\"") in err
     assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
