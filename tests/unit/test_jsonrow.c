@@ -168,7 +168,12 @@ START_TEST(strings_and_escapes) {
     ROW("s String", "{\"s\":\"\\\\\\/\\b\\f\\n\\r\\t\"}", "07 5c 2f 08 0c 0a 0d 09");
     ROW("s String", "{\"s\":\"\\u00e9\\u20AC\"}", "05 c3 a9 e2 82 ac");
     ROW("s String", "{\"s\":\"\\ud83d\\ude00\"}", "04 f0 9f 98 80");    /* a surrogate pair */
-    ROW("s String", "{\"s\":\"\\ud83d!\"}", "04 ed a0 bd 21");           /* a lone surrogate */
+    ROW("s String", "{\"s\":\"\\udc00x\"}", "04 ed b0 80 78");          /* a lone low surrogate */
+    ROW("s String", "{\"s\":\"\\ud83d!\"}",
+        "ERROR s: malformed JSON: a \\u escape of a high surrogate must be followed by a low one");
+    ROW("s String", "{\"s\":\"\\ud800\\ud800\"}",
+        "ERROR s: malformed JSON: a high surrogate followed by something other than a low surrogate");
+    ROW("s String", "{\"s\":\"a\tb\x01\"}", "04 61 09 62 01");           /* raw control bytes */
     ROW("s String", "{\"s\":\"\\u0000\"}", "01 00");
     ROW("s String", "{\"s\":\"\xff\xfe\"}", "02 ff fe");                 /* invalid UTF-8 kept */
     ROW("s String", "{\"s\":\"\\x\"}", "ERROR s: malformed JSON: invalid escape in string");
