@@ -106,8 +106,8 @@ static int expect(cursor *c, char ch) {
     return 0;
 }
 
-/* A single-quoted string with backslash escapes, as ClickHouse writes
- * time zone names and Enum elements.  (n is set to its length, since an
+/* A single-quoted string with backslash escapes (or '' for a quote), as
+ * ClickHouse writes time zone names and Enum elements.  (n is set to its length, since an
  * Enum name may hold any byte.) */
 static int parse_quoted(cursor *c, char **out, size_t *n) {
     skip_space(c);
@@ -122,8 +122,11 @@ static int parse_quoted(cursor *c, char **out, size_t *n) {
             return fail(c, "unterminated quoted string");
         }
         c->p++;
-        if (ch == '\'') break;
-        if (ch == '\\') {
+        if (ch == '\'' && *c->p == '\'') { /* '' stands for one quote, as in SQL */
+            c->p++;
+        } else if (ch == '\'') {
+            break;
+        } else if (ch == '\\') {
             if (*c->p == '\0') continue;
             ch = *c->p++;
         }

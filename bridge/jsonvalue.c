@@ -455,7 +455,7 @@ static int put_date(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
     } else if (tp_parse_date(s, n, &days, &why)) {
         char shown[200];
         describe(s, n, shown, sizeof shown);
-        return fail(e, "cannot read \"%s\" as a date: %s", shown, why);
+        return fail(e, "\"%s\" is not a date: %s", shown, why);
     }
     if (is32 ? days < -25567 || days > 120529 : days < 0 || days > 65535) return fail_value(e, range, s, n);
     buf_le(dst, (uint64_t)days, is32 ? 4 : 2);
@@ -488,12 +488,12 @@ static int put_time(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
     if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a date or time", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
     int failed = kind == JSON_NUMBER || is_unix_text(s, n)
-                     ? tp_parse_unix(s, n, &seconds, &nanos, &why)
+                     ? tp_parse_unix(s, n, kind == JSON_STRING, &seconds, &nanos, &why)
                      : tp_parse(s, n, &seconds, &nanos, &has_zone, &why);
     if (failed) {
         char shown[200];
         describe(s, n, shown, sizeof shown);
-        return fail(e, "cannot read \"%s\" as a date/time: %s", shown, why);
+        return fail(e, "\"%s\" is not a date/time: %s", shown, why);
     }
     /* Local times are read in the column's zone.  The calendar range is
      * checked first, so the zone lookups see sane values. */
@@ -511,7 +511,14 @@ static int put_time(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
     /* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31. */
     if (seconds < -2208988800LL || seconds > 10413791999LL)
         return fail_value(e, "a time in 1900-01-01..2299-12-31 UTC", s, n);
-    int64_t ticks = seconds * pow10[t->precision] + nanos / pow10[9 - t->precision];
+    /* At precision 7 and more, Int64 ticks end before 2299 (in 2262 at 9). */
+    int64_t ticks;
+    if (__builtin_mul_overflow(seconds, pow10[t->precision], &ticks) ||
+        __builtin_add_overflow(ticks, (int64_t)(nanos / pow10[9 - t->precision]), &ticks)) {
+        char what[64];
+        snprintf(what, sizeof what, "a time that fits DateTime64(%u)", t->precision);
+        return fail_value(e, what, s, n);
+    }
     buf_le(dst, (uint64_t)ticks, 8);
     return 0;
 }

@@ -180,7 +180,8 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *ha
     return 0;
 }
 
-int tp_parse_unix(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const char **why) {
+int tp_parse_unix(const char *s, size_t n, int quoted, int64_t *seconds, uint32_t *nanos,
+                  const char **why) {
     static const uint64_t per_second[] = {1, 1000, 1000000, 1000000000};
     size_t i = 0;
     int negative = 0;
@@ -198,12 +199,16 @@ int tp_parse_unix(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, co
         return -1;
     }
     unsigned unit; /* index into per_second */
+    if (quoted && ndigits < 9) {
+        *why = "a quoted Unix time has 9 or more digits";
+        return -1;
+    }
     if (ndigits <= 10) unit = 0;
     else if (ndigits == 13) unit = 1;
     else if (ndigits == 16) unit = 2;
     else if (ndigits == 19) unit = 3;
     else {
-        *why = "a Unix time has up to 10 digits (seconds), 13 (ms), 16 (us) or 19 (ns)";
+        *why = "Unix times have 1-10, 13, 16 or 19 digits";
         return -1;
     }
     uint32_t frac = 0;

@@ -23,7 +23,8 @@
  *     13 digits         milliseconds  1700000000123
  *     16 digits         microseconds  1700000000123456
  *     19 digits         nanoseconds   1700000000123456789
- * Other counts (11, 12, 14 ...) are refused rather than guessed at.  A
+ * Other counts (11, 12, 14 ...) are refused rather than guessed at, and
+ * so are quoted numbers of fewer than 9 digits (see tp_parse_unix).  A
  * fraction may follow ("1700000000.25" is a quarter past), and a minus
  * sign counts back from the epoch.
  *
@@ -54,8 +55,12 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *ha
              const char **why);
 
 /* Parses a Unix time as above, exactly (no floating point).  Same
- * conventions; the result is always an instant. */
-int tp_parse_unix(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const char **why);
+ * conventions; the result is always an instant.  A quoted one (`quoted`)
+ * needs 9 digits or more: ClickHouse reads shorter digit strings as parts
+ * of a date ("12" as the 12th of this month), which the bridge refuses to
+ * guess at. */
+int tp_parse_unix(const char *s, size_t n, int quoted, int64_t *seconds, uint32_t *nanos,
+                  const char **why);
 
 /* Whether s is all digits (with at least one). */
 int tp_all_digits(const char *s, size_t n);

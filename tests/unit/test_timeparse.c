@@ -97,7 +97,7 @@ END_TEST
 static int64_t unix_ok(const char *s, uint32_t *ns) {
     int64_t v;
     const char *why = NULL;
-    ck_assert_msg(tp_parse_unix(s, strlen(s), &v, ns, &why) == 0, "%s: %s", s, why);
+    ck_assert_msg(tp_parse_unix(s, strlen(s), 0, &v, ns, &why) == 0, "%s: %s", s, why);
     return v;
 }
 
@@ -120,11 +120,14 @@ START_TEST(unix_times_and_their_units) {
     ck_assert_uint_eq(ns, 123500000);
     ck_assert_int_eq(unix_ok("-1700000000123", &ns), -1700000001);
     ck_assert_uint_eq(ns, 877000000);
-    ck_assert_int_eq(tp_parse_unix("17000000000", 11, &v, &ns, &why), -1);
-    ck_assert_str_eq(why, "a Unix time has up to 10 digits (seconds), 13 (ms), 16 (us) or 19 (ns)");
-    ck_assert_int_eq(tp_parse_unix("99999999999999999999", 20, &v, &ns, &why), -1);
-    ck_assert_int_eq(tp_parse_unix("1e9", 3, &v, &ns, &why), -1);
-    ck_assert_int_eq(tp_parse_unix("", 0, &v, &ns, &why), -1);
+    ck_assert_int_eq(tp_parse_unix("17000000000", 11, 0, &v, &ns, &why), -1);
+    ck_assert_str_eq(why, "Unix times have 1-10, 13, 16 or 19 digits");
+    ck_assert_int_eq(tp_parse_unix("99999999999999999999", 20, 0, &v, &ns, &why), -1);
+    ck_assert_int_eq(tp_parse_unix("1e9", 3, 0, &v, &ns, &why), -1);
+    ck_assert_int_eq(tp_parse_unix("", 0, 0, &v, &ns, &why), -1);
+    ck_assert_int_eq(tp_parse_unix("12345678", 8, 1, &v, &ns, &why), -1);
+    ck_assert_str_eq(why, "a quoted Unix time has 9 or more digits");
+    ck_assert_int_eq(tp_parse_unix("123456789", 9, 1, &v, &ns, &why), 0);
 }
 END_TEST
 
