@@ -129,19 +129,24 @@ static int put_column(row *r, size_t col, const char *key_at) {
         return fail(r->e, "field given twice");
     }
     d->seen[col] = d->generation;
-    json_skip_ws(&r->c);
     const char *at = r->c.p;
     int direct = col == r->emitted;
     buf *dst = direct ? r->out : &d->fields;
     if (!direct) d->slots[col].off = d->fields.len;
     if (jsonvalue_put(&d->values, pc->type, &r->c, dst, r->e)) {
+        if (!r->c.why) { /* a bad value: point at its start */
+            json_cursor v = {r->c.start, at, r->c.end, NULL};
+            json_skip_ws(&v);
+            r->c.p = v.p;
+        }
         r->e->column = pc->name;
-        r->e->byte = (long)((r->c.why ? r->c.p : at) - r->c.start);
+        r->e->byte = (long)(r->c.p - r->c.start);
         return -1;
     }
     if (direct) {
         r->emitted++;
-        return emit_metadata(r);
+        const rowplan *plan = d->plan;
+        return r->emitted < plan->ncols && plan->cols[r->emitted].meta != META_NONE ? emit_metadata(r) : 0;
     }
     d->slots[col].len = d->fields.len - d->slots[col].off;
     return 0;
