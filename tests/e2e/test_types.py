@@ -329,6 +329,8 @@ DIFFERENCES = {
         "e Enum8('x' = 5, 'y' = 7)", b'{"e":null}', None, "x", None),
     "null in an Enum with 0 is its default, not 0": (
         "e Enum8('a' = -1, 'z' = 0)", b'{"e":null}', "z", "a", None),
+    "missing Enum inside a Tuple is its default, not 0": (
+        "t Tuple(a Enum8('x' = 5), b UInt8)", b'{"t":{"b":1}}', None, "('x',1)", None),
     "trailing comma in an array": (
         "a Array(UInt8)", b'{"a":[1,]}', "[1]", None, "malformed JSON: expected a value"),
 }
