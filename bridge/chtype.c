@@ -316,12 +316,12 @@ static int compare_names(const char *a, size_t an, const char *b, size_t bn) {
     return r ? r : (an > bn) - (an < bn);
 }
 
-/* Sorting item indexes by name needs the items: qsort_r is a GNU
- * extension, so a small insertion sort over the index array does it
- * instead (Enum16 allows 65536 items, built once per run). */
+/* Sorts the item indexes by item name.  qsort cannot see the items from
+ * its comparator without a global (qsort_r is a GNU extension), so this
+ * is a Shell sort over the index array: short, no recursion, and quick
+ * enough for Enum16's 65536 items, sorted once per run. */
 static void sort_by_name(chtype *t) {
     for (size_t i = 0; i < t->nitems; i++) t->by_name[i] = (uint32_t)i;
-    /* Shell sort: no recursion, no comparator context. */
     for (size_t gap = t->nitems / 2; gap > 0; gap /= 2) {
         for (size_t i = gap; i < t->nitems; i++) {
             uint32_t v = t->by_name[i];

@@ -652,6 +652,8 @@ static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
     if (!t->names) return put_positional(v, t, c, kind, dst, e);
     if (kind != JSON_OBJECT) return fail_kind(e, "an object (for a named Tuple)", kind);
     c->p++;
+    /* jsonvalue_init sized the span stack for the deepest nesting of named
+     * Tuples in the plan, so it has room for this one's elements. */
     size_t base = dst->len, next = 0, *span = v->spans + v->nspans;
     int in_order = 1;
     v->nspans += 2 * t->nelems;
