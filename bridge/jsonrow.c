@@ -472,6 +472,7 @@ int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
                     goto failed;
                 }
                 d->seen[col] = d->generation;
+                json_skip_ws(&c); /* so that an error points at the value itself */
                 const char *at = c.p;
                 int direct = (size_t)col == emitted;
                 buf *dst = direct ? out : &d->fields;

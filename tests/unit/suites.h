@@ -7,5 +7,6 @@ Suite *chtype_suite(void);
 Suite *jsonrow_suite(void);
 Suite *timeparse_suite(void);
 Suite *options_suite(void);
+Suite *startpos_suite(void);
 
 #endif
