@@ -136,6 +136,7 @@ def pipeline(broker, clickhouse, bridge):
         return made[-1]
 
     yield make
+    clickhouse.query("USE default")  # the session outlives the test; USE sticks to it
     for p in made:
         clickhouse.query(f"DROP DATABASE IF EXISTS {p.db} SYNC")
 
@@ -175,6 +176,13 @@ def test_repeated_runs_resume_and_report_lag(pipeline):
     assert p.run() is None
     p.assert_exactly_once()
     assert all(line.split("\t")[4] == "0" for line in p.sql(lag_query).splitlines())
+    # The whole recipe as written: lag per partition, then progress from the table.
+    out = p.sql(recipe("progress.sql")).splitlines()
+    parts = sorted(p.expected())
+    assert len(out) == 2 * len(parts)
+    last = {part: max(o for (pp, o) in p.produced if pp == part) for part in parts}
+    assert [line.split("\t")[:3] for line in out[len(parts):]] == [
+        [str(part), str(p.expected()[part][0]), str(last[part])] for part in parts]
 
 
 def test_refreshable_view_ingests_continuously(pipeline, clickhouse):
@@ -239,6 +247,7 @@ def test_broker_restarted_during_a_run(pipeline, broker):
         env={**os.environ, "KAFKA_STATE_DIR": str(broker.state_dir)})
     p.run()  # usually fails (no progress while the broker is away): fine
     assert restart.communicate(timeout=120)[0].split() == ["mid-run", "restarted"]
+    broker.wait_for_leaders()
     p.configure()
     for _ in range(3):
         if p.run() is None:

@@ -148,6 +148,17 @@ class Broker:
 
     def resume(self) -> None:
         self._script("resume")
+        self.wait_for_leaders()
+
+    def wait_for_leaders(self) -> None:
+        """Waits until every partition of every topic has a leader again, as
+        after a restart the broker answers before it has elected them."""
+        def ready() -> bool:
+            md = self.admin.list_topics(timeout=5)
+            return all(t.error is None and all(p.leader >= 0 and p.error is None
+                                               for p in t.partitions.values())
+                       for t in md.topics.values())
+        _wait(ready, "partition leaders after a restart")
 
     def add_partitions(self, topic: str, total: int) -> None:
         """Grows the topic to `total` partitions and waits for their leaders."""
