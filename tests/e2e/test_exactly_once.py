@@ -291,6 +291,35 @@ def test_topic_deleted_and_recreated(pipeline, broker):
     assert [int(u) for (u,) in got] == sorted(list(before.values()) + list(p.produced.values()))
 
 
+def test_positions_deleted_by_retention(pipeline, broker):
+    """The table's next position was deleted from the log before it was
+    read: refused by default; with `on-out-of-range = earliest` the run
+    starts at the new log start and says so. The deleted messages are gone
+    from Kafka; what is left is stored exactly once."""
+    p = pipeline(partitions=1)
+    p.produce(100, partition=0)
+    assert p.run() is None
+    p.produce(100, partition=0)
+    broker.delete_records(p.topic, {0: 150})
+    err = p.run()
+    assert err is not None and ("partition 0: start offset 100 is below the log start "
+                                "(deleted by retention?): the log holds 150..200") in err.replace("\\'", "'")
+    p.configure("on-out-of-range = earliest")
+    # The move is reported on stderr (ClickHouse's log, with stderr_reaction):
+    # (partition 0, next 100) as the input query would send it.
+    stdin = (b"\x02\x0a_partition\x04next\x06UInt32\x06UInt64"
+             + (0).to_bytes(4, "little") + (100).to_bytes(8, "little"))
+    direct = subprocess.run([str(user_scripts_dir() / "kafka-bridge"), "--pipeline", "events", "--watermarks"],
+                            input=stdin, capture_output=True, timeout=30)
+    assert direct.returncode == 0, direct.stderr
+    assert direct.stderr.decode() == (f"kafka-bridge: note: topic '{p.topic}' partition 0: start offset 100 "
+                                      "was below the log start (deleted by retention?), started at 150\n")
+    assert p.run() is None
+    for (part, off) in [k for k in p.produced if 100 <= k[1] < 150]:
+        del p.produced[(part, off)]  # deleted by "retention" before they were read
+    p.assert_exactly_once()
+
+
 def test_partition_added_while_runs_go_on(pipeline, broker):
     p = pipeline(partitions=2)
     p.produce(200)

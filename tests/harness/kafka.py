@@ -173,6 +173,16 @@ class Broker:
             p.flush(10)
         self._producers.clear()
 
+    def delete_records(self, topic: str, before: dict[int, int]) -> None:
+        """Deletes each partition's records before the given offset, as
+        retention would: the log start moves up."""
+        futures = self.admin.delete_records([TopicPartition(topic, p, o) for p, o in before.items()])
+        for f in futures.values():
+            try:
+                f.result()
+            except KafkaException as e:
+                raise KafkaError(f"delete records of {topic}: {e.args[0].str()}") from None
+
     def committed(self, group: str, topic: str) -> dict[int, int]:
         """{partition: committed offset} of a consumer group (partitions
         without a commit are left out)."""
