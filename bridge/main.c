@@ -81,14 +81,20 @@ static int die(run *r, const char *fmt, ...) {
     return EXIT_FAILED;
 }
 
+/* "column 'c': reason", or just the reason when no column is at fault. */
+static void describe_reason(const row_error *e, char *out, size_t outlen) {
+    if (e->column) snprintf(out, outlen, "column '%s': %s", e->column, e->reason);
+    else snprintf(out, outlen, "%s", e->reason);
+}
+
 /* "topic 't' partition 1 offset 7: column 'c': reason (at byte 9)" */
 static void describe_failure(const run *r, const rd_kafka_message_t *m, const row_error *e,
                              char *out, size_t outlen) {
-    char where[64] = "";
+    char reason[600], where[64] = "";
+    describe_reason(e, reason, sizeof reason);
     if (e->byte >= 0) snprintf(where, sizeof where, " (at byte %ld)", e->byte);
-    snprintf(out, outlen, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %s%s%s%s%s",
-             r->opt.topic, m->partition, m->offset, e->column ? "column '" : "",
-             e->column ? e->column : "", e->column ? "': " : "", e->reason, where);
+    snprintf(out, outlen, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %s%s",
+             r->opt.topic, m->partition, m->offset, reason, where);
 }
 
 /* A message that could not become a row, handled by the run's policy.
@@ -112,8 +118,7 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
         /* The row's own coordinates are in its metadata columns; _error
          * says what was wrong. */
         char reason[600];
-        snprintf(reason, sizeof reason, "%s%s%s%s", e->column ? "column '" : "",
-                 e->column ? e->column : "", e->column ? "': " : "", e->reason);
+        describe_reason(e, reason, sizeof reason);
         km->error = reason;
         int rc = rowplan_put_error_row(&r->plan, km, &r->out.rows, &e2);
         km->error = NULL;
