@@ -9,6 +9,7 @@
 typedef struct part_state {
     int32_t partition;
     int64_t low, high; /* watermarks when the run started */
+    int64_t start;     /* where the run started */
     int64_t next;      /* offset of the next message expected */
     int64_t stop;      /* first offset not to read */
     int done;
@@ -32,6 +33,10 @@ struct consumer {
     /* librdkafka reports connection problems through its error and log
      * callbacks; the last one is kept to explain a stall or a failure. */
     char last_error[256];
+    char notes[512];
+    const partition_start *starts; /* explicit starts, for the group commit */
+    size_t nstarts;
+    int commit;                    /* a commit group was given */
 };
 
 int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen) {
@@ -129,6 +134,7 @@ static int configure(consumer *c, const consumer_config *cfg, char *err, size_t 
         if (!strcmp(name, "queued.min.messages") || !strcmp(name, "queued.max.messages.kbytes"))
             c->limits_given = 1;
     }
+    if (cfg->commit_group && set_prop(conf, "group.id", cfg->commit_group, err, errlen)) goto bad;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -172,9 +178,9 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    c->nparts = n;
     for (size_t i = 0; i < n; i++) {
         int32_t p = cfg->partitions ? cfg->partitions[i] : t->partitions[i].id;
+        if (cfg->shard_count && p % cfg->shard_count != cfg->shard_index) continue;
         int found = 0;
         for (int j = 0; j < t->partition_cnt; j++) found |= t->partitions[j].id == p;
         if (!found) {
@@ -182,7 +188,7 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
                      cfg->topic, p, t->partition_cnt);
             goto done;
         }
-        c->parts[i].partition = p;
+        c->parts[c->nparts++].partition = p;
         if (p > c->max_id) c->max_id = p;
     }
     c->by_id = calloc((size_t)c->max_id + 1, sizeof *c->by_id);
@@ -190,7 +196,7 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) c->by_id[c->parts[i].partition] = &c->parts[i];
+    for (size_t i = 0; i < c->nparts; i++) c->by_id[c->parts[i].partition] = &c->parts[i];
     rc = 0;
 done:
     rd_kafka_metadata_destroy(md);
@@ -221,14 +227,25 @@ static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, s
         case OFFSET_END: ps->next = ps->high; break;
         case OFFSET_FROM_END: ps->next = ps->high - s->value < ps->low ? ps->low : ps->high - s->value; break;
         case OFFSET_ABSOLUTE:
-            if (s->value < ps->low || s->value > ps->high) {
-                snprintf(err, errlen,
-                         "topic '%s' partition %" PRId32 ": offset %" PRId64
-                         " is outside the log (%" PRId64 "..%" PRId64 ")",
-                         cfg->topic, ps->partition, s->value, ps->low, ps->high);
-                return -1;
-            }
             ps->next = s->value;
+            if (s->value < ps->low || s->value > ps->high) {
+                const char *where = s->value < ps->low ? "below the log start (deleted by retention?)"
+                                                       : "past the log end (topic recreated?)";
+                if (cfg->out_of_range == OUT_OF_RANGE_FAIL) {
+                    snprintf(err, errlen,
+                             "topic '%s' partition %" PRId32 ": start offset %" PRId64
+                             " is %s: the log holds %" PRId64 "..%" PRId64
+                             " (--on-out-of-range earliest|latest to move on)",
+                             cfg->topic, ps->partition, s->value, where, ps->low, ps->high);
+                    return -1;
+                }
+                ps->next = cfg->out_of_range == OUT_OF_RANGE_EARLIEST ? ps->low : ps->high;
+                size_t used = strlen(c->notes);
+                snprintf(c->notes + used, sizeof c->notes - used,
+                         "%stopic '%s' partition %" PRId32 ": start offset %" PRId64
+                         " was %s, started at %" PRId64,
+                         used ? "\n" : "", cfg->topic, ps->partition, s->value, where, ps->next);
+            }
             break;
         case OFFSET_TIMESTAMP: {
             rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -248,6 +265,7 @@ static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, s
             break;
         }
         }
+        ps->start = ps->next;
         ps->done = ps->next >= ps->stop;
         if (!ps->done) c->pending++;
     }
@@ -301,6 +319,46 @@ static int assign(consumer *c, char *err, size_t errlen) {
     return 0;
 }
 
+/* Commits `next` of the partitions selected by `pick` to the group. */
+static int commit(consumer *c, int (*pick)(const consumer *, const part_state *), char *err,
+                  size_t errlen) {
+    if (!c->commit) return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (pick(c, &c->parts[i]))
+            rd_kafka_topic_partition_list_add(l, c->topic, c->parts[i].partition)->offset =
+                c->parts[i].next;
+    rd_kafka_resp_err_t e = l->cnt ? rd_kafka_commit(c->rk, l, 0) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; !e && i < l->cnt; i++) e = l->elems[i].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(err, errlen, "topic '%s': cannot commit offsets to the consumer group: %s",
+                 c->topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* At start only positions given explicitly are committed: those come from
+ * what ClickHouse stored, so they are proven; a default start is not. */
+static int given_explicitly(const consumer *c, const part_state *ps) {
+    for (size_t i = 0; i < c->nstarts; i++)
+        if (c->starts[i].partition == ps->partition) return 1;
+    return 0;
+}
+
+static int every_partition(const consumer *c, const part_state *ps) {
+    (void)c;
+    (void)ps;
+    return 1;
+}
+
+int consumer_commit_positions(consumer *c, char *err, size_t errlen) {
+    return commit(c, every_partition, err, errlen);
+}
+
+const char *consumer_notes(const consumer *c) { return c->notes; }
+
 int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t errlen) {
     consumer *c = calloc(1, sizeof *c);
     if (!c) {
@@ -308,8 +366,12 @@ int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t 
         return -1;
     }
     c->topic = cfg->topic;
+    c->starts = cfg->starts;
+    c->nstarts = cfg->nstarts;
+    c->commit = cfg->commit_group != NULL;
     if (configure(c, cfg, err, errlen) || load_partitions(c, cfg, err, errlen) ||
-        resolve_offsets(c, cfg, err, errlen) || assign(c, err, errlen)) {
+        resolve_offsets(c, cfg, err, errlen) || assign(c, err, errlen) ||
+        commit(c, given_explicitly, err, errlen)) {
         consumer_close(c);
         return -1;
     }
@@ -390,6 +452,17 @@ int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeou
 }
 
 int consumer_done(const consumer *c) { return c->pending == 0; }
+
+size_t consumer_partition_count(const consumer *c) { return c->nparts; }
+
+void consumer_partition_info(const consumer *c, size_t i, int32_t *partition, int64_t *low,
+                             int64_t *high, int64_t *start) {
+    const part_state *ps = &c->parts[i];
+    *partition = ps->partition;
+    *low = ps->low;
+    *high = ps->high;
+    *start = ps->start;
+}
 
 void consumer_describe_pending(const consumer *c, char *out, size_t outlen) {
     size_t o = 0;

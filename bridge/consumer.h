@@ -33,6 +33,14 @@ typedef struct offset_spec {
 /* Parses beginning|earliest, end|latest, N, -N, s@MS. */
 int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen);
 
+/* What to do with a start offset outside the partition's log: below its
+ * start (deleted by retention) or past its end (the topic was recreated). */
+typedef enum out_of_range_policy {
+    OUT_OF_RANGE_FAIL,
+    OUT_OF_RANGE_EARLIEST,
+    OUT_OF_RANGE_LATEST
+} out_of_range_policy;
+
 typedef struct partition_start {
     int32_t partition;
     offset_spec start;
@@ -49,6 +57,9 @@ typedef struct consumer_config {
     char *const *properties;     /* "name=value" librdkafka properties */
     size_t nproperties;
     int timeout_ms;              /* for metadata and offset look-ups */
+    out_of_range_policy out_of_range;
+    int shard_index, shard_count; /* shard_count 0: no sharding */
+    const char *commit_group;    /* commit the start positions to this group */
 } consumer_config;
 
 typedef struct consumer consumer;
@@ -63,8 +74,22 @@ void consumer_close(consumer *c);
 int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms, size_t *n,
                   char *err, size_t errlen);
 
+/* The assigned partitions as resolved at start: log start and end (the
+ * stop offset) and where this run starts. */
+size_t consumer_partition_count(const consumer *c);
+void consumer_partition_info(const consumer *c, size_t i, int32_t *partition, int64_t *low,
+                             int64_t *high, int64_t *start);
+
 /* True when every partition has reached its stop offset. */
 int consumer_done(const consumer *c);
+
+/* Commits each assigned partition's next offset to the commit group (the
+ * stop offsets after a completed run).  No-op without a commit group. */
+int consumer_commit_positions(consumer *c, char *err, size_t errlen);
+
+/* Lines worth telling the user although the run goes on (an offset that
+ * was out of range and moved by policy), or "" when there are none. */
+const char *consumer_notes(const consumer *c);
 
 /* Describes the partitions not yet finished, with their positions, and the
  * last error librdkafka reported, for an error message. */

@@ -14,12 +14,16 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "chtype.h"
 #include "consumer.h"
+#include "deadletter.h"
+#include "runlock.h"
+#include "startpos.h"
 #include "jsonrow.h"
 #include "options.h"
 #include "output.h"
@@ -54,7 +58,12 @@ typedef struct run {
     output out;
     jsonrow decoder;
     int have_decoder;
+    partition_start *starts; /* -o P:SPEC starts, then those from stdin */
+    size_t nstarts;
+    dead_letter *dlq;
     uint64_t rows;
+    uint64_t bad;            /* messages skipped, dead-lettered or streamed as errors */
+    char first_bad[700];     /* where the first of them was, and why */
     char err[1024];
 } run;
 
@@ -72,14 +81,57 @@ static int die(run *r, const char *fmt, ...) {
     return EXIT_FAILED;
 }
 
-static int decode_failed(run *r, const rd_kafka_message_t *m, const row_error *e) {
-    char where[128] = "";
+/* "column 'c': reason", or just the reason when no column is at fault. */
+static void describe_reason(const row_error *e, char *out, size_t outlen) {
+    if (e->column) snprintf(out, outlen, "column '%s': %s", e->column, e->reason);
+    else snprintf(out, outlen, "%s", e->reason);
+}
+
+/* "topic 't' partition 1 offset 7: column 'c': reason (at byte 9)" */
+static void describe_failure(const run *r, const rd_kafka_message_t *m, const row_error *e,
+                             char *out, size_t outlen) {
+    char reason[600], where[64] = "";
+    describe_reason(e, reason, sizeof reason);
     if (e->byte >= 0) snprintf(where, sizeof where, " (at byte %ld)", e->byte);
-    if (e->column)
-        return die(r, "topic '%s' partition %" PRId32 " offset %" PRId64 ": column '%s': %s%s",
-                   r->opt.topic, m->partition, m->offset, e->column, e->reason, where);
-    return die(r, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %s%s", r->opt.topic,
-               m->partition, m->offset, e->reason, where);
+    snprintf(out, outlen, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %s%s",
+             r->opt.topic, m->partition, m->offset, reason, where);
+}
+
+/* A message that could not become a row, handled by the run's policy.
+ * Returns 0 to go on, or the exit status of a run that must stop. */
+static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e) {
+    char what[700];
+    describe_failure(r, m, e, what, sizeof what);
+    if (r->opt.on_error == ON_ERROR_FAIL) return die(r, "%s", what);
+    if (r->bad++ == 0) snprintf(r->first_bad, sizeof r->first_bad, "%s", what);
+    switch (r->opt.on_error) {
+    case ON_ERROR_DEAD_LETTER:
+        if (!r->dlq && dead_letter_open(&r->dlq, r->opt.brokers, r->opt.properties, r->opt.nproperties,
+                                        r->opt.dead_letter_topic, r->opt.timeout_ms, r->err,
+                                        sizeof r->err))
+            return die(r, "%s", r->err);
+        if (dead_letter_send(r->dlq, m, r->opt.topic, what, r->err, sizeof r->err))
+            return die(r, "%s", r->err);
+        return 0;
+    case ON_ERROR_STREAM: {
+        row_error e2;
+        /* The row's own coordinates are in its metadata columns; _error
+         * says what was wrong. */
+        char reason[600];
+        describe_reason(e, reason, sizeof reason);
+        km->error = reason;
+        int rc = rowplan_put_error_row(&r->plan, km, &r->out.rows, &e2);
+        km->error = NULL;
+        if (rc) {
+            describe_failure(r, m, &e2, what, sizeof what);
+            return die(r, "%s", what);
+        }
+        r->rows++;
+        return 0;
+    }
+    default: /* ON_ERROR_SKIP */
+        return 0;
+    }
 }
 
 static int consume(run *r) {
@@ -108,14 +160,17 @@ static int consume(run *r) {
             km.key_len = m->key_len;
             km.value = m->payload;
             km.value_len = m->len;
-            if (jsonrow_decode(&r->decoder, &km, &r->out.rows, &e)) {
-                int rc = decode_failed(r, m, &e);
-                for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
-                return rc;
+            if (jsonrow_decode(&r->decoder, &km, &r->out.rows, &e) == 0) {
+                r->rows++;
+            } else {
+                int rc = bad_message(r, m, &km, &e);
+                if (rc != EXIT_OK || r->out.closed) {
+                    for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                    return rc;
+                }
             }
             rd_kafka_message_destroy(m);
         }
-        r->rows += n;
         if (n) last_progress = now;
         if (output_wants_flush(&r->out) || (r->out.rows.len && now - last_flush >= flush_every)) {
             int rc = output_flush(&r->out, r->err, sizeof r->err);
@@ -135,7 +190,59 @@ static int consume(run *r) {
     if (stop_requested) return die(r, "topic '%s': stopped by a signal after %" PRIu64 " rows", r->opt.topic, r->rows);
     int rc = output_flush(&r->out, r->err, sizeof r->err);
     if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);
+    if (rc == OUTPUT_CLOSED) return EXIT_OK;
+    if (r->opt.commit_on_exit && consumer_commit_positions(r->kafka, r->err, sizeof r->err))
+        return die(r, "%s", r->err);
+    if (r->bad) {
+        static const char *const verb[] = {[ON_ERROR_SKIP] = "skipped",
+                                           [ON_ERROR_DEAD_LETTER] = "sent to the dead-letter topic",
+                                           [ON_ERROR_STREAM] = "written as error rows"};
+        fprintf(stderr, "kafka-bridge: %" PRIu64 " message(s) could not become rows and were %s; first: %s\n",
+                r->bad, verb[r->opt.on_error], r->first_bad);
+    }
     return EXIT_OK;
+}
+
+/* --watermarks: one row per assigned partition, in the fixed columns set by
+ * the options. */
+static int write_watermarks(run *r) {
+    for (size_t i = 0; i < consumer_partition_count(r->kafka); i++) {
+        int32_t partition;
+        int64_t low, high, start;
+        consumer_partition_info(r->kafka, i, &partition, &low, &high, &start);
+        buf_le(&r->out.rows, (uint32_t)partition, 4);
+        buf_le(&r->out.rows, (uint64_t)low, 8);
+        buf_le(&r->out.rows, (uint64_t)high, 8);
+        buf_le(&r->out.rows, (uint64_t)start, 8);
+        buf_le(&r->out.rows, (uint64_t)(high - start), 8);
+    }
+    int rc = output_flush(&r->out, r->err, sizeof r->err);
+    return rc == OUTPUT_ERROR ? die(r, "%s", r->err) : EXIT_OK;
+}
+
+/* The start positions: -o P:SPEC first, then the input query's, which
+ * win for the partitions they name. */
+static int merge_starts(run *r) {
+    partition_start *given = NULL;
+    size_t ngiven = 0;
+    if (r->opt.offsets_from_stdin &&
+        startpos_read(STDIN_FILENO, (int)(r->opt.idle_timeout * 1000), &given, &ngiven, r->err,
+                      sizeof r->err))
+        return -1;
+    r->starts = malloc((r->opt.nstarts + ngiven + 1) * sizeof *r->starts);
+    if (!r->starts) {
+        free(given);
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < ngiven; i++) r->starts[r->nstarts++] = given[i];
+    for (size_t i = 0; i < r->opt.nstarts; i++) {
+        int overridden = 0;
+        for (size_t j = 0; j < ngiven; j++) overridden |= given[j].partition == r->opt.starts[i].partition;
+        if (!overridden) r->starts[r->nstarts++] = r->opt.starts[i];
+    }
+    free(given);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -165,9 +272,27 @@ int main(int argc, char **argv) {
         goto done;
     }
     r.have_plan = 1;
+    if (r.opt.on_error == ON_ERROR_STREAM && rowplan_find_meta(&r.plan, META_ERROR) < 0) {
+        die(&r, "--on-error stream needs an _error String column (and usually _raw, _topic, "
+                "_partition, _offset)");
+        status = EXIT_USAGE;
+        goto done;
+    }
     if (r.opt.with_header) rowplan_header(&r.plan, &r.out.rows);
     jsonrow_init(&r.decoder, &r.plan);
     r.have_decoder = 1;
+
+    /* Held until the process exits; the kernel releases it even on kill -9. */
+    int lock_fd = -1;
+    if (r.opt.lock_path && !r.opt.watermarks &&
+        runlock_acquire(r.opt.lock_path, &lock_fd, r.err, sizeof r.err)) {
+        status = die(&r, "%s", r.err);
+        goto done;
+    }
+    if (merge_starts(&r)) {
+        status = die(&r, "%s", r.err);
+        goto done;
+    }
 
     consumer_config cc = {
         .brokers = r.opt.brokers,
@@ -175,20 +300,31 @@ int main(int argc, char **argv) {
         .partitions = r.opt.npartitions ? r.opt.partitions : NULL,
         .npartitions = r.opt.npartitions,
         .default_start = r.opt.default_start,
-        .starts = r.opt.starts,
-        .nstarts = r.opt.nstarts,
+        .starts = r.starts,
+        .nstarts = r.nstarts,
         .properties = r.opt.properties,
         .nproperties = r.opt.nproperties,
         .timeout_ms = r.opt.timeout_ms,
+        .out_of_range = r.opt.out_of_range,
+        .shard_index = r.opt.shard_index,
+        .shard_count = r.opt.shard_count,
+        .commit_group = r.opt.commit_group,
     };
     if (consumer_open(&r.kafka, &cc, r.err, sizeof r.err)) {
         status = die(&r, "%s", r.err);
         goto done;
     }
-    status = consume(&r);
+    for (const char *note = consumer_notes(r.kafka); *note;) {
+        size_t n = strcspn(note, "\n");
+        fprintf(stderr, "kafka-bridge: note: %.*s\n", (int)n, note);
+        note += n + (note[n] == '\n');
+    }
+    status = r.opt.watermarks ? write_watermarks(&r) : consume(&r);
 
 done:
     if (r.kafka) consumer_close(r.kafka);
+    dead_letter_close(r.dlq);
+    free(r.starts);
     if (r.have_decoder) jsonrow_free(&r.decoder);
     if (r.have_plan) rowplan_free(&r.plan);
     chcolumns_free(&r.columns);

@@ -21,6 +21,7 @@ typedef struct kb_msg {
     size_t key_len;
     const void *value; /* NULL for a tombstone */
     size_t value_len;
+    const char *error; /* why it could not be decoded (error rows only) */
 } kb_msg;
 
 /* Why a message could not become a row.  `column` is NULL when the fault is

@@ -42,6 +42,34 @@ static const char usage[] =
     "                            some are still due (default 5; keep it below\n"
     "                            ClickHouse's command_read_timeout)\n"
     "\n"
+    "Resuming and exactly-once (see README):\n"
+    "      --offsets-from stdin  start each partition at the next offset given by\n"
+    "                            the input query: rows (partition, next offset),\n"
+    "                            in RowBinaryWithNamesAndTypes; partitions not\n"
+    "                            listed start at --offset\n"
+    "      --on-out-of-range fail|earliest|latest\n"
+    "                            a start offset below the log start or past the\n"
+    "                            end: fail (default), or move there and say so\n"
+    "      --lock FILE           refuse to run while another run holds FILE\n"
+    "                            (pipelines: NAME.lock beside NAME.conf; none\n"
+    "                            to disable)\n"
+    "      --shard I/N           read only partitions p with p %% N == I\n"
+    "      --commit-group GROUP  commit the start positions to a consumer group,\n"
+    "                            so Kafka's lag tools see what ClickHouse holds\n"
+    "      --commit-on-exit      also commit the end positions when the run ends\n"
+    "                            (at-most-once for those tools: see README)\n"
+    "      --watermarks          read no messages: write one row per partition,\n"
+    "                            (partition Int32, log_start Int64, log_end Int64,\n"
+    "                            start Int64, lag Int64), start being where a run\n"
+    "                            with the same options would begin\n"
+    "\n"
+    "Messages that cannot become rows:\n"
+    "      --on-error fail|skip|dead-letter|stream\n"
+    "                            fail the run (default); skip and report at exit;\n"
+    "                            copy to --dead-letter-topic; or emit a row with\n"
+    "                            _error and _raw filled\n"
+    "      --dead-letter-topic NAME\n"
+    "\n"
     "Pipelines and the rest:\n"
     "  -F, --config FILE         read options from a pipeline file\n"
     "      --pipeline NAME       read NAME.conf from the pipeline directory:\n"
@@ -238,6 +266,36 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     else if (!strcmp(name, "timeout")) return parse_ms("--timeout", v, &o->timeout_ms, err, errlen);
     else if (!strcmp(name, "trust-exit-code")) return set_bool("--trust-exit-code", v, &o->trust_exit_code, err, errlen);
     else if (!strcmp(name, "config")) return load_file(o, v, depth + 1, err, errlen);
+    else if (!strcmp(name, "offsets-from")) {
+        if (strcmp(v, "stdin") != 0) return fail(err, errlen, "--offsets-from: expected stdin, got '%s'", v);
+        o->offsets_from_stdin = 1;
+    } else if (!strcmp(name, "on-out-of-range")) {
+        if (!strcmp(v, "fail")) o->out_of_range = OUT_OF_RANGE_FAIL;
+        else if (!strcmp(v, "earliest")) o->out_of_range = OUT_OF_RANGE_EARLIEST;
+        else if (!strcmp(v, "latest")) o->out_of_range = OUT_OF_RANGE_LATEST;
+        else return fail(err, errlen, "--on-out-of-range: expected fail, earliest or latest, got '%s'", v);
+    } else if (!strcmp(name, "lock")) {
+        free(o->lock_path);
+        o->lock_path = strcmp(v, "none") ? dup_or_die(v) : NULL;
+        o->lock_set = 1;
+    } else if (!strcmp(name, "on-error")) {
+        if (!strcmp(v, "fail")) o->on_error = ON_ERROR_FAIL;
+        else if (!strcmp(v, "skip")) o->on_error = ON_ERROR_SKIP;
+        else if (!strcmp(v, "dead-letter")) o->on_error = ON_ERROR_DEAD_LETTER;
+        else if (!strcmp(v, "stream")) o->on_error = ON_ERROR_STREAM;
+        else return fail(err, errlen, "--on-error: expected fail, skip, dead-letter or stream, got '%s'", v);
+    } else if (!strcmp(name, "dead-letter-topic")) set_string(&o->dead_letter_topic, v);
+    else if (!strcmp(name, "commit-group")) set_string(&o->commit_group, v);
+    else if (!strcmp(name, "watermarks")) return set_bool("--watermarks", v, &o->watermarks, err, errlen);
+    else if (!strcmp(name, "commit-on-exit")) return set_bool("--commit-on-exit", v, &o->commit_on_exit, err, errlen);
+    else if (!strcmp(name, "shard")) {
+        unsigned i, n;
+        char extra;
+        if (sscanf(v, "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n || n > 100000)
+            return fail(err, errlen, "--shard: expected I/N with 0 <= I < N, got '%s'", v);
+        o->shard_index = (int)i;
+        o->shard_count = (int)n;
+    }
     else if (!strncmp(name, "kafka.", 6) && name[6]) {
         size_t n = strlen(name + 6) + 1 + strlen(v) + 1;
         char *kv = grow(NULL, n, 1);
@@ -354,6 +412,15 @@ static const struct option long_options[] = {
     {"flush-interval", required_argument, NULL, 0},
     {"timeout", required_argument, NULL, 0},
     {"trust-exit-code", no_argument, NULL, 0},
+    {"offsets-from", required_argument, NULL, 0},
+    {"on-out-of-range", required_argument, NULL, 0},
+    {"lock", required_argument, NULL, 0},
+    {"on-error", required_argument, NULL, 0},
+    {"dead-letter-topic", required_argument, NULL, 0},
+    {"commit-group", required_argument, NULL, 0},
+    {"commit-on-exit", no_argument, NULL, 0},
+    {"shard", required_argument, NULL, 0},
+    {"watermarks", no_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -396,6 +463,15 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
                 char path[PATH_MAX + 64];
                 if (pipeline_path(argv[0], optarg, path, sizeof path, err, errlen)) return -1;
                 if (load_file(o, path, 0, err, errlen)) return -1;
+                if (!o->lock_set) {
+                    /* Runs of one pipeline must not overlap: both would
+                     * start from the same positions. */
+                    size_t n = strlen(path);
+                    path[n - 5] = '\0'; /* drop ".conf" */
+                    free(o->lock_path);
+                    o->lock_path = grow(NULL, n + 1, 1);
+                    snprintf(o->lock_path, n + 1, "%s.lock", path);
+                }
                 continue;
             }
             if (apply(o, name, optarg ? optarg : "true", 0, err, errlen)) return -1;
@@ -404,6 +480,15 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
             return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
     }
     if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
+    if (o->on_error == ON_ERROR_DEAD_LETTER && !o->dead_letter_topic)
+        return fail(err, errlen, "--on-error dead-letter needs --dead-letter-topic");
+    if (o->commit_on_exit && !o->commit_group)
+        return fail(err, errlen, "--commit-on-exit needs --commit-group");
+    if (o->watermarks) {
+        /* The columns of this mode are fixed; a pipeline's are not used. */
+        set_string(&o->columns, "partition Int32, log_start Int64, log_end Int64, start Int64, lag Int64");
+        o->on_error = ON_ERROR_FAIL;
+    }
     if (!o->columns) return fail(err, errlen, "no columns given (--columns, or columns in a pipeline file)");
     if (!o->brokers) {
         int has = 0;
@@ -418,6 +503,9 @@ void options_free(bridge_options *o) {
     free(o->topic);
     free(o->format);
     free(o->columns);
+    free(o->lock_path);
+    free(o->dead_letter_topic);
+    free(o->commit_group);
     free(o->partitions);
     free(o->starts);
     for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);

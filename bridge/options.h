@@ -20,6 +20,14 @@
 
 #include "consumer.h"
 
+/* What a message that cannot become a row does to the run. */
+typedef enum error_policy {
+    ON_ERROR_FAIL,        /* the run fails, naming the message */
+    ON_ERROR_SKIP,        /* counted, reported at exit */
+    ON_ERROR_DEAD_LETTER, /* copied to a dead-letter topic, acknowledged first */
+    ON_ERROR_STREAM       /* a row with _error and _raw filled */
+} error_policy;
+
 typedef struct bridge_options {
     char *brokers;
     char *topic;
@@ -39,6 +47,16 @@ typedef struct bridge_options {
     int flush_interval_ms;
     int trust_exit_code;
     int timeout_ms;          /* metadata and offset look-ups */
+    int offsets_from_stdin;  /* start positions come from an input query */
+    out_of_range_policy out_of_range;
+    char *lock_path;         /* NULL: no lock */
+    int lock_set;            /* --lock given (possibly "none") */
+    error_policy on_error;
+    char *dead_letter_topic;
+    char *commit_group;      /* commit the given start positions to this group */
+    int commit_on_exit;      /* also commit the stop positions at exit */
+    int shard_index, shard_count; /* read partitions p with p % count == index */
+    int watermarks;          /* write one row per partition instead of messages */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };

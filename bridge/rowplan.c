@@ -22,6 +22,8 @@ static meta_kind meta_of(const char *name) {
     if (strcmp(name, "_offset") == 0) return META_OFFSET;
     if (strcmp(name, "_timestamp") == 0) return META_TIMESTAMP;
     if (strcmp(name, "_key") == 0) return META_KEY;
+    if (strcmp(name, "_error") == 0) return META_ERROR;
+    if (strcmp(name, "_raw") == 0) return META_RAW;
     return META_NONE;
 }
 
@@ -31,6 +33,8 @@ static int check_meta_type(const plan_column *c, char *err, size_t errlen) {
     switch (c->meta) {
     case META_TOPIC:
     case META_KEY:
+    case META_ERROR:
+    case META_RAW:
         if (k != CT_STRING) want = "String";
         break;
     case META_PARTITION:
@@ -219,6 +223,8 @@ int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_erro
     const chtype *t = col->type;
     int present = col->meta == META_KEY         ? m->key != NULL
                   : col->meta == META_TIMESTAMP ? m->has_timestamp
+                  : col->meta == META_ERROR     ? m->error != NULL
+                  : col->meta == META_RAW       ? m->error != NULL && m->value != NULL
                                                 : 1;
     if (t->kind == CT_LOWCARDINALITY) t = t->inner;
     if (t->kind == CT_NULLABLE) {
@@ -234,6 +240,12 @@ int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_erro
     case META_KEY:
         buf_rb_string(out, m->key, present ? m->key_len : 0);
         return 0;
+    case META_ERROR:
+        buf_rb_string(out, m->error, present ? strlen(m->error) : 0);
+        return 0;
+    case META_RAW:
+        buf_rb_string(out, m->value, present ? m->value_len : 0);
+        return 0;
     case META_PARTITION:
         return rowplan_put_int(t, m->partition < 0, (uint64_t)(m->partition < 0 ? -(int64_t)m->partition : m->partition), out, e);
     case META_OFFSET:
@@ -244,4 +256,24 @@ int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_erro
         break;
     }
     return 0;
+}
+
+int rowplan_put_error_row(const rowplan *p, const kb_msg *m, buf *out, row_error *e) {
+    size_t start = out->len;
+    for (size_t i = 0; i < p->ncols; i++) {
+        const plan_column *c = &p->cols[i];
+        if (c->meta == META_NONE) {
+            rowplan_put_default(c->type, out);
+        } else if (rowplan_put_meta(c, m, out, e)) {
+            out->len = start;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int rowplan_find_meta(const rowplan *p, meta_kind kind) {
+    for (size_t i = 0; i < p->ncols; i++)
+        if (p->cols[i].meta == kind) return (int)i;
+    return -1;
 }

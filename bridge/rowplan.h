@@ -12,7 +12,12 @@
  *     _offset     any integer type wide enough for the offsets
  *     _timestamp  DateTime64(P) or DateTime: the message timestamp
  *     _key        String: the message key, raw bytes
- * Each may be Nullable; a key or timestamp that is absent is then NULL.
+ *     _error      String: with --on-error stream, why the message could not
+ *                 become a row ('' for good rows)
+ *     _raw        String: with --on-error stream, the message value of a row
+ *                 with an error ('' for good rows)
+ * Each may be Nullable; a key, timestamp, error or raw value that is
+ * absent is then NULL.
  */
 #ifndef KB_ROWPLAN_H
 #define KB_ROWPLAN_H
@@ -30,7 +35,9 @@ typedef enum meta_kind {
     META_PARTITION,
     META_OFFSET,
     META_TIMESTAMP,
-    META_KEY
+    META_KEY,
+    META_ERROR,
+    META_RAW
 } meta_kind;
 
 typedef struct plan_column {
@@ -61,6 +68,14 @@ void rowplan_header(const rowplan *p, buf *out);
 
 /* Encodes metadata column `col` of message m. */
 int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_error *e);
+
+/* The row standing for message m that could not be decoded (--on-error
+ * stream): metadata columns filled, m->error in _error, the value in _raw,
+ * every other column its default. */
+int rowplan_put_error_row(const rowplan *p, const kb_msg *m, buf *out, row_error *e);
+
+/* Column number of a metadata column, or -1. */
+int rowplan_find_meta(const rowplan *p, meta_kind kind);
 
 /* The value of a field that is missing: NULL for Nullable, else the
  * type's default as ClickHouse defines it: zero, empty, the epoch, or an

@@ -35,7 +35,8 @@ def sample_event(i: int, rng: random.Random) -> tuple:
 
 
 def show(ch: ClickHouse, title: str, sql: str) -> None:
-    print(f"\n-- {title}\n{sql}")
+    code = "\n".join(line for line in sql.strip().splitlines() if not line.lstrip().startswith("--"))
+    print(f"\n-- {title}\n{code}")
     print(ch.query(sql, "PrettyCompactMonoBlock"), end="")
 
 
@@ -59,24 +60,34 @@ def main() -> int:
         (scripts / "kafka-bridge.d/events.conf").write_text(conf)
 
         ch = ClickHouse(work / "chdb", scripts)
-        sql = (ROOT / "sql/quickstart.sql").read_text()
+        ingest = (ROOT / "sql/ingest.sql").read_text()
         started = time.monotonic()
-        ch.query(sql)  # the whole file, as written: ClickHouse runs its statements in turn
+        ch.query(ingest)  # the whole file, as written: ClickHouse runs its statements in turn
         took = time.monotonic() - started
-        print(f"\nran sql/quickstart.sql in {took:.2f} s: ClickHouse launched kafka-bridge through executable()")
+        print(f"\nran sql/ingest.sql in {took:.2f} s: ClickHouse launched kafka-bridge through executable()")
 
         show(ch, "what landed", "SELECT count() AS rows, uniqExact(_partition, _offset) AS distinct_messages FROM events")
         show(ch, "per partition", "SELECT _partition, count() AS rows, min(_offset) AS first, max(_offset) AS last "
              "FROM events GROUP BY _partition ORDER BY _partition")
         show(ch, "by event", "SELECT event, count() AS n, round(sum(amount), 2) AS amount FROM events "
              "GROUP BY event ORDER BY n DESC")
-        show(ch, "a few rows", "SELECT * FROM events ORDER BY _partition, _offset LIMIT 5")
+        show(ch, "a few rows", "SELECT * EXCEPT _ingested FROM events ORDER BY _partition, _offset LIMIT 5")
 
+        more = 5_000
+        broker.produce_many("events", more, lambda i: sample_event(MESSAGES + i, rng))
+        lag_query = (ROOT / "sql/progress.sql").read_text().split(";")[0]
+        show(ch, f"after producing {more} more: lag per partition (sql/progress.sql)", lag_query)
+        ch.query(ingest)
+        print("\nran sql/ingest.sql again: each partition resumed where the table said it stopped")
+        show(ch, "lag now", lag_query)
+
+        total = MESSAGES + more
         stored = int(ch.value("SELECT count() FROM events"))
-        if stored != MESSAGES:
-            print(f"\nERROR: {stored} rows stored, {MESSAGES} produced", file=sys.stderr)
+        distinct = int(ch.value("SELECT uniqExact(_partition, _offset) FROM events"))
+        if stored != total or distinct != total:
+            print(f"\nERROR: {stored} rows ({distinct} distinct) stored, {total} produced", file=sys.stderr)
             return 1
-        print(f"\nall {MESSAGES} messages stored exactly once")
+        print(f"\nall {total} messages stored exactly once")
         ch.close()
         return 0
     finally:

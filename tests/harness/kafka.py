@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from . import REPO_ROOT
 
@@ -140,6 +140,59 @@ class Broker:
         self._admin = None
         self._bootstrap = None
         self._script("stop")
+
+    def halt(self) -> None:
+        """Stops the broker process but keeps its data and port, as a crash
+        or a restart would; resume() brings it back."""
+        self._script("halt")
+
+    def resume(self) -> None:
+        self._script("resume")
+        self.wait_for_leaders()
+
+    def wait_for_leaders(self) -> None:
+        """Waits until every partition of every topic has a leader again, as
+        after a restart the broker answers before it has elected them."""
+        def ready() -> bool:
+            md = self.admin.list_topics(timeout=5)
+            return all(t.error is None and all(p.leader >= 0 and p.error is None
+                                               for p in t.partitions.values())
+                       for t in md.topics.values())
+        _wait(ready, "partition leaders after a restart")
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        """Grows the topic to `total` partitions and waits for their leaders."""
+        futures = self.admin.create_partitions([NewPartitions(topic, total)])
+        try:
+            futures[topic].result()
+        except KafkaException as e:
+            raise KafkaError(f"add partitions to {topic}: {e.args[0].str()}") from None
+        _wait(lambda: _partitions_ready(self.admin, topic, total), f"partitions of {topic}")
+        # Producers cache the partition count; new ones learn it afresh.
+        for p in self._producers.values():
+            p.flush(10)
+        self._producers.clear()
+
+    def delete_records(self, topic: str, before: dict[int, int]) -> None:
+        """Deletes each partition's records before the given offset, as
+        retention would: the log start moves up."""
+        futures = self.admin.delete_records([TopicPartition(topic, p, o) for p, o in before.items()])
+        for f in futures.values():
+            try:
+                f.result()
+            except KafkaException as e:
+                raise KafkaError(f"delete records of {topic}: {e.args[0].str()}") from None
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """{partition: committed offset} of a consumer group (partitions
+        without a commit are left out)."""
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group,
+                      "enable.auto.commit": False, "logger": _RDKAFKA_LOG})
+        try:
+            parts = [TopicPartition(topic, p) for p in self.partitions(topic)]
+            return {tp.partition: tp.offset for tp in c.committed(parts, timeout=10) if tp.offset >= 0}
+        finally:
+            c.close()
 
     def __enter__(self) -> "Broker":
         self.start()
