@@ -94,19 +94,22 @@ static int unescape(json_cursor *c, buf *out) {
     }
     unsigned cp;
     if (hex4(c, &cp)) return -1;
-    if (cp >= 0xD800 && cp <= 0xDBFF && c->end - c->p >= 6 && c->p[0] == '\\' && c->p[1] == 'u') {
-        const char *save = c->p;
+    /* A high surrogate must be followed by a low one, as ClickHouse
+     * requires (input_format_json_throw_on_bad_escape_sequence); a lone
+     * low surrogate is written as its three-byte form, as ClickHouse
+     * writes it. */
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
         unsigned lo;
+        if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u')
+            return fail(c, "a \\u escape of a high surrogate must be followed by a low one");
         c->p += 2;
         if (hex4(c, &lo)) return -1;
-        if (lo >= 0xDC00 && lo <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        } else {
-            c->p = save; /* not a pair: the high surrogate stands alone */
+        if (lo < 0xDC00 || lo > 0xDFFF) {
+            c->p -= 6;
+            return fail(c, "a high surrogate followed by something other than a low surrogate");
         }
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
-    /* A lone surrogate is written as its three-byte form rather than
-     * refused: bytes are passed on, never judged, like invalid UTF-8. */
     put_utf8(out, cp);
     return 0;
 }

@@ -45,8 +45,11 @@ json_kind json_peek(json_cursor *c);
 
 /* Consumes a string.  When it has no escapes, the returned slice (s, n)
  * points into the message; otherwise the string is unescaped into
- * `scratch` (cleared first) and the slice points there.  \u escapes, surrogate pairs included, become UTF-8;
- * other bytes, invalid UTF-8 included, are passed through unchanged. */
+ * `scratch` (cleared first) and the slice points there.  \u escapes,
+ * surrogate pairs included, become UTF-8 (a lone low surrogate its
+ * three-byte form; a lone high one is an error, as in ClickHouse); other
+ * bytes, invalid UTF-8 and control characters included, are passed
+ * through unchanged. */
 int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n);
 
 /* The first '"' or '\\' in [p, end), or end. */

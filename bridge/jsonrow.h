@@ -7,27 +7,24 @@
  * other goes to a scratch area, one slot per column, and when the object
  * ends the rest of the row is appended in column order from the slots,
  * with defaults for columns the message did not have.  A failed row is cut
- * back off the output.  All buffers are
- * kept between messages, so a decoder that has warmed up allocates nothing.
+ * back off the output.  All buffers are kept between messages, so a
+ * decoder that has warmed up allocates nothing.
  *
- * How JSON values become column values:
- *   - integers: JSON integers, or the same digits in a string, or
- *     true/false as 1/0; a fraction, an exponent or a value out of the
- *     column's range is an error, never a wraparound;
- *   - floats: any JSON number, or a number in a string (also nan, inf);
- *   - Bool: true/false, 0/1, "true"/"false";
- *   - String: a string unescaped; a number, true/false as their text; an
- *     object or array as its JSON text, unchanged;
- *   - Date, DateTime, DateTime64: text in the forms of timeparse.h, or a
- *     number: days for Date, Unix seconds (with a fraction for DateTime64)
- *     for the others;
- *   - null, or a missing field: NULL for Nullable, else the type's zero.
- * Unknown fields are skipped; a field given twice is an error.
+ * Which value goes to which column:
+ *   - a column takes the top-level field of its name; unknown fields are
+ *     skipped; a field given twice is an error;
+ *   - a column with a path (see chtype.h) takes the value found along it:
+ *     the decoder descends into the objects and arrays on the way, and a
+ *     value missing there, or null on the way, gives the column's
+ *     default; anything else on the way (a string where the path needs an
+ *     object) is an error;
+ *   - how each value becomes the column's type is jsonvalue.h's business.
  */
 #ifndef KB_JSONROW_H
 #define KB_JSONROW_H
 
 #include "buf.h"
+#include "jsonvalue.h"
 #include "message.h"
 #include "rowplan.h"
 
@@ -36,15 +33,28 @@ typedef struct jsonrow_slot {
     size_t len;
 } jsonrow_slot;
 
+/* A step of some column's path.  The steps of all columns form a tree
+ * whose root (node 0) is the message object; children are linked through
+ * `next_sibling`, and 0 ends a list (the root is nobody's child). */
+typedef struct jsonrow_path_node {
+    const jsonpath_step *step; /* how the node is reached from its parent */
+    int column;                /* first column whose value is here, or -1 */
+    int any_column;            /* some column at or below, for messages */
+    uint32_t first_child;
+    uint32_t next_sibling;
+} jsonrow_path_node;
+
 typedef struct jsonrow {
     const rowplan *plan;
+    jsonvalue values;
     buf fields;          /* encoded values of the current message */
     jsonrow_slot *slots; /* per column: where its value is in `fields` */
     uint32_t *seen;      /* per column: generation that filled the slot */
     uint32_t generation;
     buf key_text;        /* unescaped keys */
-    buf value_text;      /* unescaped string values */
-    buf number_text;     /* numbers copied for strtod, NUL-terminated */
+    jsonrow_path_node *paths; /* NULL when no column has a path */
+    size_t npaths;
+    int *same_path;      /* per column: the next column with the same path, or -1 */
 } jsonrow;
 
 void jsonrow_init(jsonrow *d, const rowplan *plan);

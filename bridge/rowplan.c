@@ -77,7 +77,9 @@ int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
         for (const char *q = c->name; *q; q++)
             if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) c->plain_name = 0;
         c->type = cols->v[i].type;
-        c->meta = meta_of(c->name);
+        c->path = cols->v[i].path;
+        c->meta = c->path ? META_NONE : meta_of(c->name);
+        if (c->path) continue; /* found through its path, not by name */
         if (c->meta != META_NONE) {
             if (check_meta_type(c, err, errlen)) {
                 rowplan_free(p);
@@ -130,8 +132,17 @@ void rowplan_put_default(const chtype *t, buf *out) {
     case CT_LOWCARDINALITY:
         rowplan_put_default(t->inner, out);
         return;
-    case CT_STRING:
-        buf_u8(out, 0);
+    case CT_STRING: case CT_ARRAY: case CT_MAP: case CT_NESTED:
+        buf_u8(out, 0); /* empty: a zero length or count */
+        return;
+    case CT_TUPLE:
+        for (size_t i = 0; i < t->nelems; i++) rowplan_put_default(t->elems[i], out);
+        return;
+    case CT_ENUM8:
+    case CT_ENUM16:
+        /* ClickHouse's default of an Enum is its first element by value,
+         * which need not be 0. */
+        buf_le(out, (uint64_t)(int64_t)t->items[0].value, t->kind == CT_ENUM8 ? 1 : 2);
         return;
     default: {
         size_t n = chtype_fixed_size(t);

@@ -45,6 +45,7 @@ typedef struct plan_column {
     size_t name_len;
     int plain_name;    /* no '"', '\\' or control bytes: JSON writes it as is */
     const chtype *type;
+    const jsonpath *path; /* NULL: the field of the column's name */
     meta_kind meta;
 } plan_column;
 
@@ -77,7 +78,8 @@ int rowplan_put_error_row(const rowplan *p, const kb_msg *m, buf *out, row_error
 int rowplan_find_meta(const rowplan *p, meta_kind kind);
 
 /* The value of a field that is missing: NULL for Nullable, else the
- * type's zero. */
+ * type's default as ClickHouse defines it: zero, empty, the epoch, or an
+ * Enum's first element; a Tuple's elements each get theirs. */
 void rowplan_put_default(const chtype *t, buf *out);
 
 /* Encodes an integer given as sign and magnitude into integer column type

@@ -18,16 +18,21 @@ static unsigned days_in_month(int64_t y, unsigned m) {
     return m == 2 && is_leap(y) ? 29 : len[m - 1];
 }
 
-/* Reads exactly `width` digits at s[*i]. */
-static int digits(const char *s, size_t n, size_t *i, unsigned width, unsigned *out) {
-    unsigned v = 0;
-    if (*i + width > n) return -1;
-    for (unsigned k = 0; k < width; k++) {
-        char c = s[*i + k];
-        if (c < '0' || c > '9') return -1;
-        v = v * 10 + (unsigned)(c - '0');
+int tp_all_digits(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return n > 0;
+}
+
+/* Reads between min and max digits at s[*i]. */
+static int digits(const char *s, size_t n, size_t *i, unsigned min, unsigned max, unsigned *out) {
+    unsigned v = 0, k = 0;
+    while (k < max && *i + k < n && s[*i + k] >= '0' && s[*i + k] <= '9') {
+        v = v * 10 + (unsigned)(s[*i + k] - '0');
+        k++;
     }
-    *i += width;
+    if (k < min) return -1;
+    *i += k;
     *out = v;
     return 0;
 }
@@ -53,19 +58,67 @@ static int fraction(const char *s, size_t n, size_t *i, uint32_t *nanos) {
     return 0;
 }
 
-int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const char **why) {
-    size_t i = 0;
-    unsigned y, mo, d, h = 0, mi = 0, se = 0;
-    *nanos = 0;
-    if (digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &mo) ||
-        i >= n || s[i++] != '-' || digits(s, n, &i, 2, &d)) {
-        *why = "expected a date as YYYY-MM-DD";
-        return -1;
-    }
+static int check_date(unsigned y, unsigned mo, unsigned d, const char **why) {
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) {
         *why = "no such calendar date";
         return -1;
     }
+    return 0;
+}
+
+/* YYYYMMDD or YYYYMMDDhhmmss: fixed-width fields, all digits. */
+static int compact(const char *s, size_t n, int64_t *seconds, const char **why) {
+    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    size_t i = 0;
+    digits(s, n, &i, 4, 4, &y);
+    digits(s, n, &i, 2, 2, &mo);
+    digits(s, n, &i, 2, 2, &d);
+    if (n == 14) {
+        digits(s, n, &i, 2, 2, &h);
+        digits(s, n, &i, 2, 2, &mi);
+        digits(s, n, &i, 2, 2, &se);
+    }
+    if (check_date(y, mo, d, why)) return -1;
+    if (h > 23 || mi > 59 || se > 59) {
+        *why = "time of day out of range";
+        return -1;
+    }
+    *seconds = tp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+int tp_parse_date(const char *s, size_t n, int64_t *days, const char **why) {
+    size_t i = 0;
+    unsigned y = 0, mo = 0, d = 0;
+    if (n == 8 && tp_all_digits(s, n)) {
+        int64_t seconds;
+        if (compact(s, n, &seconds, why)) return -1;
+        *days = seconds / 86400;
+        return 0;
+    }
+    if (digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 1, 2, &mo) ||
+        i >= n || s[i++] != '-' || digits(s, n, &i, 1, 2, &d) || i != n) {
+        *why = "expected a date as YYYY-MM-DD";
+        return -1;
+    }
+    if (check_date(y, mo, d, why)) return -1;
+    *days = tp_days_from_civil(y, mo, d);
+    return 0;
+}
+
+int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *has_zone,
+             const char **why) {
+    size_t i = 0;
+    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    *nanos = 0;
+    *has_zone = 0;
+    if ((n == 8 || n == 14) && tp_all_digits(s, n)) return compact(s, n, seconds, why);
+    if (digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, 2, &mo) ||
+        i >= n || s[i++] != '-' || digits(s, n, &i, 2, 2, &d)) {
+        *why = "expected a date as YYYY-MM-DD";
+        return -1;
+    }
+    if (check_date(y, mo, d, why)) return -1;
     int64_t offset = 0;
     if (i < n) {
         if (s[i] != ' ' && s[i] != 'T') {
@@ -73,10 +126,16 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const c
             return -1;
         }
         i++;
-        if (digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &mi) ||
-            i >= n || s[i++] != ':' || digits(s, n, &i, 2, &se)) {
+        if (digits(s, n, &i, 2, 2, &h) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, 2, &mi)) {
             *why = "expected a time as hh:mm:ss";
             return -1;
+        }
+        if (i < n && s[i] == ':') {
+            i++;
+            if (digits(s, n, &i, 2, 2, &se)) {
+                *why = "expected a time as hh:mm:ss";
+                return -1;
+            }
         }
         if (h > 23 || mi > 59 || se > 59) {
             *why = "time of day out of range";
@@ -89,17 +148,19 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const c
                 return -1;
             }
         }
+        if (i + 1 < n && s[i] == ' ' && (s[i + 1] == 'Z' || s[i + 1] == '+' || s[i + 1] == '-')) i++;
         if (i < n && s[i] == 'Z') {
             i++;
+            *has_zone = 1;
         } else if (i < n && (s[i] == '+' || s[i] == '-')) {
             int sign = s[i++] == '-' ? -1 : 1;
             unsigned oh, om = 0;
-            if (digits(s, n, &i, 2, &oh)) {
+            if (digits(s, n, &i, 2, 2, &oh)) {
                 *why = "expected a zone offset as +hh:mm";
                 return -1;
             }
             if (i < n && s[i] == ':') i++;
-            if (i < n && digits(s, n, &i, 2, &om)) {
+            if (i < n && digits(s, n, &i, 2, 2, &om)) {
                 *why = "expected a zone offset as +hh:mm";
                 return -1;
             }
@@ -108,6 +169,7 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const c
                 return -1;
             }
             offset = sign * (int64_t)(oh * 3600 + om * 60);
+            *has_zone = 1;
         }
     }
     if (i != n) {
@@ -118,45 +180,62 @@ int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const c
     return 0;
 }
 
-int tp_parse_unix(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, const char **why) {
+int tp_parse_unix(const char *s, size_t n, int quoted, int64_t *seconds, uint32_t *nanos,
+                  const char **why) {
+    static const uint64_t per_second[] = {1, 1000, 1000000, 1000000000};
     size_t i = 0;
     int negative = 0;
-    if (i < n && s[i] == '-') {
-        negative = 1;
-        i++;
+    if (i < n && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+    size_t start = i;
+    uint64_t v = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i - start == 19) break; /* too many digits: refused below */
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    if (i >= n || s[i] < '0' || s[i] > '9') {
+    size_t ndigits = i - start;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, ndigits++;
+    if (ndigits == 0) {
         *why = "expected a number of seconds";
         return -1;
     }
-    int64_t v = 0;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > (INT64_MAX - 9) / 10) {
-            *why = "number of seconds out of range";
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
+    unsigned unit; /* index into per_second */
+    if (quoted && ndigits < 9) {
+        *why = "a quoted Unix time has 9 or more digits";
+        return -1;
     }
-    *nanos = 0;
+    if (ndigits <= 10) unit = 0;
+    else if (ndigits == 13) unit = 1;
+    else if (ndigits == 16) unit = 2;
+    else if (ndigits == 19) unit = 3;
+    else {
+        *why = "Unix times have 1-10, 13, 16 or 19 digits";
+        return -1;
+    }
+    uint32_t frac = 0;
     if (i < n && s[i] == '.') {
         i++;
-        if (fraction(s, n, &i, nanos)) {
+        if (fraction(s, n, &i, &frac)) {
             *why = "expected digits after '.'";
             return -1;
         }
     }
     if (i != n) {
-        *why = "expected a plain decimal number of seconds";
+        *why = "expected a plain decimal number";
         return -1;
     }
-    if (negative) {
+    /* v units plus a fraction of one unit, as seconds and nanoseconds. */
+    uint64_t whole = v / per_second[unit];
+    uint64_t ns = (v % per_second[unit]) * (1000000000 / per_second[unit]) + frac / per_second[unit];
+    int64_t sec = (int64_t)whole;
+    if (negative && (sec || ns)) {
         /* -1.25 s is 2 s before the epoch plus 0.75 s. */
-        v = -v;
-        if (*nanos) {
-            v -= 1;
-            *nanos = 1000000000u - *nanos;
+        sec = -sec;
+        if (ns) {
+            sec -= 1;
+            ns = 1000000000 - ns;
         }
     }
-    *seconds = v;
+    *seconds = sec;
+    *nanos = (uint32_t)ns;
     return 0;
 }

@@ -8,5 +8,7 @@ Suite *jsonrow_suite(void);
 Suite *timeparse_suite(void);
 Suite *options_suite(void);
 Suite *startpos_suite(void);
+Suite *tz_suite(void);
+Suite *textvalue_suite(void);
 
 #endif

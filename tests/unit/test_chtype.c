@@ -45,6 +45,8 @@ START_TEST(canonical_spelling_of_parameters) {
     ck_assert_str_eq(canonical("ts DateTime64(3,'UTC')"), "ts=DateTime64(3, 'UTC')");
     ck_assert_str_eq(canonical("ts DateTime64( 6 )"), "ts=DateTime64(6)");
     ck_assert_str_eq(canonical("ts DateTime('Etc/UTC')"), "ts=DateTime('Etc/UTC')");
+    ck_assert_str_eq(canonical("ts DateTime('Europe/Berlin'), u DateTime64(0, America/New_York)"),
+                     "ts=DateTime('Europe/Berlin')|u=DateTime64(0, 'America/New_York')");
     ck_assert_str_eq(canonical("ts:DateTime64(3,UTC),u:DateTime(Etc/UTC)"),
                      "ts=DateTime64(3, 'UTC')|u=DateTime('Etc/UTC')");
     ck_assert_str_eq(canonical("ts DateTime"), "ts=DateTime");
@@ -62,20 +64,108 @@ START_TEST(spellings_without_spaces_and_quoted_names) {
 }
 END_TEST
 
+/* Each expected spelling was printed by ClickHouse 26.7 (DESCRIBE, or the
+ * header of its own RowBinaryWithNamesAndTypes output). */
+START_TEST(canonical_spelling_of_every_type) {
+    ck_assert_str_eq(canonical("a Int128, b Int256, c UInt128, d UInt256, e BFloat16, f Date32, "
+                               "g UUID, h IPv4, i IPv6"),
+                     "a=Int128|b=Int256|c=UInt128|d=UInt256|e=BFloat16|f=Date32|g=UUID|h=IPv4|i=IPv6");
+    ck_assert_str_eq(canonical("a Decimal32(2), b Decimal(10,2), c Decimal(40, 5), d Decimal(3), "
+                               "e Decimal, f Decimal64(0), g Decimal128(3), h Decimal256(10)"),
+                     "a=Decimal(9, 2)|b=Decimal(10, 2)|c=Decimal(40, 5)|d=Decimal(3, 0)|"
+                     "e=Decimal(10, 0)|f=Decimal(18, 0)|g=Decimal(38, 3)|h=Decimal(76, 10)");
+    ck_assert_str_eq(canonical("a Enum('a','b'), b Enum8('x'=1, 'y'=-3), c Enum16('q'=1000), "
+                               "d Enum('a' = 5, 'b'), e Enum('x' = 200), f Enum8('it\\'s' = 1)"),
+                     "a=Enum8('a' = 1, 'b' = 2)|b=Enum8('y' = -3, 'x' = 1)|c=Enum16('q' = 1000)|"
+                     "d=Enum8('a' = 5, 'b' = 6)|e=Enum16('x' = 200)|f=Enum8('it\\'s' = 1)");
+    ck_assert_str_eq(canonical("a FixedString(3), b DateTime('Europe/Berlin'), c DateTime64(3,'Asia/Tokyo')"),
+                     "a=FixedString(3)|b=DateTime('Europe/Berlin')|c=DateTime64(3, 'Asia/Tokyo')");
+    ck_assert_str_eq(canonical("a Map(String, Array(Nullable(Int8))), b Tuple(a UInt8, b String), "
+                               "c Tuple(UInt8, String), d Tuple(`x y` UInt8, `1` UInt8), "
+                               "e Map(LowCardinality(String), Tuple(y UInt8, z Int8))"),
+                     "a=Map(String, Array(Nullable(Int8)))|b=Tuple(a UInt8, b String)|"
+                     "c=Tuple(UInt8, String)|d=Tuple(`x y` UInt8, `1` UInt8)|"
+                     "e=Map(LowCardinality(String), Tuple(y UInt8, z Int8))");
+    ck_assert_str_eq(canonical("o LowCardinality(UInt64), p LowCardinality(Nullable(FixedString(2))), "
+                               "q Array(Array(Array(DateTime64(9))))"),
+                     "o=LowCardinality(UInt64)|p=LowCardinality(Nullable(FixedString(2)))|"
+                     "q=Array(Array(Array(DateTime64(9))))");
+}
+END_TEST
+
+START_TEST(nested_is_flattened) {
+    ck_assert_str_eq(canonical("id UInt8, n Nested(a UInt8, b Nested(c UInt8)), z String"),
+                     "id=UInt8|n.a=Array(UInt8)|n.b=Array(Nested(c UInt8))|z=String");
+    ck_assert_str_eq(canonical("n.a Array(UInt8)"), "n.a=Array(UInt8)");
+}
+END_TEST
+
+START_TEST(paths) {
+    const char *list = "id UInt64 PATH '$.user.id', tag String path $.tags[0], "
+                       "k:String:$[\"odd.key\"][2]";
+    char err[256];
+    chcolumns cols;
+    ck_assert_msg(chcolumns_parse(list, &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(cols.n, 3);
+    const char *want[] = {"$.user.id", "$.tags[0]", "$[\"odd.key\"][2]"};
+    for (size_t i = 0; i < 3; i++) {
+        buf b;
+        buf_init(&b, 16);
+        jsonpath_format(cols.v[i].path, &b);
+        buf_u8(&b, 0);
+        ck_assert_str_eq((const char *)b.data, want[i]);
+        buf_free(&b);
+    }
+    ck_assert_uint_eq(cols.v[2].path->nsteps, 2);
+    ck_assert_uint_eq(cols.v[2].path->steps[1].index, 2);
+    chcolumns_free(&cols);
+    ck_assert_str_eq(parse_error("a UInt8 PATH 'user.id'"),
+                     "column 'a': invalid JSON path 'user.id': a path starts with '$'");
+    ck_assert_str_eq(parse_error("a UInt8 PATH '$.a..b'"), "column 'a': invalid JSON path '$.a..b': empty key");
+    ck_assert_str_eq(parse_error("a UInt8 PATH '$.a[x]'"),
+                     "column 'a': invalid JSON path '$.a[x]': expected an index from 0, like [2]");
+    ck_assert_str_eq(parse_error("n Nested(a UInt8) PATH '$.n'"),
+                     "column 'n': a Nested column cannot have a PATH; give its flattened columns one");
+}
+END_TEST
+
 START_TEST(errors_name_the_column_and_type) {
-    ck_assert_str_eq(parse_error("id UInt64, tags Array(String)"),
-                     "column 'tags': unsupported type 'Array(String)'");
-    ck_assert_str_eq(parse_error("x Decimal(10, 2)"), "column 'x': unsupported type 'Decimal(10, 2)'");
+    ck_assert_str_eq(parse_error("id UInt64, v Variant(String, UInt8)"),
+                     "column 'v': unsupported type 'Variant(String, UInt8)'");
+    ck_assert_str_eq(parse_error("x Dynamic"), "column 'x': unsupported type 'Dynamic'");
+    ck_assert_str_eq(parse_error("x JSON"), "column 'x': unsupported type 'JSON'");
+    ck_assert_str_eq(parse_error("x AggregateFunction(sum, UInt64)"),
+                     "column 'x': unsupported type 'AggregateFunction(sum, UInt64)'");
+    ck_assert_str_eq(parse_error("x Array(Object('json'))"), "column 'x': unsupported type 'Object('json')'");
     ck_assert_str_eq(parse_error("x uint64"), "column 'x': unsupported type 'uint64'");
     ck_assert_str_eq(parse_error("t DateTime64(10)"), "column 't': DateTime64 precision must be 0..9");
     ck_assert_str_eq(parse_error("t DateTime64"), "column 't': DateTime64 needs a precision, e.g. DateTime64(3)");
-    ck_assert_str_eq(parse_error("t DateTime('Europe/Berlin')"),
-                     "column 't': time zone 'Europe/Berlin' is not supported (only 'UTC')");
+    ck_assert_str_eq(parse_error("t DateTime('Mars/Olympus')"),
+                     "column 't': unknown time zone 'Mars/Olympus' (no file /usr/share/zoneinfo/Mars/Olympus)");
     ck_assert_str_eq(parse_error("a UInt8, a String"), "column 'a': the column is listed twice");
+    ck_assert_str_eq(parse_error("n Nested(a UInt8), n.a String"), "column 'n.a': the column is listed twice");
     ck_assert_str_eq(parse_error("n Nullable(Nullable(UInt8))"),
-                     "column 'n': Nullable cannot wrap Nullable or LowCardinality");
-    ck_assert_str_eq(parse_error("n LowCardinality(UInt64)"),
-                     "column 'n': LowCardinality is supported over String and Nullable(String) only");
+                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested");
+    ck_assert_str_eq(parse_error("n Nullable(Array(UInt8))"),
+                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested");
+    const char *lc = "LowCardinality holds numbers, strings, Date, Date32, DateTime, UUID, IPv4 and "
+                     "IPv6 only (each may be Nullable)";
+    char want[256];
+    snprintf(want, sizeof want, "column 'n': %s", lc);
+    ck_assert_str_eq(parse_error("n LowCardinality(Decimal(5, 2))"), want);
+    ck_assert_str_eq(parse_error("n LowCardinality(DateTime64(3))"), want);
+    ck_assert_str_eq(parse_error("n LowCardinality(Array(String))"), want);
+    ck_assert_str_eq(parse_error("m Map(Nullable(String), UInt8)"), "column 'm': a Map key cannot be Nullable");
+    ck_assert_str_eq(parse_error("m Map(String)"), "column 'm': Map takes a key type and a value type");
+    ck_assert_str_eq(parse_error("d Decimal(77, 2)"), "column 'd': Decimal precision must be 1..76");
+    ck_assert_str_eq(parse_error("d Decimal(5, 6)"), "column 'd': Decimal scale must be 0..5 (the precision)");
+    ck_assert_str_eq(parse_error("e Enum8('a' = 200)"), "column 'e': Enum8 values must be in -128..127");
+    ck_assert_str_eq(parse_error("e Enum8('a' = 1, 'b' = 1)"), "column 'e': Enum value 1 is given twice");
+    ck_assert_str_eq(parse_error("e Enum8('a' = 1, 'a' = 2)"), "column 'e': Enum element 'a' is given twice");
+    ck_assert_str_eq(parse_error("t Tuple(a UInt8, String)"),
+                     "column 't': either every element of a Tuple has a name or none has");
+    ck_assert_str_eq(parse_error("t Tuple(a UInt8, a String)"), "column 't': element name 'a' is given twice");
+    ck_assert_str_eq(parse_error("f FixedString(0)"), "column 'f': FixedString length must be at least 1");
     ck_assert_str_eq(parse_error(""), "the column list is empty");
     ck_assert_str_eq(parse_error("id"), "column 'id': expected a type at \"end of text\"");
     ck_assert_str_eq(parse_error("id UInt64 name String"),
@@ -83,6 +173,11 @@ START_TEST(errors_name_the_column_and_type) {
     ck_assert_str_eq(parse_error("id UInt64,"), "expected a column name at \"end of text\"");
     ck_assert_str_eq(parse_error("x Nullable(String"), "column 'x': expected ')' at \"end of text\"");
     ck_assert_str_eq(parse_error("x UInt8(3)"), "column 'x': unsupported type 'UInt8(3)'");
+    char deep[400] = "x ";
+    for (int i = 0; i < 40; i++) strcat(deep, "Array(");
+    strcat(deep, "UInt8");
+    for (int i = 0; i < 40; i++) strcat(deep, ")");
+    ck_assert_str_eq(parse_error(deep), "column 'x': type nested more than 32 levels deep");
 }
 END_TEST
 
@@ -94,7 +189,11 @@ START_TEST(fixed_sizes) {
         size_t size;
     } cases[] = {{"Int8", 1}, {"UInt16", 2}, {"Date", 2}, {"Float32", 4}, {"DateTime", 4},
                  {"Int64", 8}, {"DateTime64(3)", 8}, {"String", 0}, {"Nullable(UInt8)", 0},
-                 {"Bool", 1}};
+                 {"Bool", 1}, {"Int128", 16}, {"UInt256", 32}, {"Decimal(9, 2)", 4},
+                 {"Decimal(10, 2)", 8}, {"Decimal(38, 2)", 16}, {"Decimal(39, 2)", 32},
+                 {"FixedString(5)", 5}, {"UUID", 16}, {"IPv4", 4}, {"IPv6", 16}, {"Date32", 4},
+                 {"BFloat16", 2}, {"Enum16('a' = 1)", 2}, {"Tuple(UInt8, IPv6)", 17},
+                 {"Tuple(UInt8, String)", 0}, {"Array(UInt8)", 0}, {"LowCardinality(UUID)", 16}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_assert_int_eq(chtype_parse(cases[i].type, &t, err, sizeof err), 0);
         ck_assert_uint_eq(chtype_fixed_size(t), cases[i].size);
@@ -109,6 +208,9 @@ Suite *chtype_suite(void) {
     tcase_add_test(tc, every_simple_type);
     tcase_add_test(tc, canonical_spelling_of_parameters);
     tcase_add_test(tc, spellings_without_spaces_and_quoted_names);
+    tcase_add_test(tc, canonical_spelling_of_every_type);
+    tcase_add_test(tc, nested_is_flattened);
+    tcase_add_test(tc, paths);
     tcase_add_test(tc, errors_name_the_column_and_type);
     tcase_add_test(tc, fixed_sizes);
     suite_add_tcase(s, tc);

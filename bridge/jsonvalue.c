@@ -1,0 +1,766 @@
+#include "jsonvalue.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rowplan.h"
+#include "textvalue.h"
+#include "timeparse.h"
+#include "wideint.h"
+
+/* ---- set-up ----------------------------------------------------------- */
+
+/* Span slots (two per element) that the named Tuples of t can hold at
+ * once: a Tuple's own, plus the most any one of its elements needs, since
+ * elements are decoded one after another. */
+static size_t spans_needed(const chtype *t) {
+    size_t inner = 0;
+    if (t->inner) inner = spans_needed(t->inner);
+    for (size_t i = 0; i < t->nelems; i++) {
+        size_t n = spans_needed(t->elems[i]);
+        if (n > inner) inner = n;
+    }
+    return inner + ((t->kind == CT_TUPLE || t->kind == CT_NESTED) && t->names ? 2 * t->nelems : 0);
+}
+
+void jsonvalue_init(jsonvalue *v, const chtype *const *types, size_t ntypes) {
+    memset(v, 0, sizeof *v);
+    buf_init(&v->text, 4096);
+    buf_init(&v->number, 64);
+    buf_init(&v->reorder, 256);
+    for (size_t i = 0; i < ntypes; i++) {
+        size_t n = spans_needed(types[i]);
+        if (n > v->cap_spans) v->cap_spans = n;
+    }
+    v->spans = calloc(v->cap_spans ? v->cap_spans : 1, sizeof *v->spans);
+    if (!v->spans) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+}
+
+void jsonvalue_free(jsonvalue *v) {
+    buf_free(&v->text);
+    buf_free(&v->number);
+    buf_free(&v->reorder);
+    free(v->spans);
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static const char *kind_name(json_kind k) {
+    switch (k) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_NUMBER: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    case JSON_INVALID: break;
+    }
+    return "invalid JSON";
+}
+
+/* Quotes at most a few dozen bytes of a value for an error message,
+ * escaping anything unprintable so the message stays one line. */
+static void describe(const char *s, size_t n, char *out, size_t outlen) {
+    size_t o = 0, i = 0;
+    const size_t limit = 40;
+    for (; i < n && i < limit && o + 5 < outlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') out[o++] = (char)ch;
+        else o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
+    }
+    if (i < n && o + 4 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+__attribute__((format(printf, 2, 3)))
+static int fail(row_error *e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int fail_value(row_error *e, const char *expected, const char *s, size_t n) {
+    char shown[200];
+    describe(s, n, shown, sizeof shown);
+    return fail(e, "expected %s, got \"%s\"", expected, shown);
+}
+
+static int fail_kind(row_error *e, const char *expected, json_kind kind) {
+    return fail(e, "expected %s, got %s", expected, kind_name(kind));
+}
+
+static int fail_json(row_error *e, const json_cursor *c) {
+    return fail(e, "malformed JSON: %s", c->why);
+}
+
+/* "value S is out of range for TYPE" / "... does not fit TYPE". */
+static int fail_type(row_error *e, const char *what, const char *s, size_t n, const chtype *t) {
+    char shown[200], type[120];
+    buf name;
+    buf_init(&name, 32);
+    chtype_format(t, &name);
+    describe(s, n, shown, sizeof shown);
+    snprintf(type, sizeof type, "%.*s", (int)name.len, (const char *)name.data);
+    buf_free(&name);
+    return fail(e, "value %s %s %s", shown, what, type);
+}
+
+/* The text of a scalar used as a number, a time or an address: a JSON
+ * number's token, or the contents of a string. */
+static int scalar_text(jsonvalue *v, json_cursor *c, json_kind kind, const char **s, size_t *n,
+                       row_error *e) {
+    if (kind == JSON_NUMBER ? json_number(c, s, n) : json_string(c, &v->text, s, n))
+        return fail_json(e, c);
+    return 0;
+}
+
+/* ---- numbers -------------------------------------------------------------- */
+
+static int parse_integer(const char *s, size_t n, int *negative, uint64_t *magnitude,
+                         const chtype *t, row_error *e) {
+    size_t i = 0;
+    *negative = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) *negative = s[i++] == '-';
+    if (i == n) return fail_value(e, "an integer", s, n);
+    uint64_t m = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return fail_value(e, "an integer", s, n);
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (m > (UINT64_MAX - digit) / 10) return fail_type(e, "is out of range for", s, n, t);
+        m = m * 10 + digit;
+    }
+    *magnitude = m;
+    return 0;
+}
+
+static int is_wide(chtype_kind k) {
+    return k == CT_INT128 || k == CT_INT256 || k == CT_UINT128 || k == CT_UINT256;
+}
+
+/* Integers: JSON integers, the same digits quoted, or true/false as 1/0. */
+static int put_integer(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                       row_error *e) {
+    const char *s;
+    size_t n;
+    if (kind == JSON_TRUE || kind == JSON_FALSE) {
+        if (json_literal(c, kind)) return fail_json(e, c);
+        s = kind == JSON_TRUE ? "1" : "0";
+        n = 1;
+    } else if (kind == JSON_NUMBER || kind == JSON_STRING) {
+        if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    } else {
+        return fail_kind(e, "an integer", kind);
+    }
+    if (!is_wide(t->kind)) {
+        int negative;
+        uint64_t magnitude;
+        if (parse_integer(s, n, &negative, &magnitude, t, e)) return -1;
+        return rowplan_put_int(t, negative, magnitude, dst, e);
+    }
+    int negative;
+    wideint magnitude;
+    const char *why;
+    if (tv_integer(s, n, &negative, &magnitude, &why))
+        return *why == 'o' ? fail_type(e, "is out of range for", s, n, t) : fail_value(e, "an integer", s, n);
+    unsigned bits = t->kind == CT_INT128 || t->kind == CT_UINT128 ? 128 : 256;
+    int is_signed = t->kind == CT_INT128 || t->kind == CT_INT256;
+    if (!wide_fits(&magnitude, negative, bits, is_signed)) return fail_type(e, "is out of range for", s, n, t);
+    wide_put_le(dst, &magnitude, negative, bits / 8);
+    return 0;
+}
+
+/* A float's text must be a JSON number, or nan/inf spelled the ways
+ * ClickHouse accepts; strtod alone would also take hex floats and spaces. */
+static int float_text_ok(const char *s, size_t n) {
+    size_t i = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+    if (i == n || s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') return 0;
+    if (n - i == 3 && strncasecmp(s + i, "nan", 3) == 0) return 1;
+    if (n - i == 3 && strncasecmp(s + i, "inf", 3) == 0) return 1;
+    if (n - i == 8 && strncasecmp(s + i, "infinity", 8) == 0) return 1;
+    json_cursor c = {s, s + i, s + n, NULL};
+    const char *t;
+    size_t tn;
+    return s[i] != '-' && json_number(&c, &t, &tn) == 0 && c.p == c.end;
+}
+
+/* Decimal text to binary floating point, exactly as strtod/strtof would
+ * round it, without their multi-precision machinery for the common case.
+ * When the digits form an integer m that the type holds exactly and the
+ * power of ten is exact too, m * 10^e (or m / 10^-e) is one IEEE
+ * operation and therefore correctly rounded (Clinger's fast path).  Other
+ * inputs return 0 and go to libc. */
+static int fast_decimal(const char *s, size_t n, int single, double *out) {
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int negative = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0, any = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = 1) {
+        if (m == 0 && s[i] == '0') continue; /* leading zeros are not significant */
+        if (++digits > 19) return 0;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = 1) {
+            if (m == 0 && s[i] == '0') {
+                exp10--;
+                continue;
+            }
+            if (++digits > 19) return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            exp10--;
+        }
+    }
+    if (!any) return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0;
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+        if (i == n) return 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (e > 1000) return 0;
+            e = e * 10 + (s[i] - '0');
+        }
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n) return 0;
+    if (single) {
+        if (m > (1u << 24) || exp10 < -10 || exp10 > 10) return 0;
+        float f = (float)m;
+        f = exp10 < 0 ? f / (float)pow10[-exp10] : f * (float)pow10[exp10];
+        *out = negative ? -f : f;
+    } else {
+        if (m > ((uint64_t)1 << 53) || exp10 < -22 || exp10 > 22) return 0;
+        double f = (double)m;
+        f = exp10 < 0 ? f / pow10[-exp10] : f * pow10[exp10];
+        *out = negative ? -f : f;
+    }
+    return 1;
+}
+
+/* Float32, Float64 and BFloat16.  BFloat16 is read as Float32 and keeps
+ * its upper 16 bits (truncated, not rounded), as ClickHouse converts. */
+static int put_float(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                     row_error *e) {
+    const char *s;
+    size_t n;
+    double value;
+    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a number", kind);
+    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    int single = t->kind != CT_FLOAT64;
+    if (kind == JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
+    if (!fast_decimal(s, n, single, &value)) {
+        v->number.len = 0;
+        buf_put(&v->number, s, n);
+        buf_u8(&v->number, 0);
+        const char *text = (const char *)v->number.data;
+        /* Overflow gives ±inf, as ClickHouse's own parser does; that is the
+         * IEEE value of such a number, not a silent substitute. */
+        value = single ? strtof(text, NULL) : strtod(text, NULL);
+    }
+    if (single) {
+        float f = (float)value; /* exact: value is already a float */
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        if (t->kind == CT_BFLOAT16) buf_le(dst, bits >> 16, 2);
+        else buf_le(dst, bits, 4);
+    } else {
+        uint64_t bits;
+        memcpy(&bits, &value, 8);
+        buf_le(dst, bits, 8);
+    }
+    return 0;
+}
+
+/* Like ClickHouse's JSON input: true/false, or the numbers 0 and 1; a
+ * quoted "true" is refused there too. */
+static int put_bool(json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+    const char *s;
+    size_t n;
+    switch (kind) {
+    case JSON_TRUE:
+    case JSON_FALSE:
+        if (json_literal(c, kind)) return fail_json(e, c);
+        buf_u8(dst, kind == JSON_TRUE);
+        return 0;
+    case JSON_NUMBER:
+        if (json_number(c, &s, &n)) return fail_json(e, c);
+        if (n == 1 && (s[0] == '0' || s[0] == '1')) {
+            buf_u8(dst, s[0] == '1');
+            return 0;
+        }
+        return fail_value(e, "true, false, 0 or 1", s, n);
+    default:
+        return fail_kind(e, "true, false, 0 or 1", kind);
+    }
+}
+
+static int put_decimal(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                       row_error *e) {
+    const char *s;
+    size_t n;
+    int negative;
+    wideint scaled;
+    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a decimal number", kind);
+    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    switch (tv_decimal(s, n, t->precision, t->scale, &negative, &scaled)) {
+    case 0:
+        break;
+    case TV_DECIMAL_RANGE:
+        return fail_type(e, "does not fit", s, n, t);
+    case TV_DECIMAL_SCALE: {
+        char more[64];
+        snprintf(more, sizeof more, "has more than %u digits after the point for", t->scale);
+        return fail_type(e, more, s, n, t);
+    }
+    default:
+        return fail_value(e, "a decimal number", s, n);
+    }
+    wide_put_le(dst, &scaled, negative, (unsigned)chtype_fixed_size(t));
+    return 0;
+}
+
+/* ---- strings ---------------------------------------------------------- */
+
+static int put_string(jsonvalue *v, json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+    const char *s;
+    size_t n;
+    switch (kind) {
+    case JSON_STRING:
+        if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+        break;
+    case JSON_NUMBER:
+        if (json_number(c, &s, &n)) return fail_json(e, c);
+        break;
+    default: /* objects, arrays, true, false: their JSON text */
+        s = c->p;
+        if (json_skip(c)) return fail_json(e, c);
+        n = (size_t)(c->p - s);
+        break;
+    }
+    buf_rb_string(dst, s, n);
+    return 0;
+}
+
+static int put_fixedstring(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                           row_error *e) {
+    const char *s;
+    size_t n;
+    if (kind != JSON_STRING) return fail_kind(e, "a string", kind);
+    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (n > t->length)
+        return fail(e, "a string of %zu bytes is too long for FixedString(%zu)", n, t->length);
+    buf_reserve(dst, t->length);
+    memcpy(dst->data + dst->len, s, n);
+    memset(dst->data + dst->len + n, 0, t->length - n);
+    dst->len += t->length;
+    return 0;
+}
+
+static int put_uuid(jsonvalue *v, json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+    const char *s;
+    size_t n;
+    unsigned char bytes[16];
+    if (kind != JSON_STRING) return fail_kind(e, "a UUID string", kind);
+    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (tv_uuid(s, n, bytes)) return fail_value(e, "a UUID", s, n);
+    buf_put(dst, bytes, 16);
+    return 0;
+}
+
+static int put_ip(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                  row_error *e) {
+    const char *s;
+    size_t n;
+    int v6 = t->kind == CT_IPV6;
+    if (kind != JSON_STRING) return fail_kind(e, v6 ? "an IPv6 address" : "an IPv4 address", kind);
+    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (v6) {
+        unsigned char bytes[16];
+        if (tv_ipv6(s, n, bytes)) return fail_value(e, "an IPv6 address", s, n);
+        buf_put(dst, bytes, 16);
+    } else {
+        uint32_t addr;
+        if (tv_ipv4(s, n, &addr)) return fail_value(e, "an IPv4 address", s, n);
+        buf_le(dst, addr, 4);
+    }
+    return 0;
+}
+
+/* An Enum element by name; or by number, as a JSON number or a quoted
+ * number that is not itself a name. */
+static int put_enum(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                    row_error *e) {
+    const char *s;
+    size_t n;
+    const chtype_enum_item *it = NULL;
+    if (kind != JSON_STRING && kind != JSON_NUMBER) return fail_kind(e, "an Enum name or number", kind);
+    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    if (kind == JSON_STRING) it = chtype_enum_by_name(t, s, n);
+    if (!it) {
+        int negative;
+        uint64_t magnitude;
+        size_t i = n && (s[0] == '-' || s[0] == '+');
+        int numeric = i < n && n - i <= 6 && tp_all_digits(s + i, n - i);
+        if (numeric && parse_integer(s, n, &negative, &magnitude, t, e) == 0)
+            it = chtype_enum_by_value(t, negative ? -(long)magnitude : (long)magnitude);
+        if (!it) {
+            char shown[200];
+            describe(s, n, shown, sizeof shown);
+            return fail(e, "\"%s\" is not an element of the Enum", shown);
+        }
+    }
+    buf_le(dst, (uint64_t)(int64_t)it->value, t->kind == CT_ENUM8 ? 1 : 2);
+    return 0;
+}
+
+/* ---- dates and times -------------------------------------------------- */
+
+/* Days since the epoch for Date (1970-01-01..2149-06-06) and Date32
+ * (1900-01-01..2299-12-31): a date's text, or a JSON integer counting
+ * days. */
+static int put_date(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                    row_error *e) {
+    const char *s, *why;
+    size_t n;
+    int64_t days;
+    int is32 = t->kind == CT_DATE32;
+    const char *range = is32 ? "a date in 1900-01-01..2299-12-31" : "a date in 1970-01-01..2149-06-06";
+    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a date", kind);
+    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    if (kind == JSON_NUMBER) {
+        int negative;
+        uint64_t magnitude;
+        size_t i = n && s[0] == '-';
+        if (!tp_all_digits(s + i, n - i)) return fail_value(e, "a whole number of days", s, n);
+        if (n - i > 7) return fail_value(e, range, s, n);
+        if (parse_integer(s, n, &negative, &magnitude, t, e)) return -1;
+        days = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+    } else if (tp_parse_date(s, n, &days, &why)) {
+        char shown[200];
+        describe(s, n, shown, sizeof shown);
+        return fail(e, "\"%s\" is not a date: %s", shown, why);
+    }
+    if (is32 ? days < -25567 || days > 120529 : days < 0 || days > 65535) return fail_value(e, range, s, n);
+    buf_le(dst, (uint64_t)days, is32 ? 4 : 2);
+    return 0;
+}
+
+/* A quoted Unix time: digits with an optional sign and fraction, other
+ * than the 8 and 14 digit compact dates. */
+static int is_unix_text(const char *s, size_t n) {
+    size_t i = n && (s[0] == '-' || s[0] == '+');
+    size_t digits = 0, dot = 0;
+    if (tp_all_digits(s, n) && (n == 8 || n == 14)) return 0;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') digits++;
+        else if (s[i] == '.' && !dot && digits) dot = 1;
+        else return 0;
+    }
+    return digits > 0;
+}
+
+static int put_time(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                    row_error *e) {
+    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
+                                      100000, 1000000, 10000000, 100000000, 1000000000};
+    const char *s, *why;
+    size_t n;
+    int64_t seconds;
+    uint32_t nanos;
+    int has_zone = 1;
+    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a date or time", kind);
+    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+    int failed = kind == JSON_NUMBER || is_unix_text(s, n)
+                     ? tp_parse_unix(s, n, kind == JSON_STRING, &seconds, &nanos, &why)
+                     : tp_parse(s, n, &seconds, &nanos, &has_zone, &why);
+    if (failed) {
+        char shown[200];
+        describe(s, n, shown, sizeof shown);
+        return fail(e, "\"%s\" is not a date/time: %s", shown, why);
+    }
+    /* Local times are read in the column's zone.  The calendar range is
+     * checked first, so the zone lookups see sane values. */
+    if (!has_zone) {
+        if (seconds < -2300000000LL || seconds > 10500000000LL)
+            return fail_value(e, t->kind == CT_DATETIME ? "a time in 1970..2106" : "a time in 1900..2299", s, n);
+        seconds = tz_local_to_utc(t->zone, seconds);
+    }
+    if (t->kind == CT_DATETIME) { /* a fraction is dropped, as ClickHouse does */
+        if (seconds < 0 || seconds > (int64_t)UINT32_MAX)
+            return fail_value(e, "a time in 1970-01-01 00:00:00..2106-02-07 06:28:15 UTC", s, n);
+        buf_le(dst, (uint64_t)seconds, 4);
+        return 0;
+    }
+    /* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31. */
+    if (seconds < -2208988800LL || seconds > 10413791999LL)
+        return fail_value(e, "a time in 1900-01-01..2299-12-31 UTC", s, n);
+    /* At precision 7 and more, Int64 ticks end before 2299 (in 2262 at 9). */
+    int64_t ticks;
+    if (__builtin_mul_overflow(seconds, pow10[t->precision], &ticks) ||
+        __builtin_add_overflow(ticks, (int64_t)(nanos / pow10[9 - t->precision]), &ticks)) {
+        char what[64];
+        snprintf(what, sizeof what, "a time that fits DateTime64(%u)", t->precision);
+        return fail_value(e, what, s, n);
+    }
+    buf_le(dst, (uint64_t)ticks, 8);
+    return 0;
+}
+
+/* ---- composites ----------------------------------------------------------- */
+
+/* Writes the element count of an Array or Map at `at`, where one byte was
+ * reserved for it, moving the elements when the count needs more. */
+static void patch_count(buf *dst, size_t at, uint64_t count) {
+    if (count < 128) {
+        dst->data[at] = (unsigned char)count;
+        return;
+    }
+    unsigned char leb[10];
+    size_t k = 0;
+    for (uint64_t x = count; x >= 0x80; x >>= 7) leb[k++] = (unsigned char)(x | 0x80);
+    leb[k] = (unsigned char)(count >> (7 * k));
+    k++;
+    buf_reserve(dst, k - 1);
+    memmove(dst->data + at + k, dst->data + at + 1, dst->len - at - 1);
+    memcpy(dst->data + at, leb, k);
+    dst->len += k - 1;
+}
+
+static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                     row_error *e);
+
+/* Array(T): a JSON array.  Nested(...) inside another type is an array of
+ * named tuples. */
+static int put_array(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                     row_error *e) {
+    if (kind != JSON_ARRAY) return fail_kind(e, "an array", kind);
+    c->p++;
+    size_t at = dst->len;
+    uint64_t count = 0;
+    buf_u8(dst, 0);
+    json_skip_ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        int rc;
+        if (t->kind != CT_NESTED) {
+            rc = jsonvalue_put(v, t->inner, c, dst, e);
+        } else if (json_peek(c) == JSON_NULL) { /* a null element: all defaults */
+            rc = json_literal(c, JSON_NULL) ? fail_json(e, c) : 0;
+            for (size_t i = 0; rc == 0 && i < t->nelems; i++) rowplan_put_default(t->elems[i], dst);
+        } else {
+            rc = put_tuple(v, t, c, json_peek(c), dst, e);
+        }
+        if (rc) return -1;
+        count++;
+        json_skip_ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            break;
+        }
+        c->why = "expected ',' or ']' in an array";
+        return fail_json(e, c);
+    }
+    patch_count(dst, at, count);
+    return 0;
+}
+
+/* Map(K, V): a JSON object; each key, a JSON string, is read as a value of
+ * K (so "7" gives 7 in a UInt16 key).  Keys given twice are kept twice, as
+ * ClickHouse keeps them. */
+static int put_map(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                   row_error *e) {
+    if (kind != JSON_OBJECT) return fail_kind(e, "an object", kind);
+    c->p++;
+    size_t at = dst->len;
+    uint64_t count = 0;
+    buf_u8(dst, 0);
+    json_skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        if (json_peek(c) != JSON_STRING) {
+            c->why = "expected a key string";
+            return fail_json(e, c);
+        }
+        if (jsonvalue_put(v, t->elems[0], c, dst, e)) return -1;
+        if (json_expect(c, ':', "expected ':' after a key")) return fail_json(e, c);
+        if (jsonvalue_put(v, t->elems[1], c, dst, e)) return -1;
+        count++;
+        json_skip_ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (json_expect(c, '}', "expected ',' or '}' in an object")) return fail_json(e, c);
+        break;
+    }
+    patch_count(dst, at, count);
+    return 0;
+}
+
+/* An unnamed Tuple: a JSON array of exactly its size. */
+static int put_positional(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                          row_error *e) {
+    if (kind != JSON_ARRAY) return fail_kind(e, "an array (for an unnamed Tuple)", kind);
+    c->p++;
+    for (size_t i = 0; i < t->nelems; i++) {
+        if (i && json_expect(c, ',', "expected ','")) {
+            return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
+        }
+        json_skip_ws(c);
+        if (c->p < c->end && *c->p == ']')
+            return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
+        if (jsonvalue_put(v, t->elems[i], c, dst, e)) return -1;
+    }
+    if (json_expect(c, ']', "expected ']'"))
+        return fail(e, "expected a Tuple of %zu elements, got more", t->nelems);
+    return 0;
+}
+
+/* A named Tuple (or an element of Nested): a JSON object, its keys matched
+ * to element names.  Elements usually come in order and go straight to
+ * dst; when they do not, or some are missing, the tuple is put in order
+ * afterwards from the spans recorded for each element. */
+static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+                     row_error *e) {
+    if (!t->names) return put_positional(v, t, c, kind, dst, e);
+    if (kind != JSON_OBJECT) return fail_kind(e, "an object (for a named Tuple)", kind);
+    c->p++;
+    /* jsonvalue_init sized the span stack for the deepest nesting of named
+     * Tuples in the plan, so it has room for this one's elements. */
+    size_t base = dst->len, next = 0, *span = v->spans + v->nspans;
+    int in_order = 1;
+    v->nspans += 2 * t->nelems;
+    for (size_t i = 0; i < t->nelems; i++) span[2 * i + 1] = SIZE_MAX; /* not seen */
+    json_skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+    } else {
+        for (;;) {
+            const char *key;
+            size_t klen, i;
+            if (json_string(c, &v->text, &key, &klen)) goto malformed;
+            for (i = 0; i < t->nelems; i++)
+                if (strlen(t->names[i]) == klen && memcmp(t->names[i], key, klen) == 0) break;
+            if (json_expect(c, ':', "expected ':' after a key")) goto malformed;
+            if (i == t->nelems) {
+                if (json_skip(c)) goto malformed; /* unknown keys are skipped */
+            } else {
+                if (span[2 * i + 1] != SIZE_MAX) {
+                    v->nspans -= 2 * t->nelems;
+                    return fail(e, "Tuple element '%s' given twice", t->names[i]);
+                }
+                if (i != next) in_order = 0;
+                next = i + 1;
+                span[2 * i] = dst->len - base;
+                if (jsonvalue_put(v, t->elems[i], c, dst, e)) {
+                    v->nspans -= 2 * t->nelems;
+                    return -1;
+                }
+                span[2 * i + 1] = dst->len - base - span[2 * i];
+            }
+            json_skip_ws(c);
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (json_expect(c, '}', "expected ',' or '}' in an object")) goto malformed;
+            break;
+        }
+    }
+    for (size_t i = 0; i < t->nelems; i++)
+        if (span[2 * i + 1] == SIZE_MAX) in_order = 0;
+    if (!in_order) {
+        /* Inner tuples have finished with `reorder` by now. */
+        v->reorder.len = 0;
+        buf_put(&v->reorder, dst->data + base, dst->len - base);
+        dst->len = base;
+        for (size_t i = 0; i < t->nelems; i++) {
+            if (span[2 * i + 1] == SIZE_MAX) rowplan_put_default(t->elems[i], dst);
+            else buf_put(dst, v->reorder.data + span[2 * i], span[2 * i + 1]);
+        }
+    }
+    v->nspans -= 2 * t->nelems;
+    return 0;
+malformed:
+    v->nspans -= 2 * t->nelems;
+    return fail_json(e, c);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+int jsonvalue_put(jsonvalue *v, const chtype *t, json_cursor *c, buf *dst, row_error *e) {
+    json_kind kind = json_peek(c);
+    if (kind == JSON_INVALID)
+        return fail(e, "malformed JSON: %s", c->p >= c->end ? "unexpected end of message" : "expected a value");
+    if (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    if (kind == JSON_NULL) {
+        if (json_literal(c, JSON_NULL)) return fail_json(e, c);
+        rowplan_put_default(t, dst);
+        return 0;
+    }
+    if (t->kind == CT_NULLABLE) {
+        buf_u8(dst, 0);
+        t = t->inner;
+    }
+    switch (t->kind) {
+    case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64: case CT_INT128: case CT_INT256:
+    case CT_UINT8: case CT_UINT16: case CT_UINT32: case CT_UINT64: case CT_UINT128: case CT_UINT256:
+        return put_integer(v, t, c, kind, dst, e);
+    case CT_FLOAT32: case CT_FLOAT64: case CT_BFLOAT16:
+        return put_float(v, t, c, kind, dst, e);
+    case CT_BOOL:
+        return put_bool(c, kind, dst, e);
+    case CT_DECIMAL:
+        return put_decimal(v, t, c, kind, dst, e);
+    case CT_STRING:
+        return put_string(v, c, kind, dst, e);
+    case CT_FIXEDSTRING:
+        return put_fixedstring(v, t, c, kind, dst, e);
+    case CT_UUID:
+        return put_uuid(v, c, kind, dst, e);
+    case CT_IPV4: case CT_IPV6:
+        return put_ip(v, t, c, kind, dst, e);
+    case CT_ENUM8: case CT_ENUM16:
+        return put_enum(v, t, c, kind, dst, e);
+    case CT_DATE: case CT_DATE32:
+        return put_date(v, t, c, kind, dst, e);
+    case CT_DATETIME: case CT_DATETIME64:
+        return put_time(v, t, c, kind, dst, e);
+    case CT_ARRAY: case CT_NESTED:
+        return put_array(v, t, c, kind, dst, e);
+    case CT_MAP:
+        return put_map(v, t, c, kind, dst, e);
+    case CT_TUPLE:
+        return put_tuple(v, t, c, kind, dst, e);
+    case CT_NULLABLE: case CT_LOWCARDINALITY:
+        break; /* unwrapped above; the type parser forbids deeper nesting */
+    }
+    return fail(e, "internal error: unhandled type");
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Decode-only benchmark: the same file of JSON lines turned into rows by the
+bridge's decoder and by ClickHouse's JSONEachRow parser. Run it through
+scripts/bench-decode, which builds the bridge first.
+
+Cases (files written to build/bench-decode/, once):
+  narrow  1,000,000 lines of the 6-field message of scripts/bench
+          (~117 bytes: integers, a string, a float, an ISO time, a boolean)
+  wide    200,000 lines of 50 columns of mixed types (~1 KB): integers of
+          every width, floats, decimals, strings, dates and times in two
+          zones, UUIDs, IP addresses, enums, arrays, a map, a named tuple,
+          Nullable and LowCardinality columns
+
+Bridge: build/tests/bench/decode-bench FILE COLUMNS, which splits the file
+into messages once, then times jsonrow_decode over all of them (best of
+--rounds, CPU time of the process; it is single-threaded).
+
+ClickHouse: chDB (the pinned ClickHouse build) runs
+    SELECT * FROM file(FILE, JSONEachRow, 'COLUMNS') FORMAT Null
+with the settings the bridge's rules assume; timed by the process's CPU
+time (user + system, all threads) around the query, best of --rounds.
+Two configurations: ClickHouse's defaults (parallel parsing over its
+threads) and one thread (max_threads = 1, input_format_parallel_parsing =
+0). "Per core" divides by CPU seconds, so both are comparable with the
+bridge's single thread.
+
+Before timing, both RowBinary outputs of each file are compared byte for
+byte, so the two sides do the same work with the same result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+SETTINGS = ("date_time_input_format = 'best_effort', input_format_skip_unknown_fields = 1, "
+            "input_format_null_as_default = 1")
+
+NARROW = ("id UInt64, user_id UInt64, page String, amount Float64, "
+          "ts DateTime64(3, 'UTC'), ok Bool")
+
+
+def narrow_line(i: int) -> str:
+    return (f'{{"id":{i},"user_id":{1000 + i % 5000},"page":"/cat/{i % 100:02d}/item/{i:07d}",'
+            f'"amount":{(i % 100000) / 100:.2f},"ts":"2024-05-01T12:{i // 60 % 60:02d}:{i % 60:02d}.'
+            f'{i % 1000:03d}Z","ok":{"true" if i % 3 == 0 else "false"}}}')
+
+
+WIDE_COLUMNS = [
+    ("i8", "Int8", lambda r, i: r.randint(-128, 127)),
+    ("i16", "Int16", lambda r, i: r.randint(-32768, 32767)),
+    ("i32", "Int32", lambda r, i: r.randint(-2**31, 2**31 - 1)),
+    ("i64", "Int64", lambda r, i: r.randint(-2**63, 2**63 - 1)),
+    ("u8", "UInt8", lambda r, i: r.randint(0, 255)),
+    ("u16", "UInt16", lambda r, i: r.randint(0, 65535)),
+    ("u32", "UInt32", lambda r, i: r.randint(0, 2**32 - 1)),
+    ("u64", "UInt64", lambda r, i: r.randint(0, 2**64 - 1)),
+    ("i128", "Int128", lambda r, i: r.randint(-2**100, 2**100)),
+    ("u256", "UInt256", lambda r, i: r.randint(0, 2**100)),
+    ("f32", "Float32", lambda r, i: round(r.uniform(-1e4, 1e4), 3)),
+    ("f64a", "Float64", lambda r, i: r.uniform(-1e9, 1e9)),
+    ("f64b", "Float64", lambda r, i: round(r.random(), 6)),
+    ("price", "Decimal(18, 4)", lambda r, i: f"{r.randint(0, 10**8)}.{r.randint(0, 9999):04d}"),
+    ("total", "Decimal(38, 2)", lambda r, i: float(f"{r.randint(0, 10**9)}.{r.randint(0, 99):02d}")),
+    ("name", "String", lambda r, i: f"user-{i}-" + "x" * r.randint(5, 30)),
+    ("email", "String", lambda r, i: f"person{i}@example{i % 97}.com"),
+    ("url", "String", lambda r, i: f"https://shop.example.com/c/{i % 500}/p/{i}?ref=campaign-{i % 13}"),
+    ("agent", "String", lambda r, i: "Mozilla/5.0 (X11; Linux)"),
+    ("note", "String", lambda r, i: "caf\u00e9 \"quoted\" line\nbreak" if i % 7 == 0 else "plain note text"),
+    ("city", "LowCardinality(String)", lambda r, i: r.choice(["Berlin", "Paris", "Tokyo", "Lima"])),
+    ("country", "LowCardinality(String)", lambda r, i: r.choice(["DE", "FR", "JP", "PE"])),
+    ("lang", "FixedString(2)", lambda r, i: r.choice(["de", "fr", "ja", "es"])),
+    ("tag", "Nullable(String)", lambda r, i: None if i % 4 == 0 else f"tag{i % 50}"),
+    ("ref", "Nullable(UInt64)", lambda r, i: None if i % 3 == 0 else i * 7),
+    ("day", "Date", lambda r, i: f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"),
+    ("day32", "Date32", lambda r, i: f"19{50 + i % 50}-06-15"),
+    ("born", "Date", lambda r, i: 18000 + i % 3000),
+    ("created", "DateTime('UTC')", lambda r, i: f"2024-05-01 12:{i // 60 % 60:02d}:{i % 60:02d}"),
+    ("updated", "DateTime('Europe/Berlin')", lambda r, i: f"2024-07-01 10:{i // 60 % 60:02d}:{i % 60:02d}"),
+    ("ts_ms", "DateTime64(3, 'UTC')", lambda r, i: f"2024-05-01T12:34:56.{i % 1000:03d}Z"),
+    ("ts_us", "DateTime64(6, 'UTC')", lambda r, i: f"2024-05-01T12:34:56.{i % 1000000:06d}+02:00"),
+    ("epoch", "DateTime('UTC')", lambda r, i: 1700000000 + i),
+    ("uid", "UUID", lambda r, i: "61f0c404-5cb3-11e7-907b-%012x" % i),
+    ("session", "UUID", lambda r, i: "00112233-4455-6677-8899-%012x" % (i * 31)),
+    ("ip", "IPv4", lambda r, i: f"10.{i % 256}.{i // 256 % 256}.{i % 200}"),
+    ("ip2", "IPv4", lambda r, i: f"192.168.{i % 256}.1"),
+    ("ip6", "IPv6", lambda r, i: f"2001:db8::{i % 65536:x}"),
+    ("level", "Enum8('debug' = 1, 'info' = 2, 'warn' = 3, 'error' = 4)",
+     lambda r, i: ["debug", "info", "warn", "error"][i % 4]),
+    ("status", "Enum16('ok' = 200, 'moved' = 301, 'missing' = 404, 'failed' = 500)",
+     lambda r, i: [200, 301, 404, 500][i % 4]),
+    ("ok", "Bool", lambda r, i: i % 2 == 0),
+    ("flag", "Bool", lambda r, i: i % 5 == 0),
+    ("scores", "Array(Int32)", lambda r, i: [r.randint(0, 1000) for _ in range(5)]),
+    ("ratios", "Array(Float64)", lambda r, i: [round(r.random(), 4) for _ in range(3)]),
+    ("labels", "Array(String)", lambda r, i: [f"l{i % 9}", "new", "sale"]),
+    ("attrs", "Map(String, UInt32)", lambda r, i: {"clicks": i % 100, "views": i % 1000}),
+    ("geo", "Tuple(lat Float64, lon Float64)", lambda r, i: {"lat": round(r.uniform(-90, 90), 5),
+                                                           "lon": round(r.uniform(-180, 180), 5)}),
+    ("version", "UInt16", lambda r, i: "7"),
+    ("extra", "String", lambda r, i: {"k": [1, 2, {"z": None}]}),
+    ("seq", "UInt64", lambda r, i: i),
+]
+assert len(WIDE_COLUMNS) == 50
+WIDE = ", ".join(f"{name} {t}" for name, t, _ in WIDE_COLUMNS)
+
+
+def wide_line(r: random.Random, i: int) -> str:
+    return json.dumps({name: make(r, i) for name, _, make in WIDE_COLUMNS}, ensure_ascii=False)
+
+
+def write_file(path: Path, n: int, make) -> None:
+    if path.exists() and sum(1 for _ in path.open("rb")) == n:
+        return
+    with path.open("w") as f:
+        for i in range(n):
+            f.write(make(i) + "\n")
+
+
+def cpu() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True, type=Path)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--narrow-rows", type=int, default=1_000_000)
+    ap.add_argument("--wide-rows", type=int, default=200_000)
+    args = ap.parse_args()
+
+    from chdb import session as chdb_session
+
+    work = args.build / "bench-decode"
+    work.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(7)
+    cases = [("narrow", NARROW, work / "narrow.jsonl", args.narrow_rows, narrow_line),
+             ("wide", WIDE, work / "wide.jsonl", args.wide_rows, lambda i: wide_line(rng, i))]
+    bench = args.build / "tests" / "bench" / "decode-bench"
+    sess = chdb_session.Session(f"file:{work / 'chdb'}")
+    results = []
+    for name, columns, path, n, make in cases:
+        write_file(path, n, make)
+        size = path.stat().st_size
+        quoted = columns.replace("\\", "\\\\").replace("'", "\\'")
+        select = f"SELECT * FROM file('{path}', JSONEachRow, '{quoted}')"
+
+        # Same bytes out of both, or the comparison means nothing.
+        ours_rb = work / f"{name}.bridge.rowbinary"
+        subprocess.run([str(bench), str(path), columns, "1", str(ours_rb)], check=True,
+                       stdout=subprocess.DEVNULL)
+        theirs = sess.query(f"{select} SETTINGS {SETTINGS}", "RowBinary").bytes()
+        if ours_rb.read_bytes() != theirs:
+            print(f"bench-decode: {name}: the bridge's RowBinary differs from ClickHouse's", file=sys.stderr)
+            return 1
+
+        out = subprocess.run([str(bench), str(path), columns, str(args.rounds)], check=True,
+                             capture_output=True, text=True).stdout
+        ours = json.loads(out)
+        row = {"case": name, "rows": n, "bytes": size, "bytes_per_row": size / n,
+               "bridge_cpu_s": ours["cpu_seconds"]}
+        for label, extra in (("clickhouse", ""),
+                             ("clickhouse_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
+            best = 1e30
+            for _ in range(args.rounds):
+                t0 = cpu()
+                sess.query(f"{select} FORMAT Null SETTINGS {SETTINGS}{extra}", "Null")
+                best = min(best, cpu() - t0)
+            row[f"{label}_cpu_s"] = best
+        results.append(row)
+
+    print(f"{'case':8} {'rows':>9} {'B/row':>6} | {'decoder':24} {'MB/s/core':>10} {'rows/s/core':>12} {'vs bridge':>9}")
+    for row in results:
+        for label, key in (("kafka-bridge", "bridge_cpu_s"), ("ClickHouse JSONEachRow", "clickhouse_cpu_s"),
+                           ("  same, one thread", "clickhouse_1thread_cpu_s")):
+            s = row[key]
+            print(f"{row['case']:8} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:24} "
+                  f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {row['bridge_cpu_s'] / s:9.2f}")
+    out = args.build / "bench-decode-results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
