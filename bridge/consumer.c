@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct part_state {
     int32_t partition;
@@ -209,12 +210,37 @@ static const offset_spec *start_of(const consumer_config *cfg, int32_t partition
     return &cfg->default_start;
 }
 
+/* Errors of an offset look-up that pass within moments: a partition whose
+ * leader is being elected (a topic just created, a broker just restarted)
+ * or metadata not caught up yet. */
+static int transient(rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+           e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+           e == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+           e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+}
+
+/* A partition's watermarks, retrying transient errors within timeout_ms. */
+static rd_kafka_resp_err_t query_watermarks(consumer *c, const char *topic, int32_t partition,
+                                            int64_t *low, int64_t *high, int timeout_ms) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(c->probe, topic, partition, low, high, timeout_ms);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (!transient(e) || spent + 100 >= timeout_ms) return e;
+        nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000}, NULL);
+    }
+}
+
 /* Fixes each partition's start and stop offsets. */
 static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
     for (size_t i = 0; i < c->nparts; i++) {
         part_state *ps = &c->parts[i];
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-            c->probe, cfg->topic, ps->partition, &ps->low, &ps->high, cfg->timeout_ms);
+        rd_kafka_resp_err_t e = query_watermarks(c, cfg->topic, ps->partition, &ps->low,
+                                                 &ps->high, cfg->timeout_ms);
         if (e) {
             snprintf(err, errlen, "topic '%s' partition %" PRId32 ": cannot read offsets: %s",
                      cfg->topic, ps->partition, rd_kafka_err2str(e));

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError as _KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from . import REPO_ROOT
@@ -40,6 +40,11 @@ class KafkaError(RuntimeError):
 
 # librdkafka's own log lines go to Python logging (pytest shows them for failed tests).
 _RDKAFKA_LOG = logging.getLogger("harness.kafka.rdkafka")
+
+
+# Errors of an offset look-up that pass while leaders are being elected.
+_TRANSIENT = {_KafkaError.NOT_LEADER_FOR_PARTITION, _KafkaError.LEADER_NOT_AVAILABLE,
+              _KafkaError._UNKNOWN_PARTITION, _KafkaError._TRANSPORT, _KafkaError.REQUEST_TIMED_OUT}
 
 
 def _admin(bootstrap: str) -> AdminClient:
@@ -232,9 +237,20 @@ class Broker:
         """{partition: (low, high)}: first offset kept and offset of the next message."""
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "harness-watermarks",
                       "enable.auto.commit": False, "logger": _RDKAFKA_LOG})
+
+        def ask(p: int) -> tuple[int, int]:
+            # Right after a topic is created or the broker restarted, a
+            # partition may answer "not leader" for a moment.
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                try:
+                    return c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)
+                except KafkaException as e:
+                    if e.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
         try:
-            return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)
-                    for p in self.partitions(topic)}
+            return {p: ask(p) for p in self.partitions(topic)}
         finally:
             c.close()
 
