@@ -40,6 +40,34 @@ static inline void json_skip_ws(json_cursor *c) {
         c->p++;
 }
 
+/* Reading a container's elements, after its opening '[' or '{' was
+ * consumed: json_first() says whether any element follows (consuming the
+ * closer of an empty one); json_next(), after each element, consumes ','
+ * and returns 1, or consumes the closer and returns 0, or returns -1 with
+ * cur->why set. */
+static inline int json_first(json_cursor *c, char closer) {
+    json_skip_ws(c);
+    if (c->p < c->end && *c->p == closer) {
+        c->p++;
+        return 0;
+    }
+    return 1;
+}
+
+static inline int json_next(json_cursor *c, char closer) {
+    json_skip_ws(c);
+    if (c->p < c->end && *c->p == ',') {
+        c->p++;
+        return 1;
+    }
+    if (c->p < c->end && *c->p == closer) {
+        c->p++;
+        return 0;
+    }
+    c->why = closer == ']' ? "expected ',' or ']' in an array" : "expected ',' or '}' in an object";
+    return -1;
+}
+
 /* Kind of the value at the cursor (after whitespace); does not consume. */
 json_kind json_peek(json_cursor *c);
 

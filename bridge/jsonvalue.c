@@ -555,12 +555,8 @@ static int put_array(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
     size_t at = dst->len;
     uint64_t count = 0;
     buf_u8(dst, 0);
-    json_skip_ws(c);
-    if (c->p < c->end && *c->p == ']') {
-        c->p++;
-        return 0;
-    }
-    for (;;) {
+    int more = json_first(c, ']');
+    while (more > 0) {
         int rc;
         if (t->kind != CT_NESTED) {
             rc = jsonvalue_put(v, t->inner, c, dst, e);
@@ -572,18 +568,9 @@ static int put_array(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
         }
         if (rc) return -1;
         count++;
-        json_skip_ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (c->p < c->end && *c->p == ']') {
-            c->p++;
-            break;
-        }
-        c->why = "expected ',' or ']' in an array";
-        return fail_json(e, c);
+        more = json_next(c, ']');
     }
+    if (more < 0) return fail_json(e, c);
     patch_count(dst, at, count);
     return 0;
 }
@@ -598,12 +585,8 @@ static int put_map(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind
     size_t at = dst->len;
     uint64_t count = 0;
     buf_u8(dst, 0);
-    json_skip_ws(c);
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-        return 0;
-    }
-    for (;;) {
+    int more = json_first(c, '}');
+    while (more > 0) {
         if (json_peek(c) != JSON_STRING) {
             c->why = "expected a key string";
             return fail_json(e, c);
@@ -612,14 +595,9 @@ static int put_map(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind
         if (json_expect(c, ':', "expected ':' after a key")) return fail_json(e, c);
         if (jsonvalue_put(v, t->elems[1], c, dst, e)) return -1;
         count++;
-        json_skip_ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (json_expect(c, '}', "expected ',' or '}' in an object")) return fail_json(e, c);
-        break;
+        more = json_next(c, '}');
     }
+    if (more < 0) return fail_json(e, c);
     patch_count(dst, at, count);
     return 0;
 }
@@ -658,42 +636,33 @@ static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
     int in_order = 1;
     v->nspans += 2 * t->nelems;
     for (size_t i = 0; i < t->nelems; i++) span[2 * i + 1] = SIZE_MAX; /* not seen */
-    json_skip_ws(c);
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-    } else {
-        for (;;) {
-            const char *key;
-            size_t klen, i;
-            if (json_string(c, &v->text, &key, &klen)) goto malformed;
-            for (i = 0; i < t->nelems; i++)
-                if (strlen(t->names[i]) == klen && memcmp(t->names[i], key, klen) == 0) break;
-            if (json_expect(c, ':', "expected ':' after a key")) goto malformed;
-            if (i == t->nelems) {
-                if (json_skip(c)) goto malformed; /* unknown keys are skipped */
-            } else {
-                if (span[2 * i + 1] != SIZE_MAX) {
-                    v->nspans -= 2 * t->nelems;
-                    return fail(e, "Tuple element '%s' given twice", t->names[i]);
-                }
-                if (i != next) in_order = 0;
-                next = i + 1;
-                span[2 * i] = dst->len - base;
-                if (jsonvalue_put(v, t->elems[i], c, dst, e)) {
-                    v->nspans -= 2 * t->nelems;
-                    return -1;
-                }
-                span[2 * i + 1] = dst->len - base - span[2 * i];
+    int more = json_first(c, '}');
+    while (more > 0) {
+        const char *key;
+        size_t klen, i;
+        if (json_string(c, &v->text, &key, &klen)) goto malformed;
+        for (i = 0; i < t->nelems; i++)
+            if (strlen(t->names[i]) == klen && memcmp(t->names[i], key, klen) == 0) break;
+        if (json_expect(c, ':', "expected ':' after a key")) goto malformed;
+        if (i == t->nelems) {
+            if (json_skip(c)) goto malformed; /* unknown keys are skipped */
+        } else {
+            if (span[2 * i + 1] != SIZE_MAX) {
+                v->nspans -= 2 * t->nelems;
+                return fail(e, "Tuple element '%s' given twice", t->names[i]);
             }
-            json_skip_ws(c);
-            if (c->p < c->end && *c->p == ',') {
-                c->p++;
-                continue;
+            if (i != next) in_order = 0;
+            next = i + 1;
+            span[2 * i] = dst->len - base;
+            if (jsonvalue_put(v, t->elems[i], c, dst, e)) {
+                v->nspans -= 2 * t->nelems;
+                return -1;
             }
-            if (json_expect(c, '}', "expected ',' or '}' in an object")) goto malformed;
-            break;
+            span[2 * i + 1] = dst->len - base - span[2 * i];
         }
+        more = json_next(c, '}');
     }
+    if (more < 0) goto malformed;
     for (size_t i = 0; i < t->nelems; i++)
         if (span[2 * i + 1] == SIZE_MAX) in_order = 0;
     if (!in_order) {
