@@ -1,5 +1,7 @@
 #include "consumer.h"
 
+#include "kafkaconf.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,12 +20,10 @@ typedef struct part_state {
 
 struct consumer {
     /* Two handles: `probe` reads metadata and offsets; `rk` consumes, and is
-     * created once the partition count is known, because its prefetch
-     * limits depend on it (see prefetch_limits()). */
+     * created once the start positions are known. */
     rd_kafka_t *probe;
     rd_kafka_t *rk;
     rd_kafka_conf_t *conf;  /* for `rk`, until it is created */
-    int limits_given;       /* the user set the prefetch limits with -X */
     rd_kafka_queue_t *queue;
     const char *topic;
     part_state *parts;
@@ -87,55 +87,12 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     snprintf(c->last_error, sizeof c->last_error, "%s", line);
 }
 
-static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-                    size_t errlen) {
-    char why[512];
-    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "librdkafka property %s: %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* Defaults first so that -X can override them.  Offsets are never
-     * committed: the position of a run comes from its caller. */
-    static const char *const defaults[][2] = {
-        {"client.id", "kafka-bridge"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},
-        {"auto.offset.reset", "error"},
-        {"log.connection.close", "false"},
-        {"fetch.wait.max.ms", "100"},
-        /* librdkafka refuses assign() without a group id, although with
-         * assign() the group is never joined and nothing is committed. */
-        {"group.id", "kafka-bridge"},
-    };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (set_prop(conf, defaults[i][0], defaults[i][1], err, errlen)) goto bad;
-    if (cfg->brokers && set_prop(conf, "bootstrap.servers", cfg->brokers, err, errlen)) goto bad;
-    for (size_t i = 0; i < cfg->nproperties; i++) {
-        const char *kv = cfg->properties[i];
-        const char *eq = strchr(kv, '=');
-        if (!eq || eq == kv) {
-            snprintf(err, errlen, "librdkafka property '%s': expected name=value", kv);
-            goto bad;
-        }
-        char name[256];
-        size_t n = (size_t)(eq - kv);
-        if (n >= sizeof name) {
-            snprintf(err, errlen, "librdkafka property name too long: %.40s...", kv);
-            goto bad;
-        }
-        memcpy(name, kv, n);
-        name[n] = '\0';
-        if (set_prop(conf, name, eq + 1, err, errlen)) goto bad;
-        if (!strcmp(name, "queued.min.messages") || !strcmp(name, "queued.max.messages.kbytes"))
-            c->limits_given = 1;
-    }
-    if (cfg->commit_group && set_prop(conf, "group.id", cfg->commit_group, err, errlen)) goto bad;
+    uint64_t budget = cfg->memory_budget ? cfg->memory_budget : KAFKACONF_DEFAULT_BUDGET;
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge", cfg->brokers,
+                                          cfg->properties, cfg->nproperties, budget, err, errlen);
+    if (!conf) return -1;
+    if (cfg->commit_group && kafkaconf_set(conf, "group.id", cfg->commit_group, err, errlen)) goto bad;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -298,31 +255,8 @@ static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, s
     return 0;
 }
 
-/* librdkafka before 2.1 (Debian 12 ships 2.0) stops fetching a partition
- * for a fixed 1000 ms once its prefetch queue reaches queued.min.messages or
- * queued.max.messages.kbytes.  A partition must therefore hold at least a
- * second of consumption or the run stalls (measured: 1M small messages took
- * 2.2-3.2 s with the defaults, 0.7 s with a queue that never fills).  The
- * consumption rate is shared by the assigned partitions, so one total
- * budget is split between them: memory stays bounded whatever the
- * partition count, and each partition still holds about a second. */
-#define PREFETCH_BUDGET_KB (128 * 1024)
-
-static int prefetch_limits(consumer *c, char *err, size_t errlen) {
-    if (c->limits_given) return 0;
-    size_t n = c->pending ? c->pending : 1;
-    size_t kb = PREFETCH_BUDGET_KB / n;
-    if (kb < 1024) kb = 1024;
-    if (kb > 65536) kb = 65536;
-    char value[32];
-    snprintf(value, sizeof value, "%zu", kb);
-    return set_prop(c->conf, "queued.max.messages.kbytes", value, err, errlen) ||
-           set_prop(c->conf, "queued.min.messages", "10000000", err, errlen);
-}
-
 static int assign(consumer *c, char *err, size_t errlen) {
     char why[512];
-    if (prefetch_limits(c, err, errlen)) return -1;
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c->conf, why, sizeof why);
     if (!c->rk) {
         snprintf(err, errlen, "cannot create Kafka consumer: %s", why);

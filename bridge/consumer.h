@@ -60,6 +60,8 @@ typedef struct consumer_config {
     out_of_range_policy out_of_range;
     int shard_index, shard_count; /* shard_count 0: no sharding */
     const char *commit_group;    /* commit the start positions to this group */
+    uint64_t memory_budget;      /* bytes librdkafka may buffer; 0: the default
+                                  * (see kafkaconf.h) */
 } consumer_config;
 
 typedef struct consumer consumer;

@@ -1,5 +1,7 @@
 #include "deadletter.h"
 
+#include "kafkaconf.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,34 +33,24 @@ int dead_letter_open(dead_letter **out, const char *brokers, char *const *proper
                      size_t nproperties, const char *topic, int timeout_ms, char *err,
                      size_t errlen) {
     char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     dead_letter *d = calloc(1, sizeof *d);
     if (!d) {
-        rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     d->timeout_ms = timeout_ms;
     d->topic = strdup(topic);
-    if (brokers) rd_kafka_conf_set(conf, "bootstrap.servers", brokers, why, sizeof why);
-    /* Only the properties a producer understands matter; consumer-only ones
-     * are refused here and skipped on purpose. */
-    for (size_t i = 0; i < nproperties; i++) {
-        char name[256];
-        const char *eq = strchr(properties[i], '=');
-        size_t n = eq ? (size_t)(eq - properties[i]) : 0;
-        if (!eq || n >= sizeof name) continue;
-        memcpy(name, properties[i], n);
-        name[n] = '\0';
-        if (!strcmp(name, "group.id") || !strncmp(name, "queued.", 7) || !strncmp(name, "fetch.", 6) ||
-            !strncmp(name, "enable.auto", 11) || !strcmp(name, "auto.offset.reset"))
-            continue;
-        rd_kafka_conf_set(conf, name, eq + 1, why, sizeof why);
-    }
-    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof why) ||
-        rd_kafka_conf_set(conf, "acks", "all", why, sizeof why)) {
-        snprintf(err, errlen, "dead-letter producer: %s", why);
-        goto bad;
+    /* The consumer's -X properties are passed on: librdkafka ignores the
+     * consumer-only ones in a producer (with a log line, dropped below). */
+    char why_conf[512];
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_PRODUCER, "kafka-bridge", brokers, properties,
+                                          nproperties, 0, why_conf, sizeof why_conf);
+    if (!conf || !d->topic) {
+        snprintf(err, errlen, "dead-letter producer: %s", conf ? "out of memory" : why_conf);
+        if (conf) rd_kafka_conf_destroy(conf);
+        free(d->topic);
+        free(d);
+        return -1;
     }
     rd_kafka_conf_set_opaque(conf, d);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

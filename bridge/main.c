@@ -309,6 +309,7 @@ int main(int argc, char **argv) {
         .shard_index = r.opt.shard_index,
         .shard_count = r.opt.shard_count,
         .commit_group = r.opt.commit_group,
+        .memory_budget = r.opt.memory_budget,
     };
     if (consumer_open(&r.kafka, &cc, r.err, sizeof r.err)) {
         status = die(&r, "%s", r.err);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafkaconf.h"
 #include "version.h"
 
 static const char usage[] =
@@ -26,6 +27,8 @@ static const char usage[] =
     "                            after a time in ms); P:SPEC for partition P only.\n"
     "                            Repeat or separate with commas. Default: beginning\n"
     "  -X, --property NAME=VALUE librdkafka property (repeatable)\n"
+    "      --memory-budget SIZE  memory librdkafka may hold for prefetched\n"
+    "                            messages, in total (48M; K, M, G suffixes)\n"
     "\n"
     "What to write:\n"
     "      --columns LIST        ClickHouse columns, e.g. 'id UInt64, name String',\n"
@@ -225,6 +228,15 @@ static int add_property(bridge_options *o, const char *kv, char *err, size_t err
     return 0;
 }
 
+static int set_budget(bridge_options *o, const char *v, char *err, size_t errlen) {
+    char why[256];
+    kafkaconf_limits l;
+    if (kafkaconf_parse_size(v, &o->memory_budget, why, sizeof why) ||
+        kafkaconf_limits_for(o->memory_budget, &l, why, sizeof why))
+        return fail(err, errlen, "--memory-budget: %s", why);
+    return 0;
+}
+
 static int set_output(bridge_options *o, const char *v, char *err, size_t errlen) {
     if (!strcmp(v, "RowBinaryWithNamesAndTypes")) o->with_header = 1;
     else if (!strcmp(v, "RowBinary")) o->with_header = 0;
@@ -257,6 +269,7 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     else if (!strcmp(name, "partitions")) return set_partitions(o, v, err, errlen);
     else if (!strcmp(name, "offset")) return set_offsets(o, v, err, errlen);
     else if (!strcmp(name, "property")) return add_property(o, v, err, errlen);
+    else if (!strcmp(name, "memory-budget")) return set_budget(o, v, err, errlen);
     else if (!strcmp(name, "format")) return set_format(o, v, err, errlen);
     else if (!strcmp(name, "output")) return set_output(o, v, err, errlen);
     else if (!strcmp(name, "max-rows")) return parse_u64("--max-rows", v, &o->max_rows, err, errlen);
@@ -421,6 +434,7 @@ static const struct option long_options[] = {
     {"commit-on-exit", no_argument, NULL, 0},
     {"shard", required_argument, NULL, 0},
     {"watermarks", no_argument, NULL, 0},
+    {"memory-budget", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},

@@ -57,6 +57,7 @@ typedef struct bridge_options {
     int commit_on_exit;      /* also commit the stop positions at exit */
     int shard_index, shard_count; /* read partitions p with p % count == index */
     int watermarks;          /* write one row per partition instead of messages */
+    uint64_t memory_budget;  /* bytes; 0: the default (kafkaconf.h) */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };

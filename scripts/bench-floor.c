@@ -3,12 +3,12 @@
  * message of a topic and throwing it away.
  *
  * It consumes the way kafka-bridge does (bridge/consumer.c): the same
- * consumer properties, every partition assigned directly (no group join) at
+ * configuration, made by the same code (bridge/kafkaconf.c, compiled in), every partition assigned directly (no group join) at
  * its low watermark, rd_kafka_consume_batch_queue() on the consumer queue in
  * batches of 4096 with a 100 ms wait, and a stop at the high watermarks read
  * when the run starts.  Nothing is decoded: a message is only counted.
  *
- *   bench-floor BROKERS TOPIC [-X name=value]...
+ *   bench-floor BROKERS TOPIC [--memory-budget SIZE] [-X name=value]...
  *   bench-floor --version
  *
  * Prints one line of JSON on stdout:
@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "kafkaconf.h"
 
 #define BATCH 4096
 #define POLL_MS 100
@@ -55,43 +57,37 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
-    char why[512];
-    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK)
-        die("property %s=%s: %s", name, value, why);
-}
-
 int main(int argc, char **argv) {
     if (argc == 2 && !strcmp(argv[1], "--version")) {
         printf("%s\n", rd_kafka_version_str());
         return 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-floor BROKERS TOPIC [-X name=value]...\n"
+        fprintf(stderr, "usage: bench-floor BROKERS TOPIC [--memory-budget SIZE] [-X name=value]...\n"
                         "       bench-floor --version\n");
         return 2;
     }
     const char *brokers = argv[1], *topic = argv[2];
     const double started = now_s();
 
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* The bridge's defaults (bridge/consumer.c, configure()). */
-    set(conf, "client.id", "kafka-bridge-floor");
-    set(conf, "enable.auto.commit", "false");
-    set(conf, "enable.auto.offset.store", "false");
-    set(conf, "enable.partition.eof", "true");
-    set(conf, "auto.offset.reset", "error");
-    set(conf, "log.connection.close", "false");
-    set(conf, "fetch.wait.max.ms", "100");
-    set(conf, "group.id", "kafka-bridge");
-    set(conf, "bootstrap.servers", brokers);
+    /* The bridge's own configuration (bridge/kafkaconf.c), so that this
+     * is the floor of the same consumer. */
+    uint64_t budget = KAFKACONF_DEFAULT_BUDGET;
+    char *props[64];
+    size_t nprops = 0;
+    char cerr[512];
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "-X") || i + 1 == argc) die("unexpected argument '%s'", argv[i]);
-        char *kv = argv[++i], *eq = strchr(kv, '=');
-        if (!eq) die("-X %s: expected name=value", kv);
-        *eq = '\0';
-        set(conf, kv, eq + 1);
+        if (!strcmp(argv[i], "--memory-budget") && i + 1 < argc) {
+            if (kafkaconf_parse_size(argv[++i], &budget, cerr, sizeof cerr)) die("%s", cerr);
+        } else if (!strcmp(argv[i], "-X") && i + 1 < argc && nprops < 64) {
+            props[nprops++] = argv[++i];
+        } else {
+            die("unexpected argument '%s'", argv[i]);
+        }
     }
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge-floor", brokers, props,
+                                          nprops, budget, cerr, sizeof cerr);
+    if (!conf) die("%s", cerr);
 
     char why[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);

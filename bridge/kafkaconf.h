@@ -1,0 +1,73 @@
+/*
+ * kafkaconf.h - the one place where librdkafka configurations are made.
+ *
+ * The bridge's consumer, its dead-letter producer and the benchmark's floor
+ * program (scripts/bench-floor.c) all build their rd_kafka_conf_t here, so
+ * the floor measures the same consumer and every property set is checked.
+ *
+ * The memory budget.  librdkafka 2.0 (Debian 12) stops fetching a partition
+ * once the queue its messages go to holds queued.max.messages.kbytes, and
+ * looks again only about a second later.  With assign() and one consumer
+ * queue every partition's fetch queue is forwarded to that one queue, and
+ * the limit is checked against the forwarded queue: it is a limit on the
+ * total, not per partition.  A budget is therefore applied whole, never
+ * divided by the partition count.
+ *
+ * What librdkafka counts is not what it holds: queued.max.messages.kbytes
+ * counts payload bytes only, while each queued message also costs its op
+ * and message structures (measured: 1M 117-byte messages, RSS grows by
+ * about 440 bytes per queued message, so some 320 beyond the payload).  And
+ * besides the queue it holds the fetch response being read (at most
+ * fetch.max.bytes) and its decompressed copy.  So a budget B is split as
+ *     fetch.max.bytes            = B / 16
+ *     max.partition.fetch.bytes  = min(1 MiB, fetch.max.bytes)
+ *     Q                          = B - 2 * fetch.max.bytes
+ *     queued.max.messages.kbytes = Q / 2 / 1024     (payload: half of Q)
+ *     queued.min.messages        = Q / 512          (bookkeeping: the rest)
+ * and whichever queue limit binds first keeps the queue within Q.
+ * A property given with -X wins over the value the budget gives it.
+ */
+#ifndef KB_KAFKACONF_H
+#define KB_KAFKACONF_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* 48 MiB: the bridge's peak RSS then stays under 64 MiB on the benchmark
+ * shapes (see README, "Memory"). */
+#define KAFKACONF_DEFAULT_BUDGET ((uint64_t)48 << 20)
+#define KAFKACONF_MESSAGE_COST 512 /* bytes of the queue per message; see above */
+#define KAFKACONF_MIN_BUDGET ((uint64_t)1 << 20)
+#define KAFKACONF_MAX_BUDGET ((uint64_t)16 << 30)
+
+typedef enum kafkaconf_role { KAFKACONF_CONSUMER, KAFKACONF_PRODUCER } kafkaconf_role;
+
+typedef struct kafkaconf_limits {
+    uint64_t queue_kbytes;          /* queued.max.messages.kbytes */
+    uint64_t queue_messages;        /* queued.min.messages */
+    uint64_t fetch_max_bytes;       /* fetch.max.bytes */
+    uint64_t partition_fetch_bytes; /* max.partition.fetch.bytes */
+} kafkaconf_limits;
+
+/* The limits a budget in bytes becomes; -1 with err filled when the budget
+ * is outside [KAFKACONF_MIN_BUDGET, KAFKACONF_MAX_BUDGET]. */
+int kafkaconf_limits_for(uint64_t budget, kafkaconf_limits *out, char *err, size_t errlen);
+
+/* Parses a size: a whole number with an optional K, M or G suffix (powers
+ * of 1024; "KiB", "MB" and the like are accepted too). */
+int kafkaconf_parse_size(const char *text, uint64_t *out, char *err, size_t errlen);
+
+/* rd_kafka_conf_set(), with librdkafka's reason in err on failure. */
+int kafkaconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                  size_t errlen);
+
+/* A new configuration for `role`: the project's defaults, then
+ * bootstrap.servers (when brokers is not NULL), then for a consumer the
+ * limits of `budget`, then the "name=value" properties in order.  Returns
+ * NULL with err filled when any of them is refused. */
+rd_kafka_conf_t *kafkaconf_new(kafkaconf_role role, const char *client_id, const char *brokers,
+                               char *const *properties, size_t nproperties, uint64_t budget,
+                               char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,128 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafkaconf.h"
+#include "options.h"
+#include "suites.h"
+
+static void expect_prop(rd_kafka_conf_t *conf, const char *name, const char *want) {
+    char v[128];
+    size_t n = sizeof v;
+    ck_assert_int_eq(rd_kafka_conf_get(conf, name, v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, want);
+}
+
+START_TEST(budget_is_a_total_split_by_cost) {
+    kafkaconf_limits l;
+    char err[256];
+    ck_assert_int_eq(kafkaconf_limits_for((uint64_t)48 << 20, &l, err, sizeof err), 0);
+    ck_assert_uint_eq(l.fetch_max_bytes, (uint64_t)3 << 20);
+    ck_assert_uint_eq(l.partition_fetch_bytes, (uint64_t)1 << 20);
+    ck_assert_uint_eq(l.queue_kbytes, (uint64_t)42 << 20 >> 11);
+    ck_assert_uint_eq(l.queue_messages, ((uint64_t)42 << 20) / KAFKACONF_MESSAGE_COST);
+    /* What the queue may hold, payload plus bookkeeping, never exceeds
+     * what is left of the budget after the fetch buffers. */
+    for (uint64_t b = KAFKACONF_MIN_BUDGET; b <= KAFKACONF_MAX_BUDGET; b *= 3) {
+        ck_assert_int_eq(kafkaconf_limits_for(b, &l, err, sizeof err), 0);
+        ck_assert_uint_le(l.queue_kbytes * 1024 * 2 + 2 * l.fetch_max_bytes, b);
+        ck_assert_uint_le(l.partition_fetch_bytes, l.fetch_max_bytes);
+        ck_assert_uint_gt(l.queue_messages, 0);
+    }
+    ck_assert_int_eq(kafkaconf_limits_for(1000, &l, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "1000 bytes"));
+}
+END_TEST
+
+START_TEST(sizes) {
+    uint64_t v;
+    char err[256];
+    ck_assert_int_eq(kafkaconf_parse_size("48M", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, (uint64_t)48 << 20);
+    ck_assert_int_eq(kafkaconf_parse_size("2GiB", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, (uint64_t)2 << 30);
+    ck_assert_int_eq(kafkaconf_parse_size("512kB", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, 512 * 1024);
+    ck_assert_int_eq(kafkaconf_parse_size("1048576", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, 1048576);
+    const char *bad[] = {"", "M", "-1M", "12X", "1M2", "99999999999999999999", "17179869184G"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(kafkaconf_parse_size(bad[i], &v, err, sizeof err), -1);
+        ck_assert_ptr_nonnull(strstr(err, "invalid size"));
+    }
+}
+END_TEST
+
+START_TEST(consumer_conf_budget_then_properties) {
+    char err[256];
+    char *props[] = {"queued.max.messages.kbytes=2048", "client.id=mine"};
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge", "127.0.0.1:1", props,
+                                          2, (uint64_t)64 << 20, err, sizeof err);
+    ck_assert_ptr_nonnull(conf);
+    expect_prop(conf, "queued.max.messages.kbytes", "2048"); /* -X wins */
+    expect_prop(conf, "fetch.max.bytes", "4194304");           /* the budget's */
+    expect_prop(conf, "queued.min.messages", "114688");
+    expect_prop(conf, "client.id", "mine");
+    expect_prop(conf, "enable.auto.commit", "false");
+    expect_prop(conf, "bootstrap.servers", "127.0.0.1:1");
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
+START_TEST(every_property_is_checked) {
+    char err[256];
+    char *unknown[] = {"no.such.property=1"};
+    ck_assert_ptr_null(kafkaconf_new(KAFKACONF_CONSUMER, "kb", NULL, unknown, 1,
+                                     KAFKACONF_DEFAULT_BUDGET, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "no.such.property"));
+    char *badval[] = {"fetch.wait.max.ms=soon"};
+    ck_assert_ptr_null(kafkaconf_new(KAFKACONF_PRODUCER, "kb", NULL, badval, 1, 0, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "fetch.wait.max.ms"));
+    char *noeq[] = {"acks"};
+    ck_assert_ptr_null(kafkaconf_new(KAFKACONF_PRODUCER, "kb", NULL, noeq, 1, 0, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "expected name=value"));
+    ck_assert_ptr_null(kafkaconf_new(KAFKACONF_CONSUMER, "kb", NULL, NULL, 0, 10, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "memory budget"));
+}
+END_TEST
+
+START_TEST(producer_keeps_its_guarantees) {
+    char err[256];
+    char *props[] = {"acks=0", "enable.idempotence=false", "group.id=g"};
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_PRODUCER, "kafka-bridge", NULL, props, 3, 0, err,
+                                          sizeof err);
+    ck_assert_ptr_nonnull(conf);
+    expect_prop(conf, "acks", "-1");
+    expect_prop(conf, "enable.idempotence", "true");
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
+START_TEST(memory_budget_option) {
+    bridge_options o;
+    char err[256];
+    char *ok[] = {"kafka-bridge", "-b", "h:1", "-t", "t", "--columns=a:UInt8", "--lock=none",
+                  "--memory-budget", "256M"};
+    ck_assert_int_eq(options_parse(&o, 9, ok, err, sizeof err), OPTIONS_RUN);
+    ck_assert_uint_eq(o.memory_budget, (uint64_t)256 << 20);
+    options_free(&o);
+    char *bad[] = {"kafka-bridge", "-b", "h:1", "-t", "t", "--columns=a:UInt8", "--lock=none",
+                   "--memory-budget", "100"};
+    ck_assert_int_eq(options_parse(&o, 9, bad, err, sizeof err), OPTIONS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--memory-budget"));
+    options_free(&o);
+}
+END_TEST
+
+Suite *kafkaconf_suite(void) {
+    Suite *s = suite_create("kafkaconf");
+    TCase *t = tcase_create("kafkaconf");
+    tcase_add_test(t, budget_is_a_total_split_by_cost);
+    tcase_add_test(t, sizes);
+    tcase_add_test(t, consumer_conf_budget_then_properties);
+    tcase_add_test(t, every_property_is_checked);
+    tcase_add_test(t, producer_keeps_its_guarantees);
+    tcase_add_test(t, memory_budget_option);
+    suite_add_tcase(s, t);
+    return s;
+}
