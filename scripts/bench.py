@@ -114,7 +114,7 @@ COLUMNS = [("id", "UInt64"), ("user_id", "UInt32"), ("page", "String"),
            ("amount", "Float64"), ("ts", "DateTime64(3)"), ("ok", "Bool")]
 STRUCTURE = ", ".join(f"{n} {t}" for n, t in COLUMNS)
 BRIDGE_COLUMNS = ",".join(f"{n}:{t}" for n, t in COLUMNS)  # no spaces: one argv word
-PARTITIONS = 4
+PARTITIONS = 4  # --partitions changes it
 TS_BASE_MS = 1714566896789  # 2024-05-01T12:34:56.789Z; message i is i * 37 ms later
 CASES = {
     "a": "kafka-bridge (executable, RowBinaryWithNamesAndTypes)",
@@ -517,6 +517,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--messages", type=int, default=1_000_000, metavar="N", help="messages to load (1000000)")
     p.add_argument("--repeat", type=int, default=1, metavar="K", help="runs of each case; the median is reported (1)")
     p.add_argument("--cases", default="abcd", help="which cases to run, e.g. ad (abcd)")
+    p.add_argument("--partitions", type=int, default=4, metavar="P", help="partitions of the topic (4)")
     p.add_argument("--compression", choices=["lz4", "none"], default="lz4", help="producer compression (lz4)")
     p.add_argument("--kafka-engine-settings", metavar="SQL",
                    help="settings for case (c)'s Kafka table, replacing the default tuning; "
@@ -529,6 +530,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--tmp", default=None, help="directory for the runs' scratch data (system temp)")
     p.add_argument("--keep", action="store_true", help="keep each run's scratch directory")
     args = p.parse_args(argv)
+    global PARTITIONS
+    PARTITIONS = args.partitions
+    if PARTITIONS < 1:
+        p.error("--partitions must be positive")
     if args.messages < 1 or args.repeat < 1 or not set(args.cases) <= set(CASES) or not args.cases:
         p.error("--messages and --repeat must be positive; --cases takes letters from abcd")
     if any(ch in args.bridge_args for ch in "'\\"):
