@@ -6,17 +6,22 @@ bridge and build/bench-floor, and starts (and always stops) a private Kafka
 broker. This is a benchmark, not a test: it prints numbers, and fails only
 when a case loads the wrong data.
 
-The data. N JSON messages (default 1,000,000) of about 120 bytes, six fields:
+The matrix. Each cell is a topic of one message shape on P partitions
+(message i into partition i % P), compressed with lz4 by default:
+  narrow  ~117 B, 6 fields:
     {"id":0,"user_id":1000,"page":"/cat/00/item/0000000","amount":0.00,
      "ts":"2024-05-01T12:34:56.789Z","ok":false}
-(integers, a string, a float with two decimals, an ISO-8601 time with
-milliseconds and Z, a boolean), produced with confluent-kafka into a new topic
-with 4 partitions (message i into partition i % 4), compressed with lz4 by
-default (--compression none to change). The watermarks must add up to N. While
-producing, the script sums every field in Python; each case's table is then
-checked against those sums (count, count(DISTINCT id), sum(id), sum(user_id),
-sum(length(page)), sum of the amount in cents, sum of ts in ms, countIf(ok)).
-Any difference makes the benchmark fail loudly.
+  wide    ~1.3 KB, 35 fields (41 with the nested objects' members): the narrow
+          ones plus Array(String), Map(String, String), two named Tuples read
+          from JSON objects, Array(Float64), 12 UInt32 and 12 String fields
+  large   ~10 KB: the narrow fields, a 9-10 KB String and an Array(UInt32)
+The default run is a subset (narrow on 4 and 128 partitions, wide on 16, large
+on 4; a few minutes); --full runs every shape on 1, 4, 16 and 128 partitions
+with more messages; --shapes/--partitions pick cells. While producing, the
+script adds up what each message contributes to a set of verification sums
+(count, uniqExact(id), sums of every numeric field, lengths of the strings,
+arrays and maps); each case's table is then checked against those sums. Any
+difference makes the benchmark fail loudly.
 
 The cases, all loading the same topic into an identical MergeTree table
 (ORDER BY id):
@@ -87,7 +92,12 @@ the benchmark notes it and goes on. The loop fails if three SELECTs in a row
 add no rows, or after 10 minutes; duplicates fail the count(DISTINCT id)
 check.
 
-Output: a table on stdout, and the same in build/bench-results.json.
+Output: a table per cell on stdout (the INSERT alone: rows/s, MB/s of
+message payload, CPU s per million rows of the whole and of the program
+alone, peak RSS of the program and of the tree, i.e. the program's peak plus
+its chDB process's, ratios to the bridge), everything in
+build/bench-results.json and one Markdown table per shape in
+build/bench-results.md.
 """
 
 from __future__ import annotations
@@ -113,7 +123,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = [("id", "UInt64"), ("user_id", "UInt32"), ("page", "String"),
            ("amount", "Float64"), ("ts", "DateTime64(3)"), ("ok", "Bool")]
 STRUCTURE = ", ".join(f"{n} {t}" for n, t in COLUMNS)
-BRIDGE_COLUMNS = ",".join(f"{n}:{t}" for n, t in COLUMNS)  # no spaces: one argv word
 PARTITIONS = 4  # --partitions changes it
 TS_BASE_MS = 1714566896789  # 2024-05-01T12:34:56.789Z; message i is i * 37 ms later
 CASES = {
@@ -152,29 +161,106 @@ def message(i: int, ts_cache: dict[int, str]) -> str:
         stamp, ms % 1000, "true" if i % 3 else "false")
 
 
-def expected_sums(n: int) -> dict[str, int]:
-    """The verification sums, computed from the formulas in message()."""
-    page_len = len("/cat/00/item/0000000")
-    return {
-        "count": n,
-        "distinct_id": n,
-        "sum_id": n * (n - 1) // 2,
-        "sum_user_id": sum(1000 + i % 50000 for i in range(n)),
-        "sum_page_len": n * page_len,
-        "sum_amount_cents": sum((i % 1000) * 100 + i % 100 for i in range(n)),
-        "sum_ts_ms": n * TS_BASE_MS + 37 * n * (n - 1) // 2,
-        "count_ok": n - (n + 2) // 3,
-    }
+class Shape:
+    """One kind of message: its columns, its generator and its checks.
+
+    row(i) returns the message text and, in VERIFY key order, what message i
+    adds to each verification sum; load_topic() adds them up while
+    producing, and each case's table must give the same totals."""
+
+    def __init__(self, name, columns, row, verify_sql, verify_keys, messages, full_messages):
+        self.name, self.columns, self.row = name, columns, row
+        self.verify_sql, self.verify_keys = verify_sql, verify_keys
+        self.messages, self.full_messages = messages, full_messages
+        self.structure = ", ".join(f"{n} {t}" for n, t in columns)
 
 
-VERIFY_SQL = """SELECT count(), uniqExact(id), sum(id), sum(user_id), sum(length(page)),
+def narrow_row(i: int, cache: dict) -> tuple[str, tuple]:
+    ms = TS_BASE_MS + i * 37
+    return message(i, cache), (1, 1, i, 1000 + i % 50000, len("/cat/00/item/0000000"),
+                               (i % 1000) * 100 + i % 100, ms, 1 if i % 3 else 0)
+
+
+NARROW_VERIFY = """SELECT count(), uniqExact(id), sum(id), sum(user_id), sum(length(page)),
     sum(toInt64(round(amount * 100))), sum(toUnixTimestamp64Milli(ts)), countIf(ok)
 FROM target"""
-VERIFY_KEYS = ["count", "distinct_id", "sum_id", "sum_user_id", "sum_page_len",
-               "sum_amount_cents", "sum_ts_ms", "count_ok"]
+NARROW_KEYS = ["count", "distinct_id", "sum_id", "sum_user_id", "sum_page_len", "sum_amount_cents", "sum_ts_ms",
+               "count_ok"]
+WIDE_INTS = [f"n{k:02d}" for k in range(12)]
+WIDE_STRS = [f"s{k:02d}" for k in range(12)]
+WIDE_COLUMNS = COLUMNS + [
+    ("tags", "Array(String)"), ("attrs", "Map(String, String)"),
+    ("geo", "Tuple(lat Float64, lon Float64, city String)"),
+    ("device", "Tuple(os String, version String, model String)"), ("scores", "Array(Float64)"),
+] + [(c, "UInt32") for c in WIDE_INTS] + [(c, "String") for c in WIDE_STRS]
 
 
-def load_topic(bootstrap: str, topic: str, n: int, compression: str) -> dict:
+def milli(v: int) -> str:
+    """v / 1000 as exact decimal text."""
+    return "%s%d.%03d" % ("-" if v < 0 else "", abs(v) // 1000, abs(v) % 1000)
+
+
+def wide_row(i: int, cache: dict) -> tuple[str, tuple]:
+    """About 1.3 KB: the narrow fields plus arrays, a map, two nested objects
+    and 24 scalars (35 fields, 41 counting the nested objects' members)."""
+    base, sums = narrow_row(i, cache)
+    tags = ['"tag-%03d"' % ((i + k * 7) % 1000) for k in range(8)]
+    attrs = ['"key%d":"value-%07d"' % (k, (i * 13 + k) % 10000000) for k in range(8)]
+    lat, lon = (i % 180000) - 90000, (i * 7 % 360000) - 180000
+    city = "city-%d" % (i % 100000)
+    scores = [(i + k) % 10000 for k in range(6)]
+    ints = [(i * (k + 3)) % 4000000000 for k in range(12)]
+    strs = ["%s-%08d-%s" % (WIDE_STRS[k], (i * (k + 11)) % 100000000, "x" * (20 + (i + k) % 16))
+            for k in range(12)]
+    parts = [base[:-1],
+             '"tags":[%s]' % ",".join(tags), '"attrs":{%s}' % ",".join(attrs),
+             '"geo":{"lat":%s,"lon":%s,"city":"%s"}' % (milli(lat), milli(lon), city),
+             '"device":{"os":"os-%d","version":"%d.%d.%d","model":"model-%05d"}' % (
+                 i % 5, i % 17, i % 11, i % 7, i % 30000),
+             '"scores":[%s]' % ",".join("%d.%02d" % (v // 100, v % 100) for v in scores)]
+    parts += ['"%s":%d' % (c, v) for c, v in zip(WIDE_INTS, ints)]
+    parts += ['"%s":"%s"' % (c, v) for c, v in zip(WIDE_STRS, strs)]
+    text = ",".join(parts) + "}"
+    extra = (sum(len(t) - 2 for t in tags), 8, lat, lon, len(city), sum(scores), sum(ints),
+             sum(len(x) for x in strs))
+    return text, sums + extra
+
+
+WIDE_VERIFY = NARROW_VERIFY.replace("\nFROM target", """,
+    sum(length(arrayStringConcat(tags))), sum(length(attrs)), sum(toInt64(round(geo.lat * 1000))),
+    sum(toInt64(round(geo.lon * 1000))), sum(length(geo.city)),
+    sum(toInt64(round(arraySum(scores) * 100))), sum(%s), sum(%s)
+FROM target""" % ("+".join(f"toUInt64({c})" for c in WIDE_INTS),
+                  "+".join(f"length({c})" for c in WIDE_STRS)))
+WIDE_KEYS = NARROW_KEYS + ["sum_tags_len", "sum_attrs", "sum_lat_milli", "sum_lon_milli",
+                           "sum_city_len", "sum_scores_cents", "sum_ints", "sum_strs_len"]
+LARGE_COLUMNS = COLUMNS + [("body", "String"), ("items", "Array(UInt32)")]
+
+
+def large_row(i: int, cache: dict) -> tuple[str, tuple]:
+    """About 10 KB: the narrow fields, a 9-10 KB string and 50 numbers."""
+    base, sums = narrow_row(i, cache)
+    body = ("%07d-lorem-ipsum-dolor-sit-amet-" % i) * (265 + i % 16)
+    items = [(i * 31 + k * 977) % 1000000 for k in range(50)]
+    text = base[:-1] + ',"body":"%s","items":[%s]}' % (body, ",".join(map(str, items)))
+    return text, sums + (len(body), sum(items))
+
+
+LARGE_VERIFY = NARROW_VERIFY.replace("\nFROM target", ", sum(length(body)), sum(arraySum(items))\nFROM target")
+LARGE_KEYS = NARROW_KEYS + ["sum_body_len", "sum_items"]
+
+SHAPES = {
+    "narrow": Shape("narrow", COLUMNS, narrow_row, NARROW_VERIFY, NARROW_KEYS, 300_000, 1_000_000),
+    "wide": Shape("wide", WIDE_COLUMNS, wide_row, WIDE_VERIFY, WIDE_KEYS, 60_000, 200_000),
+    "large": Shape("large", LARGE_COLUMNS, large_row, LARGE_VERIFY, LARGE_KEYS, 8_000, 30_000),
+}
+
+
+def load_topic(bootstrap: str, topic: str, n: int, compression: str, shape: Shape | None = None,
+               partitions: int | None = None) -> dict:
+    global PARTITIONS
+    shape = shape or SHAPES["narrow"]
+    PARTITIONS = partitions or PARTITIONS
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -207,8 +293,12 @@ def load_topic(bootstrap: str, topic: str, n: int, compression: str) -> dict:
     total_bytes = 0
     cache: dict[int, str] = {}
     produce = producer.produce
+    row = shape.row
+    sums = [0] * len(shape.verify_keys)
     for i in range(n):
-        value = message(i, cache)
+        value, adds = row(i, cache)
+        for k, v in enumerate(adds):
+            sums[k] += v
         total_bytes += len(value)
         while True:
             try:
@@ -232,17 +322,20 @@ def load_topic(bootstrap: str, topic: str, n: int, compression: str) -> dict:
     in_topic = sum(high - low for low, high in marks.values())
     if in_topic != n:
         raise BenchError(f"topic {topic} holds {in_topic} messages by its watermarks, expected {n}: {marks}")
-    return {"seconds": seconds, "bytes": total_bytes, "watermarks": marks}
+    return {"seconds": seconds, "bytes": total_bytes, "watermarks": marks,
+            "expect": dict(zip(shape.verify_keys, sums))}
 
 
 # ------------------------------------------------------- one measured case --
-def write_wrapper(path: Path, time_file: Path, argv: list[str], pass_args: bool) -> None:
+def write_wrapper(path: Path, time_file: Path, argv: list[str], pass_args: bool,
+                  env: dict | None = None) -> None:
     """A user_scripts program that runs argv under GNU time."""
     cmd = " ".join(shlex.quote(a) for a in
                    [GNU_TIME, "-f", TIME_FORMAT, "-o", str(time_file), *argv])
     if pass_args:
         cmd += ' "$@"'
-    path.write_text(f"#!/bin/sh\n# Written by scripts/bench.py for one benchmark run.\nexec {cmd}\n")
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (env or {}).items())
+    path.write_text(f"#!/bin/sh\n# Written by scripts/bench.py for one benchmark run.\n{exports}exec {cmd}\n")
     path.chmod(0o755)
 
 
@@ -283,17 +376,20 @@ def run_measured(argv: list[str], stdout_path: Path, env: dict | None = None) ->
             "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024}
 
 
-def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_no: int) -> dict:
+def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_no: int,
+             shape: Shape | None = None) -> dict:
+    shape = shape or SHAPES["narrow"]
     work = Path(tempfile.mkdtemp(prefix=f"bench-{case}{run_no}-", dir=args.tmp))
     try:
         if case == "d":
-            meas = run_measured([str(args.floor), args.bootstrap, topic], work / "stdout")
+            meas = run_measured([str(args.floor), args.bootstrap, topic,
+                                 "--memory-budget", args.memory_budget], work / "stdout")
             out = (work / "stdout").read_text().strip()
             if meas["exit"] != 0:
                 raise BenchError(f"case d: bench-floor exited with {meas['exit']}")
             res = json.loads(out.splitlines()[-1])
-            if res["messages"] != args.messages:
-                raise BenchError(f"case d: bench-floor read {res['messages']} messages, expected {args.messages}")
+            if res["messages"] != expect["count"]:
+                raise BenchError(f"case d: bench-floor read {res['messages']} messages, expected {expect['count']}")
             return {"process": meas, "insert": {"wall_s": res["seconds"], "cpu_s": None},
                     "rss_mib": meas["rss_mib"]}
 
@@ -301,12 +397,17 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         scripts.mkdir()
         time_file = work / "program.time"
         if case == "a":
-            write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True)
+            pipelines = work / "pipelines"
+            pipelines.mkdir()
+            (pipelines / "bench.conf").write_text(
+                f"columns = {shape.structure}\nmemory-budget = {args.memory_budget}\n")
+            write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
+                          env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         elif case == "b":
             write_wrapper(scripts / "kcat-json", time_file,
                           [KCAT, "-C", "-b", args.bootstrap, "-t", topic, "-o", "beginning",
                            "-e", "-q", "-f", "%s\\n"], pass_args=False)
-        spec = {"case": case, "bootstrap": args.bootstrap, "topic": topic, "n": args.messages,
+        spec = {"case": case, "shape": shape.name, "bootstrap": args.bootstrap, "topic": topic, "n": expect["count"],
                 "datadir": str(work / "chdb"), "scripts": str(scripts), "expect": expect,
                 "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args}
         (work / "spec.json").write_text(json.dumps(spec))
@@ -339,7 +440,7 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
 
 def kafka_engine_settings(args: argparse.Namespace) -> str:
     if args.kafka_engine_settings is not None:
-        return args.kafka_engine_settings.replace("{N}", str(args.messages))
+        return args.kafka_engine_settings.replace("{N}", str(getattr(args, "messages_now", 0)))
     return ("kafka_commit_on_select = 1, kafka_num_consumers = 1, kafka_max_block_size = 131072, "
             "kafka_poll_max_batch_size = 131072, kafka_poll_timeout_ms = 20")
 
@@ -367,11 +468,15 @@ def child_main(spec_path: str) -> int:
         return int(q("SELECT count() FROM target"))
 
     version = q("SELECT version()").strip()
+    shape = SHAPES[spec["shape"]]
+    STRUCTURE = shape.structure
     q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY id")
     case, n = spec["case"], spec["n"]
     passes = None
     if case == "a":
-        cmd = f"kafka-bridge -b {spec['bootstrap']} -t {spec['topic']} --columns={BRIDGE_COLUMNS}"
+        # The columns come from a pipeline file: types such as Tuple(a T)
+        # hold spaces, which an executable() command cannot carry.
+        cmd = f"kafka-bridge --pipeline bench -b {spec['bootstrap']} -t {spec['topic']}"
         if spec["bridge_args"]:
             cmd += " " + spec["bridge_args"]
         sql = (f"INSERT INTO target SELECT * FROM executable('{cmd}', "
@@ -421,8 +526,8 @@ def child_main(spec_path: str) -> int:
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
 
-    got = json.loads(q(VERIFY_SQL, "JSONCompactEachRow"))
-    got = dict(zip(VERIFY_KEYS, (int(v) for v in got)))
+    got = json.loads(q(shape.verify_sql, "JSONCompactEachRow"))
+    got = dict(zip(shape.verify_keys, (int(v) for v in got)))
     bad = {k: (got[k], v) for k, v in spec["expect"].items() if got[k] != v}
     if bad:
         detail = ", ".join(f"{k} = {g} (expected {e})" for k, (g, e) in bad.items())
@@ -503,6 +608,73 @@ def print_table(title: str, rows: list[dict], rss_header: str) -> None:
         print(line(row))
 
 
+DEFAULT_MATRIX = [("narrow", 4), ("narrow", 128), ("wide", 16), ("large", 4)]
+FULL_PARTITIONS = [1, 4, 16, 128]
+
+
+def summarize_shape(shape: Shape, partitions: int, n: int, nbytes: int, cases: list[str],
+                    runs: dict[str, list[dict]]) -> dict:
+    total = [summarize(c, runs[c], n, "process") for c in cases]
+    insert = [summarize(c, runs[c], n, "insert") for c in cases]
+    for row in insert:  # the floor has no separate window; its process CPU stands in
+        if row["case"] == "d":
+            row["cpu_s"] = median([x["process"]["cpu_s"] for x in runs["d"]])
+            row["cpu_s_per_million"] = row["cpu_s"] / n * 1e6
+    for rows in (total, insert):
+        for r in rows:
+            r["mb_per_s"] = nbytes / r["wall_s"] / 1e6 if r["wall_s"] else None
+            rs = runs[r["case"]]
+            r["program_rss_mib"] = median([x["program"]["rss_mib"] for x in rs]) if r["case"] in "ab" else \
+                median([x["process"]["rss_mib"] for x in rs])
+            # The program and the chDB process that ran it live at once, so
+            # the tree's peak is at most the sum of their peaks.
+            r["tree_rss_mib"] = median([x["process"]["rss_mib"] + (x["program"]["rss_mib"] if "program" in x else 0)
+                                        for x in rs])
+            r["program_cpu_s_per_million"] = median([x["program"]["cpu_s"] for x in rs]) / n * 1e6 \
+                if r["case"] in "ab" else r["cpu_s_per_million"]
+        add_ratios(rows)
+    return {"shape": shape.name, "partitions": partitions, "messages": n,
+            "bytes_per_message": nbytes / n, "whole_process": total, "insert_only": insert}
+
+
+def print_matrix_row(res: dict) -> None:
+    print(f"\n{res['shape']}, {res['partitions']} partitions, {res['messages']:,} messages of "
+          f"{res['bytes_per_message']:.0f} B (the INSERT alone, d its read loop; CPU includes "
+          "ClickHouse and the program; RSS: peaks of the program and of the whole tree)")
+    head = ["case", "rows/s", "MB/s", "CPU s/M", "prog CPU s/M", "prog RSS", "tree RSS", "a/x speed", "x/a CPU"]
+    body = [[f"({r['case']}) {r['name'][:28]}", fmt(r["rows_per_s"], ",.0f"), fmt(r["mb_per_s"], ".1f"),
+             fmt(r["cpu_s_per_million"], ".2f"), fmt(r["program_cpu_s_per_million"], ".2f"),
+             fmt(r["program_rss_mib"], ".0f"), fmt(r["tree_rss_mib"], ".0f"),
+             fmt(r["speed_ratio_a_over_x"], ".2f"), fmt(r["cpu_ratio_x_over_a"], ".2f")]
+            for r in res["insert_only"]]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    print(line(head))
+    print("  ".join("-" * w for w in widths))
+    for row in body:
+        print(line(row))
+
+
+def markdown(results: list[dict]) -> str:
+    """One README table per shape."""
+    out = []
+    for shape in SHAPES:
+        rows = [r for r in results if r["shape"] == shape]
+        if not rows:
+            continue
+        out.append(f"\n{shape} ({rows[0]['bytes_per_message']:.0f} B per message)\n")
+        out.append("| partitions | case | rows/s | MB/s | CPU s / M rows | program RSS MiB | tree RSS MiB | bridge speed ÷ case |")
+        out.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in rows:
+            for c in r["insert_only"]:
+                out.append(f"| {r['partitions']} | {c['name']} | {fmt(c['rows_per_s'], ',.0f')} | "
+                           f"{fmt(c['mb_per_s'], '.1f')} | {fmt(c['cpu_s_per_million'], '.2f')} | "
+                           f"{fmt(c['program_rss_mib'], '.0f')} | {fmt(c['tree_rss_mib'], '.0f')} | "
+                           f"{fmt(c['speed_ratio_a_over_x'], '.2f')} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "--child":
         try:
@@ -514,27 +686,40 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap", required=True, help="the broker, host:port")
-    p.add_argument("--messages", type=int, default=1_000_000, metavar="N", help="messages to load (1000000)")
-    p.add_argument("--repeat", type=int, default=1, metavar="K", help="runs of each case; the median is reported (1)")
+    p.add_argument("--full", action="store_true",
+                   help="every shape on 1, 4, 16 and 128 partitions, with more messages")
+    p.add_argument("--shapes", default=None, help="shapes to run: narrow,wide,large (with --partitions)")
+    p.add_argument("--partitions", default=None, metavar="LIST", help="partition counts, e.g. 1,16")
+    p.add_argument("--messages", type=int, default=None, metavar="N",
+                   help="messages per topic (default: per shape, see SHAPES)")
+    p.add_argument("--repeat", type=int, default=2, metavar="K",
+                   help="interleaved runs of each case; the median is reported (2)")
     p.add_argument("--cases", default="abcd", help="which cases to run, e.g. ad (abcd)")
-    p.add_argument("--partitions", type=int, default=4, metavar="P", help="partitions of the topic (4)")
     p.add_argument("--compression", choices=["lz4", "none"], default="lz4", help="producer compression (lz4)")
+    p.add_argument("--memory-budget", default="48M", help="the bridge's and the floor's --memory-budget (48M)")
     p.add_argument("--kafka-engine-settings", metavar="SQL",
                    help="settings for case (c)'s Kafka table, replacing the default tuning; "
-                        "{N} stands for --messages")
+                        "{N} stands for the message count")
     p.add_argument("--bridge-args", default="", metavar="ARGS",
-                   help="extra kafka-bridge arguments for case (a), e.g. '-X queued.min.messages=1000000'")
+                   help="extra kafka-bridge arguments for case (a), e.g. '-X fetch.wait.max.ms=50'")
     p.add_argument("--bridge", type=Path, default=ROOT / "build/bridge/kafka-bridge")
     p.add_argument("--floor", type=Path, default=ROOT / "build/bench-floor")
     p.add_argument("--out", type=Path, default=ROOT / "build/bench-results.json")
     p.add_argument("--tmp", default=None, help="directory for the runs' scratch data (system temp)")
     p.add_argument("--keep", action="store_true", help="keep each run's scratch directory")
     args = p.parse_args(argv)
-    global PARTITIONS
-    PARTITIONS = args.partitions
-    if PARTITIONS < 1:
-        p.error("--partitions must be positive")
-    if args.messages < 1 or args.repeat < 1 or not set(args.cases) <= set(CASES) or not args.cases:
+    if args.shapes or args.partitions:
+        shapes = (args.shapes or "narrow").split(",")
+        parts = [int(x) for x in (args.partitions or "4").split(",")]
+        if not set(shapes) <= set(SHAPES) or any(x < 1 for x in parts):
+            p.error("--shapes takes narrow, wide, large; --partitions positive counts")
+        matrix = [(s_, n_) for s_ in shapes for n_ in parts]
+    elif args.full:
+        matrix = [(s_, n_) for s_ in SHAPES for n_ in FULL_PARTITIONS]
+    else:
+        matrix = DEFAULT_MATRIX
+    if (args.messages is not None and args.messages < 1) or args.repeat < 1 or \
+            not set(args.cases) <= set(CASES) or not args.cases:
         p.error("--messages and --repeat must be positive; --cases takes letters from abcd")
     if any(ch in args.bridge_args for ch in "'\\"):
         p.error("--bridge-args cannot hold quotes or backslashes (they go inside an SQL string)")
@@ -546,73 +731,53 @@ def main(argv: list[str]) -> int:
     args.bridge = args.bridge.resolve()
     args.floor = args.floor.resolve()
 
-    n = args.messages
     vers = versions(args)
     print(f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
           f"{platform.machine()}, Linux {platform.release()}, load average {os.getloadavg()[0]:.2f}")
     for k, v in vers.items():
         print(f"{k}: {v}")
-    topic = f"bench-{n}-{uuid.uuid4().hex[:8]}"
-    log(f"producing {n:,} messages into {topic} ({PARTITIONS} partitions, {args.compression})")
-    loaded = load_topic(args.bootstrap, topic, n, args.compression)
-    print(f"topic: {topic}, {n:,} messages, {PARTITIONS} partitions, compression {args.compression}, "
-          f"{loaded['bytes'] / n:.1f} bytes per message on average; produced in {loaded['seconds']:.1f} s")
     if "c" in cases:
         print(f"case (c) Kafka table settings: {kafka_engine_settings(args)}")
+    print(f"memory budget of the bridge and the floor: {args.memory_budget}")
     if args.bridge_args and "a" in cases:
         print(f"case (a) extra bridge arguments: {args.bridge_args}")
-    log("computing the expected sums")
-    expect = expected_sums(n)
 
-    runs: dict[str, list[dict]] = {c: [] for c in cases}
-    for r in range(1, args.repeat + 1):
-        for c in cases:
-            log(f"run {r}/{args.repeat}: ({c}) {CASES[c]}")
-            res = run_case(c, args, topic, expect, r)
-            for note in res.get("notes", []):
-                log(f"  note: {note}")
-            log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
-                f"{res['rss_mib']:.0f} MiB peak")
-            runs[c].append(res)
+    results, all_runs = [], []
+    for shape_name, partitions in matrix:
+        shape = SHAPES[shape_name]
+        n = args.messages or (shape.full_messages if args.full else shape.messages)
+        args.messages_now = n
+        topic = f"bench-{shape_name}-{partitions}-{uuid.uuid4().hex[:8]}"
+        log(f"producing {n:,} {shape_name} messages into {topic} ({partitions} partitions, {args.compression})")
+        loaded = load_topic(args.bootstrap, topic, n, args.compression, shape, partitions)
+        expect = loaded["expect"]
+        runs: dict[str, list[dict]] = {c: [] for c in cases}
+        for r in range(1, args.repeat + 1):
+            for c in cases:
+                log(f"{shape_name}/{partitions}p run {r}/{args.repeat}: ({c}) {CASES[c]}")
+                res = run_case(c, args, topic, expect, r, shape)
+                for note in res.get("notes", []):
+                    log(f"  note: {note}")
+                log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
+                    f"{res['rss_mib']:.0f} MiB peak")
+                runs[c].append(res)
+        summary = summarize_shape(shape, partitions, n, loaded["bytes"], cases, runs)
+        print_matrix_row(summary)
+        results.append(summary)
+        all_runs.append({"shape": shape_name, "partitions": partitions, "runs": runs})
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
-    total = [summarize(c, runs[c], n, "process") for c in cases]
-    insert = [summarize(c, runs[c], n, "insert") for c in cases]
-    add_ratios(total)
-    for row in insert:  # the floor has no separate window; its process CPU stands in
-        if row["case"] == "d":
-            row["cpu_s"] = median([x["process"]["cpu_s"] for x in runs["d"]])
-            row["cpu_s_per_million"] = row["cpu_s"] / n * 1e6
-    add_ratios(insert)
-    program_cpu = {c: median([x["program"]["cpu_s"] for x in runs[c]]) for c in cases if c in ("a", "b")}
-
-    rep = f"median of {args.repeat} runs" if args.repeat > 1 else "one run"
-    print_table(f"Whole process, measured by os.wait4 ({rep}, {n:,} rows; peak RSS: the program "
-                "executable() ran for a and b, the process for c and d)", total, "peak RSS MiB")
-    print_table("The INSERT alone, measured inside the chDB process (d: its own read loop; "
-                "CPU as above)", insert, "peak RSS MiB")
-    print()
-    for c, cpu in program_cpu.items():
-        whole = median([x["process"]["cpu_s"] for x in runs[c]])
-        rss = median([x["process"]["rss_mib"] for x in runs[c]])
-        print(f"({c}) CPU split: the program {cpu:.2f} s, the chDB process (ClickHouse, Python, start-up, "
-              f"verification) {whole - cpu:.2f} s; the chDB process peaked at {rss:.0f} MiB")
-    if "c" in cases:
-        print(f"(c) direct SELECT passes: {[x['insert']['passes'] for x in runs['c']]}")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-
-    results = {
-        "messages": n, "partitions": PARTITIONS, "compression": args.compression,
-        "bytes_per_message": loaded["bytes"] / n, "topic": topic, "repeat": args.repeat,
+    out = {
+        "compression": args.compression, "repeat": args.repeat, "memory_budget": args.memory_budget,
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
-        "clickhouse_engine": next((x["engine_version"] for rs in runs.values() for x in rs
-                                   if "engine_version" in x), None),
         "kafka_engine_settings": kafka_engine_settings(args) if "c" in cases else None,
-        "bridge_args": args.bridge_args,
-        "whole_process": total, "insert_only": insert, "runs": runs,
+        "bridge_args": args.bridge_args, "matrix": results, "runs": all_runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {args.out}")
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    md = args.out.with_suffix(".md")
+    md.write_text(markdown(results))
+    print(f"results: {args.out}, tables for the README: {md}")
     return 0
 
 
