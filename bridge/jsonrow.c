@@ -16,7 +16,7 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
-static int same_step(const jsonpath_step *a, const jsonpath_step *b) {
+static int same_step(const fieldpath_step *a, const fieldpath_step *b) {
     if (!a->key || !b->key) return !a->key && !b->key && a->index == b->index;
     return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
 }
@@ -34,7 +34,7 @@ static void build_paths(jsonrow *d) {
     d->paths[0].column = d->paths[0].any_column = -1;
     d->npaths = 1;
     for (size_t i = 0; i < plan->ncols; i++) {
-        const jsonpath *path = plan->cols[i].path;
+        const fieldpath *path = plan->cols[i].path;
         if (!path) continue;
         uint32_t node = 0;
         for (size_t s = 0; s < path->nsteps; s++) {
@@ -154,7 +154,7 @@ static int put_column(row *r, size_t col, const char *key_at) {
 
 static uint32_t find_key_child(const jsonrow *d, uint32_t node, const char *key, size_t len) {
     for (uint32_t c = d->paths[node].first_child; c; c = d->paths[c].next_sibling) {
-        const jsonpath_step *s = d->paths[c].step;
+        const fieldpath_step *s = d->paths[c].step;
         if (s->key && s->key_len == len && memcmp(s->key, key, len) == 0) return c;
     }
     return 0;

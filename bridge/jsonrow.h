@@ -37,7 +37,7 @@ typedef struct jsonrow_slot {
  * whose root (node 0) is the message object; children are linked through
  * `next_sibling`, and 0 ends a list (the root is nobody's child). */
 typedef struct jsonrow_path_node {
-    const jsonpath_step *step; /* how the node is reached from its parent */
+    const fieldpath_step *step; /* how the node is reached from its parent */
     int column;                /* first column whose value is here, or -1 */
     int any_column;            /* some column at or below, for messages */
     uint32_t first_child;
