@@ -54,6 +54,10 @@ typedef struct kb_decoder_ops {
      * the sentence.  The caller cancels the row. */
     int (*decode)(void *state, rowbuild *rb, const void *data, size_t n, row_error *e);
     void (*close)(void *state);
+    /* Set for a format that makes one row of each line of a message
+     * (lines): decode is then called per line, without the '\n', each
+     * time on a row of its own; the message is still all rows or none. */
+    int per_line;
 } kb_decoder_ops;
 
 /* The decoder named `name`, or NULL. */
@@ -79,8 +83,9 @@ int kb_rowdecoder_open(kb_rowdecoder *d, const rowplan *plan, const char *format
                        size_t errlen);
 void kb_rowdecoder_close(kb_rowdecoder *d);
 
-/* Appends one row for message m to out and returns 0; or returns -1 with
- * out unchanged and e filled.  A fault in the key says so in e->reason. */
+/* Appends the rows for message m to out (one, or one per line) and
+ * returns how many; or returns -1 with out unchanged and e filled.  A
+ * fault in the key says so in e->reason. */
 int kb_rowdecoder_decode(kb_rowdecoder *d, const kb_msg *m, buf *out, row_error *e);
 
 #endif

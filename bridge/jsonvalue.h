@@ -49,6 +49,6 @@ void jsonvalue_free(jsonvalue *v);
  * leaves the cursor after the value.  On failure returns -1 with e->reason
  * set (and c->why, when the JSON itself is malformed); dst may then hold a
  * partial value, which the caller discards. */
-int jsonvalue_put(jsonvalue *v, const chtype *t, json_cursor *c, buf *dst, row_error *e);
+int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e);
 
 #endif

@@ -157,4 +157,18 @@ void rbw_count_end(buf *out, size_t at, uint64_t n);
 #define RBW_UNSET SIZE_MAX
 void rbw_tuple_order(buf *out, size_t base, const chtype *t, const size_t *span, buf *scratch);
 
+/* ---- messages ------------------------------------------------------------- */
+
+/* The refusals above show the value as this module sees it ("value 300 is
+ * out of range for UInt8", "expected a date in ..., got day 70000").  A
+ * decoder that holds the value as the user wrote it (a JSON text, say)
+ * puts that in its place: `shown` replaces the value after "value " or
+ * after ", got " (quoted there). */
+void rbw_restate(row_error *e, const char *shown);
+
+/* Enum element already found (chtype_enum_by_name/by_value). */
+static inline void rbw_enum_item(buf *out, const chtype *t, const chtype_enum_item *it) {
+    buf_le(out, (uint64_t)(int64_t)it->value, t->kind == CT_ENUM8 ? 1 : 2);
+}
+
 #endif

@@ -30,7 +30,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "buf.h"
 #include "message.h"
@@ -69,15 +68,14 @@ static inline int rowbuild_has(const rowbuild *rb, size_t col) {
     return rb->seen[col] == rb->generation;
 }
 
+/* The refusal of rowbuild_open, out of line: fills e, returns NULL. */
+buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e);
+
 /* Where the value of column col (a value column, not metadata) is to be
  * written.  Returns NULL with e->column and e->reason set when the column
  * was given already in this message ("field given twice"). */
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
-    if (rb->seen[col] == rb->generation) {
-        e->column = rb->plan->cols[col].name;
-        snprintf(e->reason, sizeof e->reason, "field given twice");
-        return NULL;
-    }
+    if (rb->seen[col] == rb->generation) return rowbuild_given_twice(rb, col, e);
     rb->seen[col] = rb->generation;
     if (col == rb->emitted) return rb->out;
     rb->slots[col].off = rb->fields.len;
