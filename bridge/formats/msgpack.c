@@ -92,14 +92,48 @@ static long offset_of(const mpdec *d, const msgpack_object *o) {
     return p ? (long)(p - (const char *)d->data) : -1;
 }
 
-/* The shortest text that reads back as x, as JSON writers print floats. */
+/* The shortest text that reads back as x, spelled as JSON writers print
+ * floats (Python's repr, JavaScript's toString): fixed notation with at
+ * least one decimal for exponents -4..15, else d.ddde+XX. */
 static size_t float_text(double x, char *out, size_t outlen) {
-    int n = 0;
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(out, outlen, "%.*g", prec, x);
-        if (strtod(out, NULL) == x || isnan(x)) break;
+    char sci[40];
+    if (!isfinite(x)) return (size_t)snprintf(out, outlen, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, x);
+        if (strtod(sci, NULL) == x) break;
     }
-    return (size_t)n;
+    /* sci is [-]d[.ddd]e[+-]XX */
+    char digits[24];
+    size_t nd = 0, o = 0;
+    const char *p = sci;
+    int negative = *p == '-';
+    if (negative) p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.') digits[nd++] = *p;
+    int exp10 = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    if (negative && o + 1 < outlen) out[o++] = '-';
+    if (exp10 < -4 || exp10 >= 16) {
+        return o + (size_t)snprintf(out + o, outlen - o, "%c%s%.*se%c%02d", digits[0], nd > 1 ? "." : "",
+                                    (int)(nd - 1), digits + 1, exp10 < 0 ? '-' : '+', abs(exp10));
+    }
+    char fixed[48];
+    size_t f = 0;
+    if (exp10 < 0) {
+        fixed[f++] = '0';
+        fixed[f++] = '.';
+        for (int i = -1; i > exp10; i--) fixed[f++] = '0';
+        for (size_t i = 0; i < nd; i++) fixed[f++] = digits[i];
+    } else {
+        for (int i = 0; i <= exp10; i++) fixed[f++] = (size_t)i < nd ? digits[i] : '0';
+        fixed[f++] = '.';
+        if ((size_t)exp10 + 1 < nd)
+            for (size_t i = (size_t)exp10 + 1; i < nd; i++) fixed[f++] = digits[i];
+        else
+            fixed[f++] = '0';
+    }
+    fixed[f] = '\0';
+    return o + (size_t)snprintf(out + o, outlen - o, "%s", fixed);
 }
 
 static int put(mpdec *d, const chtype *t, const msgpack_object *o, buf *dst, row_error *e);
