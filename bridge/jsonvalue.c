@@ -681,6 +681,7 @@ int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, ro
 
 int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const char *s, size_t n,
                          buf *dst, row_error *e) {
+    if (!s) s = ""; /* an empty string from a format that has no pointer for it */
     kb_json_cursor c = {s, s, s + n, NULL};
     v->given = s;
     v->given_len = n;

@@ -493,6 +493,68 @@ static int visit(mpdec *d, rowbuild *rb, uint32_t node, const msgpack_object *o,
     return fail(e, "the column's path needs a map or an array here, got %s", kind_name(o));
 }
 
+/* msgpack-c allocates an array's or map's elements as soon as it reads
+ * the count, before it has seen them: a 5-byte message can declare four
+ * billion elements.  So `count` values starting at p are checked first, in
+ * one pass and without recursion: every element takes at least a byte, so
+ * no container may declare more elements than bytes remain, and every
+ * length must lie within the message.  Returns the offset after the
+ * values, or -1 with e filled. */
+static long check_values(const unsigned char *p, size_t n, size_t at, size_t count, row_error *e) {
+    static const unsigned char fixed[32] = {
+        /* 0xc0..0xdf: payload bytes after the type byte, for fixed sizes */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 1, 2, 4, 8,
+        1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0};
+    uint64_t need = count; /* values still to read */
+    size_t i = at;
+    while (need) {
+        if (i >= n) goto short_;
+        unsigned b = p[i++];
+        need--;
+        uint64_t len = 0, elems = 0;
+        if (b <= 0x7f || b >= 0xe0) continue;
+        if (b <= 0x8f) elems = 2 * (uint64_t)(b & 0x0f);
+        else if (b <= 0x9f) elems = b & 0x0f;
+        else if (b <= 0xbf) len = b & 0x1f;
+        else {
+            size_t w = 0;
+            switch (b) {
+            case 0xc1:
+                e->byte = (long)(i - 1);
+                return fail(e, "malformed MessagePack: byte 0xc1 is never used");
+            case 0xc4: case 0xd9: w = 1; break;                  /* bin8, str8 */
+            case 0xc5: case 0xda: w = 2; break;                  /* bin16, str16 */
+            case 0xc6: case 0xdb: w = 4; break;                  /* bin32, str32 */
+            case 0xc7: w = 1; len = 1; break;                    /* ext8: + type */
+            case 0xc8: w = 2; len = 1; break;
+            case 0xc9: w = 4; len = 1; break;
+            case 0xdc: case 0xde: w = 2; break;                  /* array16, map16 */
+            case 0xdd: case 0xdf: w = 4; break;                  /* array32, map32 */
+            default: len = fixed[b - 0xc0]; break;
+            }
+            if (w) {
+                if (n - i < w) goto short_;
+                uint64_t v = be(p + i, w);
+                i += w;
+                if (b == 0xdc || b == 0xdd) elems = v;
+                else if (b == 0xde || b == 0xdf) elems = 2 * v;
+                else len += v;
+            }
+        }
+        if (len > n - i) goto short_;
+        i += (size_t)len;
+        need += elems;
+        if (need > n - i) {
+            e->byte = (long)i;
+            return fail(e, "malformed MessagePack: a container declares more elements than the message holds");
+        }
+    }
+    return (long)i;
+short_:
+    e->byte = (long)n;
+    return fail(e, "malformed MessagePack: the value ends early");
+}
+
 static int unpack_error(row_error *e, msgpack_unpack_return rc, size_t at) {
     e->byte = (long)at;
     if (rc == MSGPACK_UNPACK_CONTINUE) return fail(e, "malformed MessagePack: the value ends early");
@@ -515,6 +577,7 @@ static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_
             size_t at = off;
             if (at == n)
                 return fail(e, "expected %zu MessagePack values (one per column), got %zu", d->norder, k);
+            if (check_values(data, n, at, 1, e) < 0) return -1;
             msgpack_unpack_return rc = msgpack_unpack(data, n, &off, &d->zone, &o);
             if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) return unpack_error(e, rc, at);
             if (put_column(d, rb, d->order[k], &o, e)) {
@@ -528,6 +591,7 @@ static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_
         }
         return 0;
     }
+    if (check_values(data, n, 0, 1, e) < 0) return -1;
     msgpack_unpack_return rc = msgpack_unpack(data, n, &off, &d->zone, &o);
     if (rc == MSGPACK_UNPACK_EXTRA_BYTES) {
         e->byte = (long)off;

@@ -275,6 +275,8 @@ NEVER_SILENT = {
     "too few values": (["x UInt8", "y UInt8"], row(1), "msgpack-positional",
                        "expected 2 MessagePack values (one per column), got 1"),
     "truncated value": (["x String"], b"\xa5abc", "msgpack-positional", "the value ends early"),
+    "a count larger than the message": (["x Array(UInt8)"], b"\xdd\xff\xff\xff\xff\x01", "msgpack-positional",
+                                        "a container declares more elements than the message holds"),
     "map shape needs a map": (["x UInt8"], row([1]), "msgpack", "expected a MessagePack map, got an array"),
     "map shape out of range": (["x Int8"], row({"x": 128}), "msgpack", "value 128 is out of range for Int8"),
 }
