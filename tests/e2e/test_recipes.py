@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import uuid
+from xml.etree import ElementTree
 
 import pytest
 
@@ -96,3 +98,36 @@ def test_events_recipe(broker, clickhouse, db):
     clickhouse.query(f"DELETE FROM {db}.events WHERE _partition = 1 AND _offset >= 100")
     run()
     assert stored() == expected(1000)
+
+
+# ---- docker/: what can be checked without a Docker engine ---------------
+DOCKER = REPO_ROOT / "docker"
+
+
+def test_docker_stack_static():
+    """The compose file parses (Debian's docker-compose, which needs no
+    engine for `config`), every file it mounts and every file the image
+    copies exists, and the image installs the very files the tests load."""
+    proc = subprocess.run(["docker-compose", "-f", str(DOCKER / "compose.yaml"), "-p", "kafka-bridge",
+                           "config", "--services"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert {"kafka", "topics", "clickhouse"} <= set(proc.stdout.split())
+
+    compose = (DOCKER / "compose.yaml").read_text()
+    mounts = re.findall(r"(?m)^\s*-\s*(\.\.?/[^:\s]+):", compose)
+    assert mounts, "no bind mounts found"
+    for src in mounts:
+        assert (DOCKER / src).resolve().exists(), f"compose.yaml mounts a missing {src}"
+
+    copies = [line.split()[1:-1] for line in (DOCKER / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from=" not in line]
+    assert copies
+    for srcs in copies:
+        for src in srcs:
+            assert (REPO_ROOT / src).exists(), f"the Dockerfile copies a missing {src}"
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    # The server settings the image installs are the files in clickhouse-config/.
+    for xml in (REPO_ROOT / "clickhouse-config/config.d").glob("*.xml"):
+        assert f"COPY clickhouse-config/config.d/{xml.name} /etc/clickhouse-server/config.d/{xml.name}" \
+            in dockerfile, f"the image does not install {xml.name}"
+        ElementTree.parse(xml)
