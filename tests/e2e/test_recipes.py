@@ -111,7 +111,7 @@ def test_docker_stack_static():
     proc = subprocess.run(["docker-compose", "-f", str(DOCKER / "compose.yaml"), "-p", "kafka-bridge",
                            "config", "--services"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert {"kafka", "topics", "clickhouse"} <= set(proc.stdout.split())
+    assert {"kafka-1", "kafka-2", "kafka-3", "topics", "registry", "clickhouse", "kafka-ui"} <= set(proc.stdout.split())
 
     compose = (DOCKER / "compose.yaml").read_text()
     mounts = re.findall(r"(?m)^\s*-\s*(\.\.?/[^:\s]+):", compose)
