@@ -1,0 +1,133 @@
+"""The seeds' pipelines, as the recipes in sql/ ship them, run as written
+(prefixed only by USE <a fresh database>) against the real broker, with the
+shipped pipeline files pointed at the test's topics. Each test checks what
+ClickHouse stored against what was produced."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import uuid
+from xml.etree import ElementTree
+
+import pytest
+
+from harness import REPO_ROOT
+from harness.scripts import user_scripts_dir
+
+PIPELINES = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d"
+DEVICES = ["desktop", "mobile", "tablet"]
+TYPES = ["page_view", "click", "signup", "purchase"]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def recipe(name: str) -> str:
+    return (REPO_ROOT / "sql" / name).read_text()
+
+
+def install_pipeline(name: str, brokers: str, **keys: str) -> None:
+    """The shipped pipeline file with brokers and the given keys replaced."""
+    conf = (PIPELINES / f"{name}.conf").read_text()
+    conf = re.sub(r"(?m)^brokers = .*$", f"brokers = {brokers}", conf)
+    for key, value in keys.items():
+        key = key.replace("_", "-")
+        conf, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", conf)
+        assert n == 1, f"{name}.conf has no line '{key} = ...'"
+    (user_scripts_dir() / "kafka-bridge.d").mkdir(exist_ok=True)
+    (user_scripts_dir() / f"kafka-bridge.d/{name}.conf").write_text(conf)
+
+
+@pytest.fixture
+def db(clickhouse, bridge):
+    name = unique("db")
+    clickhouse.query(f"CREATE DATABASE {name}")
+    yield name
+    clickhouse.query("USE default")
+    clickhouse.query(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+def site_event(i: int) -> dict:
+    # Days spread over a week, so the events table has several partitions
+    # and each block of a run spans them.
+    return {"user_id": f"u{i % 97}", "event_type": TYPES[i % 4],
+            "timestamp": f"2025-03-{1 + i % 7:02d}T{i % 24:02d}:00:00.{i % 1000:03d}Z",
+            "session_id": f"s{i // 10}", "device": DEVICES[i % 3]}
+
+
+def test_events_recipe(broker, clickhouse, db):
+    topic = unique("events")
+    broker.create_topic(topic, 3)
+    install_pipeline("site-events", broker.bootstrap, topic=topic)
+
+    def produce(lo: int, hi: int) -> None:
+        broker.produce(topic, [(None, f"u{i % 97}".encode(), json.dumps(site_event(i)).encode())
+                               for i in range(lo, hi)])
+
+    def run() -> None:
+        clickhouse.query(f"USE {db};\n{recipe('events.sql')}")
+
+    def stored() -> list[tuple]:
+        return clickhouse.rows(f"SELECT user_id, event_type, toString(timestamp), session_id, device "
+                               f"FROM {db}.events FINAL ORDER BY session_id, timestamp, user_id")
+
+    def expected(n: int) -> list[tuple]:
+        rows = [(e["user_id"], e["event_type"], e["timestamp"].replace("T", " ").rstrip("Z"),
+                 e["session_id"], e["device"]) for e in map(site_event, range(n))]
+        return sorted(rows, key=lambda r: (r[3], r[2], r[0]))
+
+    produce(0, 700)
+    run()
+    assert stored() == expected(700)
+    assert int(clickhouse.value(f"SELECT uniqExact(toYYYYMMDD(timestamp)) FROM {db}.events")) == 7
+    produce(700, 1000)
+    lag = clickhouse.rows(f"SELECT partition, lag FROM {db}.events_lag")
+    assert len(lag) == 3 and sum(int(l) for _p, l in lag) == 300
+    run()
+    run()  # nothing new: nothing added
+    assert stored() == expected(1000)
+    assert int(clickhouse.value(f"SELECT count() FROM {db}.events")) == 1000  # not even before merges
+    assert all(l == "0" for _p, l in clickhouse.rows(f"SELECT partition, lag FROM {db}.events_lag"))
+    assert int(clickhouse.value(f"SELECT sum(rows) FROM {db}.events_throughput")) == 1000
+
+    # A run that failed inside the view: events_landing has rows that events
+    # lacks. The next run's repair step copies them.
+    clickhouse.query(f"DELETE FROM {db}.events WHERE _partition = 1 AND _offset >= 100")
+    run()
+    assert stored() == expected(1000)
+
+
+# ---- docker/: what can be checked without a Docker engine ---------------
+DOCKER = REPO_ROOT / "docker"
+
+
+def test_docker_stack_static():
+    """The compose file parses (Debian's docker-compose, which needs no
+    engine for `config`), every file it mounts and every file the image
+    copies exists, and the image installs the very files the tests load."""
+    proc = subprocess.run(["docker-compose", "-f", str(DOCKER / "compose.yaml"), "-p", "kafka-bridge",
+                           "config", "--services"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert {"kafka-1", "kafka-2", "kafka-3", "topics", "registry", "clickhouse", "kafka-ui"} <= set(proc.stdout.split())
+
+    compose = (DOCKER / "compose.yaml").read_text()
+    mounts = re.findall(r"(?m)^\s*-\s*(\.\.?/[^:\s]+):", compose)
+    assert mounts, "no bind mounts found"
+    for src in mounts:
+        assert (DOCKER / src).resolve().exists(), f"compose.yaml mounts a missing {src}"
+
+    copies = [line.split()[1:-1] for line in (DOCKER / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from=" not in line]
+    assert copies
+    for srcs in copies:
+        for src in srcs:
+            assert (REPO_ROOT / src).exists(), f"the Dockerfile copies a missing {src}"
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    # The server settings the image installs are the files in clickhouse-config/.
+    for xml in (REPO_ROOT / "clickhouse-config/config.d").glob("*.xml"):
+        assert f"COPY clickhouse-config/config.d/{xml.name} /etc/clickhouse-server/config.d/{xml.name}" \
+            in dockerfile, f"the image does not install {xml.name}"
+        ElementTree.parse(xml)
