@@ -12,7 +12,7 @@
 -- one of users, products, orders, entity_errors.
 --
 -- Exactly once: runs resume from entity_landing (no PARTITION BY, every
--- message once per (_partition, _offset)), like sql/app-events.sql; rows of
+-- message once per (_partition, _offset)), like sql/events.sql; rows of
 -- a failed run that a view did not store are read again.
 -- Idempotency: users, products and orders are ReplacingMergeTree tables
 -- keyed by messageId, so a record sent twice by its producer (two offsets,
