@@ -197,6 +197,28 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    /* A start position for a partition the topic lacks is a mistake
+     * (a typo, or a table filled from another topic), not a no-op.  One
+     * for a partition of another shard is not. */
+    int32_t top = -1;
+    for (int j = 0; j < t->partition_cnt; j++)
+        if (t->partitions[j].id > top) top = t->partitions[j].id;
+    unsigned char *exists = calloc((size_t)top + 2, 1);
+    if (!exists) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < t->partition_cnt; j++) exists[t->partitions[j].id] = 1;
+    for (size_t i = 0; i < cfg->nstarts; i++) {
+        int32_t p = cfg->starts[i].partition;
+        if (p < 0 || p > top || !exists[p]) {
+            snprintf(err, errlen, "topic '%s' has no partition %" PRId32 " (it has %d), but a start offset names it",
+                     cfg->topic, p, t->partition_cnt);
+            free(exists);
+            goto done;
+        }
+    }
+    free(exists);
     for (size_t i = 0; i < c->nparts; i++) c->by_id[c->parts[i].partition] = &c->parts[i];
     rc = 0;
 done:
