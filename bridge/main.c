@@ -258,11 +258,13 @@ static int merge_starts(run *r) {
     }
     for (size_t i = 0; i < ngiven; i++) r->starts[r->nstarts++] = given[i];
     for (size_t i = 0; i < r->opt.nstarts; i++) {
-        int overridden = 0;
-        for (size_t j = 0; j < ngiven; j++) overridden |= given[j].partition == r->opt.starts[i].partition;
-        if (!overridden) r->starts[r->nstarts++] = r->opt.starts[i];
+        /* given is sorted by partition (startpos.h) */
+        if (!ngiven || !bsearch(&r->opt.starts[i], given, ngiven, sizeof *given, partition_start_cmp))
+            r->starts[r->nstarts++] = r->opt.starts[i];
     }
     free(given);
+    /* The consumer looks starts up by binary search. */
+    if (r->nstarts) qsort(r->starts, r->nstarts, sizeof *r->starts, partition_start_cmp);
     return 0;
 }
 
