@@ -307,6 +307,16 @@ int main(int argc, char **argv) {
         status = EXIT_USAGE;
         goto done;
     }
+    if (r.opt.offsets_from_stdin && !r.opt.watermarks &&
+        (rowplan_find_meta(&r.plan, META_PARTITION) < 0 || rowplan_find_meta(&r.plan, META_OFFSET) < 0)) {
+        /* The input query reads the positions back from the table; rows
+         * without them would make every run start again. */
+        die(&r, "--offsets-from stdin resumes from the _partition and _offset the table stores, "
+                "but the columns lack %s",
+            rowplan_find_meta(&r.plan, META_PARTITION) < 0 ? "_partition" : "_offset");
+        status = EXIT_USAGE;
+        goto done;
+    }
     if (r.opt.with_header) rowplan_header(&r.plan, &r.out.rows);
     jsonrow_init(&r.decoder, &r.plan);
     r.have_decoder = 1;

@@ -301,7 +301,12 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         scripts.mkdir()
         time_file = work / "program.time"
         if case == "a":
-            write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True)
+            # The ad-hoc command line below needs the admin's consent.
+            (scripts / "kafka-bridge.d").mkdir()
+            (scripts / "kafka-bridge.d/_server.conf").write_text("adhoc = true\n")
+            write_wrapper(scripts / "kafka-bridge", time_file,
+                          ["env", f"KAFKA_BRIDGE_PIPELINES={scripts / 'kafka-bridge.d'}", str(args.bridge)],
+                          pass_args=True)
         elif case == "b":
             write_wrapper(scripts / "kcat-json", time_file,
                           [KCAT, "-C", "-b", args.bootstrap, "-t", topic, "-o", "beginning",

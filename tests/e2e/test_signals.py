@@ -58,7 +58,7 @@ def test_sigterm_while_holding_stdout(conf_dir):
 
 def test_sigterm_while_waiting_for_the_input_query(conf_dir):
     """Finding 11: SIGTERM was ignored while waiting for the input query."""
-    p = start(conf_dir, "-b", "127.0.0.1:9", "-t", "x", "--columns=a:UInt8", "--offsets-from", "stdin",
+    p = start(conf_dir, "-b", "127.0.0.1:9", "-t", "x", "--columns=a:UInt8,_partition:UInt32,_offset:UInt64", "--offsets-from", "stdin",
               "--idle-timeout", "3600", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         # Whenever it lands, the signal must end the run: before the handler
@@ -91,3 +91,14 @@ def test_closed_stdout_is_not_replaced_by_the_lock_file(broker, conf_dir):
     assert b"stdout is closed" in err
     lock = conf_dir / "p.lock"
     assert not lock.exists() or re.fullmatch(rb"\d*\n?", lock.read_bytes())
+
+
+def test_help_text(conf_dir):
+    """Finding 17: --help printed `p %% N == I` and five metadata columns."""
+    p = start(conf_dir, "--help", stdout=subprocess.PIPE)
+    out, _ = p.communicate(timeout=60)
+    text = out.decode()
+    assert p.returncode == 0
+    assert "p % N == I" in text and "%%" not in text
+    for col in ("_topic", "_partition", "_offset", "_timestamp", "_key", "_error", "_raw"):
+        assert col in text

@@ -75,3 +75,23 @@ def test_adhoc_runs_are_off_without_the_server_file(broker, clickhouse, bridge):
     finally:
         server.write_text("adhoc = true\n")
     assert clickhouse.rows(sql) == [("x",)]
+
+
+def test_resuming_needs_the_stored_positions(broker, clickhouse, bridge):
+    """Finding 8: a pipeline without _offset resumed from positions the table
+    never stored: each run started again (5, 9, 13 rows for 5 messages)."""
+    topic = unique("noffset")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [json.dumps({"a": str(i)}).encode() for i in range(5)])
+    name = unique("nooffset")
+    (user_scripts_dir() / "kafka-bridge.d" / f"{name}.conf").write_text(
+        f"brokers = {broker.bootstrap}\ntopic = {topic}\ncolumns = a String, _partition UInt32\n"
+        "offsets-from = stdin\n")
+    table = unique("t")
+    clickhouse.query(f"CREATE TABLE {table} (a String, _partition UInt32, _offset UInt64) "
+                     "ENGINE = MergeTree ORDER BY a")
+    with pytest.raises(ClickHouseError, match="the columns lack _offset"):
+        clickhouse.query(f"INSERT INTO {table} SELECT * FROM executable('kafka-bridge --pipeline {name}', "
+                         "'RowBinaryWithNamesAndTypes', 'a String, _partition UInt32, _offset UInt64', "
+                         f"(SELECT _partition, max(_offset) + 1 FROM {table} GROUP BY _partition))")
+    assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
