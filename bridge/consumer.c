@@ -115,6 +115,7 @@ bad:
 static int load_partitions(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->probe, cfg->topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
+    unsigned char *exists = NULL; /* by partition id: whether the topic has it */
     rd_kafka_resp_err_t e = rd_kafka_metadata(c->probe, 0, rkt, &md, cfg->timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (e) {
@@ -136,12 +137,22 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    /* Which partitions exist, by id: looked up once per partition asked
+     * for and once per start, so that start-up is linear in them. */
+    int32_t top = -1;
+    for (int j = 0; j < t->partition_cnt; j++)
+        if (t->partitions[j].id > top) top = t->partitions[j].id;
+    exists = calloc((size_t)top + 2, 1);
+    if (!exists) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < t->partition_cnt; j++)
+        if (t->partitions[j].id >= 0) exists[t->partitions[j].id] = 1;
     for (size_t i = 0; i < n; i++) {
         int32_t p = cfg->partitions ? cfg->partitions[i] : t->partitions[i].id;
         if (cfg->shard_count && p % cfg->shard_count != cfg->shard_index) continue;
-        int found = 0;
-        for (int j = 0; j < t->partition_cnt; j++) found |= t->partitions[j].id == p;
-        if (!found) {
+        if (p < 0 || p > top || !exists[p]) {
             snprintf(err, errlen, "topic '%s' has no partition %" PRId32 " (it has %d)",
                      cfg->topic, p, t->partition_cnt);
             goto done;
@@ -154,16 +165,34 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    /* A start position for a partition the topic lacks is a mistake
+     * (a typo, or a table filled from another topic), not a no-op.  One
+     * for a partition of another shard is not. */
+    for (size_t i = 0; i < cfg->nstarts; i++) {
+        int32_t p = cfg->starts[i].partition;
+        if (p < 0 || p > top || !exists[p]) {
+            snprintf(err, errlen, "topic '%s' has no partition %" PRId32 " (it has %d), but a start offset names it",
+                     cfg->topic, p, t->partition_cnt);
+            goto done;
+        }
+    }
     for (size_t i = 0; i < c->nparts; i++) c->by_id[c->parts[i].partition] = &c->parts[i];
     rc = 0;
 done:
+    free(exists);
     rd_kafka_metadata_destroy(md);
     return rc;
 }
 
+/* cfg->starts is sorted by partition (consumer.h). */
 static const offset_spec *start_of(const consumer_config *cfg, int32_t partition) {
-    for (size_t i = 0; i < cfg->nstarts; i++)
-        if (cfg->starts[i].partition == partition) return &cfg->starts[i].start;
+    size_t lo = 0, hi = cfg->nstarts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cfg->starts[mid].partition < partition) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < cfg->nstarts && cfg->starts[lo].partition == partition) return &cfg->starts[lo].start;
     return &cfg->default_start;
 }
 

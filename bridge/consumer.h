@@ -52,7 +52,7 @@ typedef struct consumer_config {
     const int32_t *partitions;   /* NULL: every partition of the topic */
     size_t npartitions;
     offset_spec default_start;
-    const partition_start *starts; /* per-partition overrides */
+    const partition_start *starts; /* per-partition overrides, sorted by partition */
     size_t nstarts;
     char *const *properties;     /* "name=value" librdkafka properties */
     size_t nproperties;

@@ -10,6 +10,8 @@
  * Any failure ends the run with one line on stderr and an output stream
  * that makes ClickHouse fail the query (see output.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,13 +36,33 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 #define BATCH_SIZE 4096
 #define OUTPUT_FLUSH_BYTES (1u << 20)
 
-/* Set by SIGTERM/SIGINT: ClickHouse sends SIGTERM when it gives up waiting
- * for the program to finish.  A signal handler can only reach a global. */
-static volatile sig_atomic_t stop_requested;
-
+/* SIGTERM/SIGINT end the run at once, whatever it is doing: ClickHouse
+ * sends SIGTERM when it has given up waiting (command_termination_timeout),
+ * and the run may then be blocked in a write to a pipe nobody reads, in a
+ * wait for the input query, or in a wait for a reader that never leaves.
+ * Nothing is lost: ClickHouse has already failed the query, the rows it
+ * holds were not committed, and the kernel drops the run lock.  Only
+ * async-signal-safe calls here. */
 static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
+    static const char term[] = "kafka-bridge: stopped by SIGTERM\n", intr[] = "kafka-bridge: stopped by SIGINT\n";
+    ssize_t ignored = sig == SIGINT ? write(STDERR_FILENO, intr, sizeof intr - 1)
+                                    : write(STDERR_FILENO, term, sizeof term - 1);
+    (void)ignored;
+    _exit(EXIT_FAILED);
+}
+
+/* A program started with fd 0, 1 or 2 closed would see the next file it
+ * opens (the run lock, say) take that number, and write rows into it.
+ * Returns -1 when stdout is closed: there is nowhere for rows to go. */
+static int reserve_std_fds(void) {
+    int stdout_closed = 0;
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        if (fd == STDOUT_FILENO) stdout_closed = 1;
+        int n = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+        if (n >= 0 && n != fd) close(n); /* cannot happen: the lowest free fd is this one */
+    }
+    return stdout_closed ? -1 : 0;
 }
 
 static double now_seconds(void) {
@@ -142,7 +164,7 @@ static int consume(run *r) {
     kb_msg km = {.topic = r->opt.topic};
     row_error e;
 
-    while (!consumer_done(r->kafka) && !stop_requested) {
+    while (!consumer_done(r->kafka)) {
         size_t want = BATCH_SIZE;
         if (r->opt.max_rows && r->opt.max_rows - r->rows < want) want = (size_t)(r->opt.max_rows - r->rows);
         size_t n;
@@ -188,7 +210,6 @@ static int consume(run *r) {
                        r->opt.topic, now - last_progress, pending);
         }
     }
-    if (stop_requested) return die(r, "topic '%s': stopped by a signal after %" PRIu64 " rows", r->opt.topic, r->rows);
     int rc = output_flush(&r->out, r->err, sizeof r->err);
     if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);
     if (rc == OUTPUT_CLOSED) return EXIT_OK;
@@ -238,17 +259,20 @@ static int merge_starts(run *r) {
     }
     for (size_t i = 0; i < ngiven; i++) r->starts[r->nstarts++] = given[i];
     for (size_t i = 0; i < r->opt.nstarts; i++) {
-        int overridden = 0;
-        for (size_t j = 0; j < ngiven; j++) overridden |= given[j].partition == r->opt.starts[i].partition;
-        if (!overridden) r->starts[r->nstarts++] = r->opt.starts[i];
+        /* given is sorted by partition (startpos.h) */
+        if (!ngiven || !bsearch(&r->opt.starts[i], given, ngiven, sizeof *given, partition_start_cmp))
+            r->starts[r->nstarts++] = r->opt.starts[i];
     }
     free(given);
+    /* The consumer looks starts up by binary search. */
+    if (r->nstarts) qsort(r->starts, r->nstarts, sizeof *r->starts, partition_start_cmp);
     return 0;
 }
 
 int main(int argc, char **argv) {
     run r;
     memset(&r, 0, sizeof r);
+    int stdout_closed = reserve_std_fds();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE instead */
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -257,6 +281,11 @@ int main(int argc, char **argv) {
     int status;
     int parsed = options_parse(&r.opt, argc, argv, r.err, sizeof r.err);
     output_init(&r.out, STDOUT_FILENO, OUTPUT_FLUSH_BYTES, r.opt.with_header, NULL);
+    if (stdout_closed) {
+        fprintf(stderr, "kafka-bridge: stdout is closed: there is nowhere to write rows\n");
+        status = EXIT_FAILED;
+        goto done;
+    }
     if (parsed == OPTIONS_EXIT) {
         status = EXIT_OK;
         goto done;
@@ -276,6 +305,16 @@ int main(int argc, char **argv) {
     if (r.opt.on_error == ON_ERROR_STREAM && rowplan_find_meta(&r.plan, META_ERROR) < 0) {
         die(&r, "--on-error stream needs an _error String column (and usually _raw, _topic, "
                 "_partition, _offset)");
+        status = EXIT_USAGE;
+        goto done;
+    }
+    if (r.opt.offsets_from_stdin && !r.opt.watermarks &&
+        (rowplan_find_meta(&r.plan, META_PARTITION) < 0 || rowplan_find_meta(&r.plan, META_OFFSET) < 0)) {
+        /* The input query reads the positions back from the table; rows
+         * without them would make every run start again. */
+        die(&r, "--offsets-from stdin resumes from the _partition and _offset the table stores, "
+                "but the columns lack %s",
+            rowplan_find_meta(&r.plan, META_PARTITION) < 0 ? "_partition" : "_offset");
         status = EXIT_USAGE;
         goto done;
     }

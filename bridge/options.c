@@ -4,12 +4,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kafkaconf.h"
@@ -61,7 +63,7 @@ static const char usage[] =
     "      --lock FILE           refuse to run while another run holds FILE\n"
     "                            (pipelines: NAME.lock beside NAME.conf; none\n"
     "                            to disable)\n"
-    "      --shard I/N           read only partitions p with p %% N == I\n"
+    "      --shard I/N           read only partitions p with p % N == I\n"
     "      --commit-group GROUP  commit the start positions to a consumer group,\n"
     "                            so Kafka's lag tools see what ClickHouse holds\n"
     "      --commit-on-exit      also commit the end positions when the run ends\n"
@@ -79,7 +81,7 @@ static const char usage[] =
     "      --dead-letter-topic NAME\n"
     "\n"
     "Pipelines and the rest:\n"
-    "  -F, --config FILE         read options from a pipeline file\n"
+    "  -F, --config FILE         (pipeline files only) include another file\n"
     "      --pipeline NAME       read NAME.conf from the pipeline directory:\n"
     "                            $KAFKA_BRIDGE_PIPELINES, or kafka-bridge.d/ beside\n"
     "                            this program\n"
@@ -90,7 +92,15 @@ static const char usage[] =
     "  -h, --help                this text\n"
     "  -V, --version             the version\n"
     "\n"
-    "Metadata columns: _topic, _partition, _offset, _timestamp, _key.\n"
+    "Metadata columns: _topic String, _partition Int32|UInt32|Int64|UInt64,\n"
+    "_offset Int64|UInt64, _timestamp DateTime64(P)|DateTime, _key String, and with\n"
+    "--on-error stream _error String, _raw String.\n"
+    "\n"
+    "The command line comes from SQL: under --pipeline it may set only what the\n"
+    "pipeline file allows (offsets, limits, partitions, output, error policy by\n"
+    "default); without --pipeline it needs adhoc = true in the pipeline\n"
+    "directory's _server.conf, and -X takes only tuning properties (README,\n"
+    "Security).  -F and --lock are for pipeline files only.\n"
     "Exit status: 0 done, 1 failed (one line on stderr), 2 bad usage.\n";
 
 __attribute__((format(printf, 3, 4)))
@@ -265,6 +275,109 @@ static int set_bool(const char *name, const char *v, int *out, char *err, size_t
 
 static int load_file(bridge_options *o, const char *path, int depth, char *err, size_t errlen);
 
+/* Who may set what.  The command line arrives from SQL text, written by
+ * any user who may run executable() and logged by ClickHouse; files in the
+ * pipeline directory come from the server's admin.  As with ClickHouse's
+ * named collections, a query may set only the keys the admin lets it: by
+ * default those that choose what to read of the pipeline's topic and how
+ * to hand it over, never where to connect, with which credentials, or
+ * which files to touch.  A pipeline widens or narrows this with
+ * `overridable = KEY,...` and `not_overridable = KEY,...`. */
+static const struct {
+    const char *name;
+    int query_may; /* by default, under --pipeline */
+} keys[] = {
+    {"brokers", 0}, {"topic", 0}, {"columns", 0}, {"format", 0}, {"property", 0},
+    {"lock", 0}, {"config", 0}, {"dead-letter-topic", 0}, {"commit-group", 0},
+    {"commit-on-exit", 0}, {"key-format", 0}, {"memory-budget", 0},
+    {"partitions", 1}, {"shard", 1}, {"offset", 1}, {"offsets-from", 1},
+    {"on-out-of-range", 1}, {"max-rows", 1}, {"max-time", 1}, {"idle-timeout", 1},
+    {"flush-interval", 1}, {"timeout", 1}, {"output", 1}, {"trust-exit-code", 1},
+    {"on-error", 1}, {"watermarks", 1},
+};
+enum { NKEYS = sizeof keys / sizeof keys[0] };
+_Static_assert(NKEYS <= 32, "one bit per key in bridge_options.overridable");
+
+static int key_index(const char *name) {
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name)) return i;
+    return -1;
+}
+
+static uint32_t default_overridable(void) {
+    uint32_t m = 0;
+    for (int i = 0; i < NKEYS; i++)
+        if (keys[i].query_may) m |= 1u << i;
+    return m;
+}
+
+/* `overridable = a, b` (allow) or `not_overridable = a, b` (forbid). */
+static int set_overridable(bridge_options *o, const char *v, int allow, char *err, size_t errlen) {
+    char *copy = dup_or_die(v), *save = NULL, *item;
+    int rc = 0;
+    for (item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
+        int k = key_index(item);
+        if (k < 0 || !strcmp(item, "config")) {
+            rc = fail(err, errlen, "%s: unknown key '%s'", allow ? "overridable" : "not_overridable", item);
+            break;
+        }
+        if (allow) o->overridable |= 1u << k;
+        else o->overridable &= ~(1u << k);
+    }
+    free(copy);
+    return rc;
+}
+
+/* librdkafka properties a query may pass with -X (when the admin lets it
+ * pass any): tuning of fetching and of the connection's timing only.  An
+ * allowlist, because librdkafka keeps adding properties, and some run a
+ * program (sasl.kerberos.kinit.cmd), load code (plugin.library.paths,
+ * ssl.engine.location), read files (ssl.*.location, sasl.kerberos.keytab,
+ * sasl.oauthbearer.*), carry credentials or redirect the connection
+ * (bootstrap.servers, security.protocol, client.dns.lookup). */
+static const char *const query_properties[] = {
+    "client.id", "client.rack", "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
+    "max.partition.fetch.bytes", "fetch.message.max.bytes", "fetch.error.backoff.ms",
+    "fetch.queue.backoff.ms", "queued.min.messages", "queued.max.messages.kbytes",
+    "receive.message.max.bytes", "message.max.bytes", "isolation.level", "check.crcs",
+    "socket.timeout.ms", "socket.connection.setup.timeout.ms", "socket.keepalive.enable",
+    "socket.nagle.disable", "socket.receive.buffer.bytes", "socket.send.buffer.bytes",
+    "metadata.max.age.ms", "topic.metadata.refresh.interval.ms", "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms", "retry.backoff.ms", "retry.backoff.max.ms",
+    "broker.address.family", "connections.max.idle.ms", "api.version.request.timeout.ms",
+    "request.timeout.ms", "message.timeout.ms", "linger.ms", "batch.num.messages",
+    "compression.codec", "compression.type",
+};
+
+static int query_property_allowed(const char *kv) {
+    size_t n = strcspn(kv, "=");
+    for (size_t i = 0; i < sizeof query_properties / sizeof query_properties[0]; i++)
+        if (strlen(query_properties[i]) == n && !strncmp(query_properties[i], kv, n)) return 1;
+    return 0;
+}
+
+/* Whether the command line (the query) may set `name` to `v`. */
+static int query_may_set(const bridge_options *o, const char *name, const char *v, char *err,
+                         size_t errlen) {
+    if (!strcmp(name, "property") && !query_property_allowed(v))
+        return fail(err, errlen,
+                    "-X %.*s: this librdkafka property cannot come from the command line, which "
+                    "SQL users write; put it in a pipeline file (see README, Security)",
+                    (int)strcspn(v, "="), v);
+    if (!o->pipeline) {
+        /* Ad-hoc runs have no admin file, so no lock path the admin chose. */
+        if (!strcmp(name, "lock"))
+            return fail(err, errlen, "--lock: a lock file can only be set in a pipeline file");
+        return 0;
+    }
+    int k = key_index(name);
+    if (k < 0 || !(o->overridable & (1u << k)))
+        return fail(err, errlen,
+                    "--%s: the pipeline does not let a query set this (its admin may list it "
+                    "in `overridable`)", name);
+    return 0;
+}
+
 /* Applies one option by its long name; the command line and files share
  * this, so a key in a file means exactly what the flag means. */
 static int apply(bridge_options *o, const char *name, const char *v, int depth, char *err,
@@ -279,13 +392,23 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     else if (!strcmp(name, "format")) return set_format(&o->format, "--format", v, err, errlen);
     else if (!strcmp(name, "key-format")) return set_format(&o->key_format, "--key-format", v, err, errlen);
     else if (!strcmp(name, "output")) return set_output(o, v, err, errlen);
-    else if (!strcmp(name, "max-rows")) return parse_u64("--max-rows", v, &o->max_rows, err, errlen);
-    else if (!strcmp(name, "max-time")) return parse_seconds("--max-time", v, &o->max_time, err, errlen);
-    else if (!strcmp(name, "idle-timeout")) return parse_seconds("--idle-timeout", v, &o->idle_timeout, err, errlen);
+    else if (!strcmp(name, "max-rows")) {
+        /* No value means "unlimited": that is the default, so 0 is a mistake. */
+        if (parse_u64("--max-rows", v, &o->max_rows, err, errlen)) return -1;
+        if (!o->max_rows) return fail(err, errlen, "--max-rows: must be at least 1 (leave it out for no limit)");
+    } else if (!strcmp(name, "max-time")) {
+        if (parse_seconds("--max-time", v, &o->max_time, err, errlen)) return -1;
+        if (!(o->max_time > 0)) return fail(err, errlen, "--max-time: must be more than 0 (leave it out for no limit)");
+    } else if (!strcmp(name, "idle-timeout")) {
+        if (parse_seconds("--idle-timeout", v, &o->idle_timeout, err, errlen)) return -1;
+        if (!(o->idle_timeout > 0)) return fail(err, errlen, "--idle-timeout: must be more than 0");
+    }
     else if (!strcmp(name, "flush-interval")) return parse_ms("--flush-interval", v, &o->flush_interval_ms, err, errlen);
     else if (!strcmp(name, "timeout")) return parse_ms("--timeout", v, &o->timeout_ms, err, errlen);
     else if (!strcmp(name, "trust-exit-code")) return set_bool("--trust-exit-code", v, &o->trust_exit_code, err, errlen);
     else if (!strcmp(name, "config")) return load_file(o, v, depth + 1, err, errlen);
+    else if (!strcmp(name, "overridable")) return set_overridable(o, v, 1, err, errlen);
+    else if (!strcmp(name, "not_overridable")) return set_overridable(o, v, 0, err, errlen);
     else if (!strcmp(name, "offsets-from")) {
         if (strcmp(v, "stdin") != 0) return fail(err, errlen, "--offsets-from: expected stdin, got '%s'", v);
         o->offsets_from_stdin = 1;
@@ -328,6 +451,30 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
 }
 
 
+/* Property names whose values are credentials: a file holding one must be
+ * private to its owner. */
+static int is_secret_property(const char *kv) {
+    static const char *const marks[] = {"password", "secret", "ssl.key.pem", "sasl.oauthbearer.config",
+                                        "ssl_key"};
+    size_t n = strcspn(kv, "=");
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        const char *hit = strstr(kv, marks[i]);
+        if (hit && (size_t)(hit - kv) < n) return 1;
+    }
+    return 0;
+}
+
+/* A `#` at the start of a value or after whitespace begins a comment, so
+ * that `brokers = a:1  # the test cluster` means a:1; a `#` inside a word
+ * (a password, say) stays. */
+static void strip_comment(char *s) {
+    for (char *p = s; *p; p++)
+        if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+}
+
 /* Applies a pending `name = value` of a file, with its continuation lines
  * already joined. */
 static int flush_entry(bridge_options *o, const char *path, int line, char *name, char *value,
@@ -342,23 +489,30 @@ static int load_file(bridge_options *o, const char *path, int depth, char *err, 
     if (depth > 4) return fail(err, errlen, "%s: config files include each other too deeply", path);
     FILE *f = fopen(path, "r");
     if (!f) return fail(err, errlen, "cannot open pipeline file %s: %s", path, strerror(errno));
+    struct stat st;
+    int shared = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
     char *line = NULL, *name = NULL, *value = NULL;
     size_t cap = 0;
     int lineno = 0, entry_line = 0, rc = 0;
     ssize_t len;
     while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if ((line[0] == ' ' || line[0] == '\t') && name) {
-            char *more = trim(line);
+        char *text = line;
+        if (lineno == 1 && !strncmp(text, "\xEF\xBB\xBF", 3)) text += 3; /* UTF-8 BOM */
+        if ((text[0] == ' ' || text[0] == '\t') && name) {
+            char *more = trim(text);
+            if (*more == '#') continue; /* an indented comment, not a continuation */
+            strip_comment(more);
+            more = trim(more);
             if (!*more) continue;
             size_t n = strlen(value) + 1 + strlen(more) + 1;
             char *joined = grow(NULL, n, 1);
-            snprintf(joined, n, "%s %s", value, more);
+            snprintf(joined, n, "%s%s%s", value, *value ? " " : "", more);
             free(value);
             value = joined;
             continue;
         }
-        char *s = trim(line);
+        char *s = trim(text);
         if (!*s || *s == '#') continue;
         if (name) {
             rc = flush_entry(o, path, entry_line, name, value, depth, err, errlen);
@@ -373,9 +527,20 @@ static int load_file(bridge_options *o, const char *path, int depth, char *err, 
             break;
         }
         *eq = '\0';
+        strip_comment(eq + 1);
         name = dup_or_die(trim(s));
         value = dup_or_die(trim(eq + 1));
         entry_line = lineno;
+        if (shared && ((!strncmp(name, "kafka.", 6) && is_secret_property(name + 6)) ||
+                       (!strcmp(name, "property") && is_secret_property(value)))) {
+            /* As ssh does for private keys: whoever can read the file can
+             * use the credential, so a readable one is a leak already. */
+            rc = fail(err, errlen,
+                      "%s:%d: '%s' is a credential, but group or others may read this file "
+                      "(mode %03o): chmod 600 it",
+                      path, lineno, name, (unsigned)(st.st_mode & 0777));
+            break;
+        }
     }
     if (rc == 0 && name) rc = flush_entry(o, path, entry_line, name, value, depth, err, errlen);
     if (rc == 0 && ferror(f)) rc = fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -389,30 +554,76 @@ static int load_file(bridge_options *o, const char *path, int depth, char *err, 
 /* The pipeline directory: $KAFKA_BRIDGE_PIPELINES, else kafka-bridge.d
  * beside the program as it was invoked (ClickHouse passes the full path in
  * its user_scripts directory; a symlink there is not resolved, so the
- * directory sits with the link). */
-static int pipeline_path(const char *argv0, const char *name, char *out, size_t outlen, char *err,
+ * directory sits with the link).  The environment is the server's, which
+ * SQL cannot set. */
+static int pipeline_dir(const char *argv0, char *out, size_t outlen, char *err, size_t errlen) {
+    const char *dir = getenv("KAFKA_BRIDGE_PIPELINES");
+    char self[PATH_MAX];
+    if (dir && *dir) {
+        if ((size_t)snprintf(out, outlen, "%s", dir) >= outlen) return fail(err, errlen, "pipeline directory: path too long");
+        return 0;
+    }
+    if (strchr(argv0, '/')) {
+        snprintf(self, sizeof self, "%s", argv0);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0) return fail(err, errlen, "cannot find this program's directory");
+        self[n] = '\0';
+    }
+    if ((size_t)snprintf(out, outlen, "%s/kafka-bridge.d", dirname(self)) >= outlen)
+        return fail(err, errlen, "pipeline directory: path too long");
+    return 0;
+}
+
+static int pipeline_path(const char *dir, const char *name, char *out, size_t outlen, char *err,
                          size_t errlen) {
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || (*p == '.' && p != name)))
-            return fail(err, errlen, "--pipeline: invalid name '%s' (letters, digits, . _ - only)", name);
+              (*p == '_' && p != name) || *p == '-' || (*p == '.' && p != name)))
+            return fail(err, errlen, "--pipeline: invalid name '%s' (letters, digits, . _ - only; "
+                                     "not starting with . or _)", name);
     if (!*name) return fail(err, errlen, "--pipeline: empty name");
-    const char *dir = getenv("KAFKA_BRIDGE_PIPELINES");
-    char self[PATH_MAX], base[PATH_MAX + 32];
-    if (!dir || !*dir) {
-        if (strchr(argv0, '/')) {
-            snprintf(self, sizeof self, "%s", argv0);
-        } else {
-            ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-            if (n < 0) return fail(err, errlen, "--pipeline: cannot find this program's directory");
-            self[n] = '\0';
-        }
-        snprintf(base, sizeof base, "%s/kafka-bridge.d", dirname(self));
-        dir = base;
-    }
     if ((size_t)snprintf(out, outlen, "%s/%s.conf", dir, name) >= outlen)
         return fail(err, errlen, "--pipeline: path too long");
     return 0;
+}
+
+/* SERVER_FILE in the pipeline directory holds the admin's server-wide
+ * choices; today one: `adhoc = true` lets queries run without --pipeline. */
+#define SERVER_FILE "_server.conf"
+
+static int load_server_file(const char *dir, int *adhoc, char *err, size_t errlen) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" SERVER_FILE, dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        char *text = line;
+        if (++lineno == 1 && !strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
+        strip_comment(text);
+        char *s = trim(text);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = fail(err, errlen, "%s:%d: expected name = value", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1), why[200];
+        if (strcmp(name, "adhoc") != 0)
+            rc = fail(err, errlen, "%s:%d: unknown option '%s' (known: adhoc)", path, lineno, name);
+        else if (set_bool("adhoc", value, adhoc, why, sizeof why))
+            rc = fail(err, errlen, "%s:%d: %s", path, lineno, why);
+    }
+    free(line);
+    fclose(f);
+    return rc;
 }
 
 static const struct option long_options[] = {
@@ -458,6 +669,10 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
     o->timeout_ms = 5000;
     o->format = dup_or_die("json");
 
+    o->overridable = default_overridable();
+    char dir[PATH_MAX];
+    int adhoc = 0, dir_ok = pipeline_dir(argv[0], dir, sizeof dir, err, errlen) == 0;
+
     /* Two passes: pipeline files first, so that flags override them
      * whatever their order on the command line. */
     for (int pass = 0; pass < 2; pass++) {
@@ -479,12 +694,22 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
             name = ch ? NULL : long_options[idx].name;
             for (const struct option *lo = long_options; !name && lo->name; lo++)
                 if (lo->val == ch) name = lo->name;
-            int is_file = !strcmp(name, "config") || !strcmp(name, "pipeline");
+            if (!strcmp(name, "config")) {
+                /* The path would come from SQL: any file the server can read. */
+                if (pass == 0)
+                    return fail(err, errlen, "-F/--config cannot be given on the command line, which SQL "
+                                             "users write: use --pipeline NAME");
+                continue;
+            }
+            int is_file = !strcmp(name, "pipeline");
             if (is_file != (pass == 0)) continue;
             if (!strcmp(name, "pipeline")) {
                 char path[PATH_MAX + 64];
-                if (pipeline_path(argv[0], optarg, path, sizeof path, err, errlen)) return -1;
+                if (o->pipeline) return fail(err, errlen, "--pipeline: given twice");
+                if (!dir_ok) return -1;
+                if (pipeline_path(dir, optarg, path, sizeof path, err, errlen)) return -1;
                 if (load_file(o, path, 0, err, errlen)) return -1;
+                o->pipeline = 1;
                 if (!o->lock_set) {
                     /* Runs of one pipeline must not overlap: both would
                      * start from the same positions. */
@@ -496,14 +721,61 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
                 }
                 continue;
             }
-            if (apply(o, name, optarg ? optarg : "true", 0, err, errlen)) return -1;
+            const char *v = optarg ? optarg : "true";
+            if (query_may_set(o, name, v, err, errlen)) return -1;
+            if (!strcmp(name, "partitions") && o->npartitions) {
+                /* The query's list replaces the file's, within it. */
+                int32_t *allowed = o->partitions;
+                size_t nallowed = o->npartitions;
+                o->partitions = NULL;
+                o->npartitions = 0;
+                int rc = apply(o, name, v, 0, err, errlen);
+                for (size_t i = 0; rc == 0 && i < o->npartitions; i++) {
+                    size_t j = 0;
+                    while (j < nallowed && allowed[j] != o->partitions[i]) j++;
+                    if (j == nallowed)
+                        rc = fail(err, errlen, "--partitions: partition %" PRId32 " is not one of the pipeline's",
+                                  o->partitions[i]);
+                }
+                free(allowed);
+                if (rc) return -1;
+                continue;
+            }
+            if (apply(o, name, v, 0, err, errlen)) return -1;
         }
         if (pass == 0 && optind < argc)
             return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+        if (pass == 0 && !o->pipeline) {
+            if (!dir_ok) return -1;
+            if (load_server_file(dir, &adhoc, err, errlen)) return -1;
+            if (!adhoc) {
+                /* --help must still work. */
+                int help = 0;
+                for (int i = 1; i < argc; i++)
+                    help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ||
+                            !strcmp(argv[i], "-V") || !strcmp(argv[i], "--version");
+                if (!help)
+                    return fail(err, errlen,
+                                "no --pipeline given, and runs without one are off: the admin turns "
+                                "them on with `adhoc = true` in %s/" SERVER_FILE, dir);
+            }
+        }
     }
     if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
     if (o->on_error == ON_ERROR_DEAD_LETTER && !o->dead_letter_topic)
         return fail(err, errlen, "--on-error dead-letter needs --dead-letter-topic");
+    /* A pipeline may offer a dead-letter topic to queries that choose it. */
+    if (o->dead_letter_topic && o->on_error != ON_ERROR_DEAD_LETTER && !o->pipeline)
+        return fail(err, errlen, "--dead-letter-topic is used only with --on-error dead-letter");
+    if (o->shard_count && o->npartitions)
+        return fail(err, errlen, "--shard and --partitions cannot be combined: choose one way to pick partitions");
+    for (size_t i = 0; o->npartitions && i < o->nstarts; i++) {
+        size_t j = 0;
+        while (j < o->npartitions && o->partitions[j] != o->starts[i].partition) j++;
+        if (j == o->npartitions)
+            return fail(err, errlen, "--offset: partition %" PRId32 " is not among the partitions read",
+                        o->starts[i].partition);
+    }
     if (o->commit_on_exit && !o->commit_group)
         return fail(err, errlen, "--commit-on-exit needs --commit-group");
     if (o->watermarks) {

@@ -10,7 +10,11 @@
  * carry spaces (so not a column list), and because query text is logged
  * while credentials must not be.
  *
- * Options on the command line override those from files.
+ * Options on the command line override those from files, where the
+ * pipeline lets them: the command line is written by SQL users, the files
+ * by the admin (README, "Security").  Without --pipeline a run needs
+ * `adhoc = true` in the directory's _server.conf, and -X then accepts only
+ * an allowlist of tuning properties.
  */
 #ifndef KB_OPTIONS_H
 #define KB_OPTIONS_H
@@ -59,6 +63,8 @@ typedef struct bridge_options {
     int shard_index, shard_count; /* read partitions p with p % count == index */
     int watermarks;          /* write one row per partition instead of messages */
     uint64_t memory_budget;  /* bytes; 0: the default (kafkaconf.h) */
+    int pipeline;            /* --pipeline given: the query runs under its rules */
+    uint32_t overridable;    /* bit per key a query may set (see options.c) */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };

@@ -16,8 +16,6 @@ static uint64_t hash_name(const char *s, size_t n) {
     return h;
 }
 
-static int is_integer(chtype_kind k) { return k <= CT_UINT64; }
-
 static meta_kind meta_of(const char *name) {
     if (strcmp(name, "_topic") == 0) return META_TOPIC;
     if (strcmp(name, "_partition") == 0) return META_PARTITION;
@@ -39,9 +37,15 @@ static int check_meta_type(const plan_column *c, char *err, size_t errlen) {
     case META_RAW:
         if (k != CT_STRING) want = "String";
         break;
+    /* Wide enough for every value Kafka can give, so that a good message
+     * never fails on its coordinates (a partition is an Int32, an offset
+     * an Int64 that is never negative). */
     case META_PARTITION:
+        if (k != CT_INT32 && k != CT_INT64 && k != CT_UINT32 && k != CT_UINT64)
+            want = "Int32, UInt32, Int64 or UInt64";
+        break;
     case META_OFFSET:
-        if (!is_integer(k)) want = "an integer type";
+        if (k != CT_INT64 && k != CT_UINT64) want = "Int64 or UInt64";
         break;
     case META_TIMESTAMP:
         if (k != CT_DATETIME64 && k != CT_DATETIME) want = "DateTime64(P) or DateTime";
@@ -83,6 +87,12 @@ int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
         c->source = c->path ? c->path->source : FIELD_VALUE;
         c->meta = c->path ? META_NONE : meta_of(c->name);
         if (c->path) continue; /* found through its path, not by name */
+        if (!strncmp(c->name, "_headers", 8)) {
+            /* Would be silently empty while messages carry headers. */
+            snprintf(err, errlen, "column '%s': header columns are not supported yet", c->name);
+            rowplan_free(p);
+            return -1;
+        }
         if (c->meta != META_NONE) {
             if (check_meta_type(c, err, errlen)) {
                 rowplan_free(p);

@@ -51,6 +51,10 @@ def broker():
 @pytest.fixture(scope="session")
 def user_scripts() -> Path:
     d = user_scripts_dir()
+    # Most tests run the bridge ad-hoc (no --pipeline), which a server's
+    # admin must turn on; tests of the trust model turn it off and on again.
+    (d / "kafka-bridge.d").mkdir(exist_ok=True)
+    (d / "kafka-bridge.d/_server.conf").write_text("adhoc = true\n")
     if BRIDGE.is_file():
         install_script(BRIDGE, "kafka-bridge")
     return d

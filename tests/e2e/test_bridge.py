@@ -156,11 +156,11 @@ def test_pipeline_file_and_rowbinary(broker, clickhouse, bridge):
     conf_dir.mkdir(exist_ok=True)
     (conf_dir / f"{name}.conf").write_text(
         f"# test pipeline\nbrokers = {broker.bootstrap}\ntopic = {topic}\n"
-        "columns = v UInt32,\n    label String,\n    _partition UInt8\n"
+        "columns = v UInt32,\n    label String,\n    _partition UInt32\n"
         "output = RowBinary\nkafka.fetch.wait.max.ms = 50\n")
-    table = make_table(clickhouse, "v UInt32, label String, _partition UInt8", "v")
+    table = make_table(clickhouse, "v UInt32, label String, _partition UInt32", "v")
     clickhouse.query(f"INSERT INTO {table} SELECT * FROM executable('kafka-bridge --pipeline {name}', "
-                     f"'RowBinary', 'v UInt32, label String, _partition UInt8')")
+                     f"'RowBinary', 'v UInt32, label String, _partition UInt32')")
     assert clickhouse.rows(f"SELECT v, label, _partition FROM {table} ORDER BY v") == [
         (str(i), f"l{i}", str(i % 2)) for i in range(10)]
 

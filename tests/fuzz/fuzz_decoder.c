@@ -32,7 +32,7 @@ static const char *columns_for(const char *format) {
            "t DateTime('Europe/Berlin'), t64 DateTime64(9, 'UTC'), n Nullable(Int32), "
            "lc LowCardinality(Nullable(String)), a Array(Nullable(UInt8)), m Map(String, Array(Int16)), "
            "tu Tuple(x UInt8, y Tuple(p String, q Date)), tp Tuple(UInt8, String), "
-           "ne Nested(k String, v Float64), _topic String, _partition UInt8, k String PATH '$key.id'%s";
+           "ne Nested(k String, v Float64), _topic String, _partition UInt32, k String PATH '$key.id'%s";
 }
 
 /* Paths into the value, except where the format has no names. */

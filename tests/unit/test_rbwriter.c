@@ -187,9 +187,9 @@ START_TEST(msgpack_shapes) {
                             MP("\x82\xa1" "b\x02\xa1" "a\xa1x")),
                      "1: 01 78 02 01");
     /* positional: 5, "x", nil */
-    ck_assert_str_eq(decode("msgpack-positional", NULL, "a UInt8, _offset UInt8, b String, c Nullable(Int8)",
+    ck_assert_str_eq(decode("msgpack-positional", NULL, "a UInt8, _offset UInt64, b String, c Nullable(Int8)",
                             NULL, 0, MP("\x05\xa1x\xc0")),
-                     "1: 05 09 01 78 01");
+                     "1: 05 09 00 00 00 00 00 00 00 01 78 01");
     ck_assert_str_eq(decode("msgpack-positional", NULL, "a UInt8", NULL, 0, MP("\xcd\x01\x2c")),
                      "ERROR a: value 300 is out of range for UInt8");
     ck_assert_str_eq(decode("msgpack-positional", NULL, "a Array(UInt8)", NULL, 0, MP("\xdd\xff\xff\xff\xff\x01")),
@@ -211,7 +211,8 @@ START_TEST(msgpack_shapes) {
 END_TEST
 
 START_TEST(raw_and_lines) {
-    ck_assert_str_eq(decode("raw", NULL, "_offset UInt8, v String", NULL, 0, MP("a\nb")), "1: 09 03 61 0a 62");
+    ck_assert_str_eq(decode("raw", NULL, "_offset UInt64, v String", NULL, 0, MP("a\nb")),
+                     "1: 09 00 00 00 00 00 00 00 03 61 0a 62");
     ck_assert_str_eq(decode("lines", NULL, "v String", NULL, 0, MP("a\n\nb\n")), "3: 01 61 00 01 62");
     ck_assert_str_eq(decode("lines", NULL, "v String", NULL, 0, MP("")), "0: ");
     ck_assert_str_eq(decode("raw", NULL, "v String", NULL, 0, NULL, 0),

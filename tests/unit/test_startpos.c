@@ -37,14 +37,41 @@ START_TEST(rows_of_any_integer_types) {
     ck_assert_int_eq(s[1].start.value, 9);
     free(s);
 
-    /* Int16 partition, Nullable(Int64) offset with a NULL row skipped */
-    const unsigned char rows2[] = {1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1};
+    /* Int16 partition, Nullable(Int64) offset */
+    const unsigned char rows2[] = {1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
     len = input(in, "Int16", "Nullable(Int64)", rows2, sizeof rows2);
     ck_assert_msg(startpos_parse(in, len, &s, &n, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(s[0].partition, 1);
     ck_assert_int_eq(s[0].start.value, 7);
     free(s);
+
+    /* Finding 10: a NULL row was silently skipped. */
+    const unsigned char rows3[] = {1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1};
+    len = input(in, "Int16", "Nullable(Int64)", rows3, sizeof rows3);
+    ck_assert_int_eq(startpos_parse(in, len, &s, &n, err, sizeof err), -1);
+    ck_assert_str_eq(err, "input query: row 2: NULL offset (filter NULLs out in the input query, or give a start)");
+
+    /* Finding 16: many partitions, duplicates found without n^2 work. */
+    enum { MANY = 20000 };
+    unsigned char *big = malloc(MANY * 12 + 64), *hdr = malloc(MANY * 12 + 128);
+    for (uint32_t i = 0; i < MANY; i++) {
+        uint32_t p = MANY - 1 - i;
+        memcpy(big + i * 12, &p, 4);
+        uint64_t o = i;
+        memcpy(big + i * 12 + 4, &o, 8);
+    }
+    len = input(hdr, "UInt32", "UInt64", big, MANY * 12);
+    ck_assert_msg(startpos_parse(hdr, len, &s, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, MANY);
+    ck_assert_int_eq(s[0].partition, 0); /* sorted */
+    free(s);
+    memcpy(big + (MANY - 1) * 12, big, 4); /* the last row repeats the first's partition */
+    len = input(hdr, "UInt32", "UInt64", big, MANY * 12);
+    ck_assert_int_eq(startpos_parse(hdr, len, &s, &n, err, sizeof err), -1);
+    ck_assert_str_eq(err, "input query: partition 19999 is given twice (GROUP BY the partition)");
+    free(big);
+    free(hdr);
 
     len = input(in, "UInt8", "UInt64", "", 0); /* an empty table: no rows */
     ck_assert_int_eq(startpos_parse(in, len, &s, &n, err, sizeof err), 0);
