@@ -287,6 +287,7 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     } else if (!strcmp(name, "dead-letter-topic")) set_string(&o->dead_letter_topic, v);
     else if (!strcmp(name, "commit-group")) set_string(&o->commit_group, v);
     else if (!strcmp(name, "watermarks")) return set_bool("--watermarks", v, &o->watermarks, err, errlen);
+    else if (!strcmp(name, "allow-produce")) return set_bool("allow-produce", v, &o->allow_produce, err, errlen);
     else if (!strcmp(name, "commit-on-exit")) return set_bool("--commit-on-exit", v, &o->commit_on_exit, err, errlen);
     else if (!strcmp(name, "shard")) {
         unsigned i, n;
@@ -496,6 +497,15 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
         if (!has) return fail(err, errlen, "no brokers given (-b, or brokers in a pipeline file)");
     }
     return OPTIONS_RUN;
+}
+
+int options_load_pipeline(bridge_options *o, const char *argv0, const char *name, char *err,
+                          size_t errlen) {
+    char path[PATH_MAX + 64];
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = 5000;
+    if (pipeline_path(argv0, name, path, sizeof path, err, errlen)) return -1;
+    return load_file(o, path, 0, err, errlen);
 }
 
 void options_free(bridge_options *o) {
