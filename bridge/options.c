@@ -62,6 +62,11 @@ static const char usage[] =
     "                            (partition Int32, log_start Int64, log_end Int64,\n"
     "                            start Int64, lag Int64), start being where a run\n"
     "                            with the same options would begin\n"
+    "      --inspect MODE        read no messages for keeps: topics (partitions,\n"
+    "                            leaders, replicas, ISR, log start/end), groups\n"
+    "                            (committed offsets and lag), peek (the last -c N\n"
+    "                            messages of each partition), watermarks; each\n"
+    "                            writes fixed columns (see README)\n"
     "\n"
     "Messages that cannot become rows:\n"
     "      --on-error fail|skip|dead-letter|stream\n"
@@ -287,7 +292,10 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     } else if (!strcmp(name, "dead-letter-topic")) set_string(&o->dead_letter_topic, v);
     else if (!strcmp(name, "commit-group")) set_string(&o->commit_group, v);
     else if (!strcmp(name, "watermarks")) return set_bool("--watermarks", v, &o->watermarks, err, errlen);
-    else if (!strcmp(name, "allow-produce")) return set_bool("allow-produce", v, &o->allow_produce, err, errlen);
+    else if (!strcmp(name, "inspect")) {
+        if (!strcmp(v, "watermarks")) o->watermarks = 1;
+        else set_string(&o->inspect, v);
+    } else if (!strcmp(name, "allow-produce")) return set_bool("allow-produce", v, &o->allow_produce, err, errlen);
     else if (!strcmp(name, "commit-on-exit")) return set_bool("--commit-on-exit", v, &o->commit_on_exit, err, errlen);
     else if (!strcmp(name, "shard")) {
         unsigned i, n;
@@ -422,6 +430,7 @@ static const struct option long_options[] = {
     {"commit-on-exit", no_argument, NULL, 0},
     {"shard", required_argument, NULL, 0},
     {"watermarks", no_argument, NULL, 0},
+    {"inspect", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -480,6 +489,7 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
         if (pass == 0 && optind < argc)
             return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
     }
+    if (o->inspect) return OPTIONS_RUN; /* its columns are fixed; a topic is optional */
     if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
     if (o->on_error == ON_ERROR_DEAD_LETTER && !o->dead_letter_topic)
         return fail(err, errlen, "--on-error dead-letter needs --dead-letter-topic");
@@ -516,6 +526,7 @@ void options_free(bridge_options *o) {
     free(o->lock_path);
     free(o->dead_letter_topic);
     free(o->commit_group);
+    free(o->inspect);
     free(o->partitions);
     free(o->starts);
     for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);

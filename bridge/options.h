@@ -57,6 +57,7 @@ typedef struct bridge_options {
     int commit_on_exit;      /* also commit the stop positions at exit */
     int shard_index, shard_count; /* read partitions p with p % count == index */
     int watermarks;          /* write one row per partition instead of messages */
+    char *inspect;           /* --inspect MODE (inspect.h), or NULL */
     int allow_produce;       /* kafkaProduce may write to this pipeline's topic */
 } bridge_options;
 

@@ -86,11 +86,14 @@ def test_round_trip_produce_then_ingest(broker, clickhouse, bridge, produce_prog
         f"OR r.r.partition != d._partition OR r.r.offset != d._offset")
     assert diff == [("0",)]
     assert clickhouse.value(f"SELECT count() FROM {dst}") == "3000"
-    # Headers, in order, as given.
-    got = broker.consume_all(topic)
-    assert len(got) == 3000
-    for (_p, _o, key, _v, headers, _ts) in got:
-        assert headers == [("trace", b"t" + key), ("kind", b"order")]
+    # Headers, in order, as given: read back by the bridge's peek mode.
+    peek = ("partition Int32, offset Int64, timestamp Nullable(DateTime64(3, \\'UTC\\')), key Nullable(String), "
+            "value Nullable(String), headers Array(Tuple(name String, value Nullable(String)))")
+    bad = clickhouse.rows(
+        f"SELECT count(), countIf(headers != [('trace', concat('t', key)), ('kind', 'order')]) "
+        f"FROM executable('kafka-bridge -b {broker.bootstrap} -t {topic} -c 3000 --inspect peek', "
+        f"'RowBinaryWithNamesAndTypes', '{peek}')")
+    assert bad == [("3000", "0")]
 
 
 def test_null_key_and_tombstone(broker, clickhouse, produce_program):
