@@ -32,7 +32,7 @@ BRIDGE = Path(os.environ.get("KAFKA_BRIDGE", "build/bridge/kafka-bridge"))
 if not BRIDGE.is_absolute():
     BRIDGE = REPO_ROOT / BRIDGE
 # The UDF programs of the same build, and the XML users install for them.
-UDF_PROGRAMS = ["kafka-produce", "kafka-dict"]
+UDF_PROGRAMS = ["kafka-produce", "kafka-dict", "kafka-decode"]
 UDF_DIR = BRIDGE.parent.parent / "udf"
 FUNCTIONS_XML = REPO_ROOT / "clickhouse-config" / "*_function.xml"
 
