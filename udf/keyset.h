@@ -6,7 +6,7 @@
  * came from (partition, offset, timestamp).  A record replaces the key's
  * previous one; a tombstone (NULL value) removes the key and frees its
  * record.  So memory follows the live keys, not the records read: about
- * 48 bytes of record header plus key and value bytes per key (and the
+ * 40 bytes of record header plus key and value bytes per key (and the
  * allocator's rounding), and 8-byte slots in a table at most half full:
  * 16 to 32 bytes per key more.  The table does not shrink when keys go.
  *

@@ -227,3 +227,36 @@ def test_program_contract_directly(broker, produce_program):
     proc.stdin.close()
     proc.stdout.close()
     proc.stderr.close()
+
+
+def test_shipped_produce_recipe(broker, clickhouse, produce_program):
+    """sql/produce.sql as written, with the shipped orders_out pipeline
+    pointed at a test topic; a second run skips what was acknowledged."""
+    topic = unique("orders")
+    broker.create_topic(topic, 2)
+    conf = SHIPPED.read_text().replace("127.0.0.1:9092", broker.bootstrap).replace("topic = orders_out",
+                                                                                      f"topic = {topic}")
+    (user_scripts_dir() / "kafka-bridge.d").mkdir(exist_ok=True)
+    (user_scripts_dir() / "kafka-bridge.d/orders_out.conf").write_text(conf)
+    db = unique("db")
+    clickhouse.query(f"CREATE DATABASE {db}")
+    try:
+        recipe = re.sub(r"(?m)^\s*--.*$", "", (REPO_ROOT / "sql/produce.sql").read_text())
+        statements = [s for s in recipe.split(";") if s.strip()]
+        clickhouse.query(f"USE {db}; {statements[0]}; {statements[1]}")
+        clickhouse.query(f"USE {db}; INSERT INTO orders SELECT number, concat('c', toString(number % 7)), "
+                         f"number / 100, toDateTime64('2025-01-01 00:00:00', 3, 'UTC') + number FROM numbers(300)")
+        for run in range(2):
+            out = clickhouse.query(f"USE {db}; " + "; ".join(statements[2:]))
+            # No failed rows listed; the headers query counted every order.
+            assert out.split() == ["300", "300"]
+            assert clickhouse.value(f"SELECT count() FROM {db}.orders_published") == "300"
+        # First run: 300 + 300 with headers; the second: 300 more with headers only.
+        got = broker.consume_all(topic)
+        assert len(got) == 900
+        plain = [m for m in got if not m[4]]
+        assert sorted(json.loads(m[3])["id"] for m in plain) == list(range(300))
+        assert all(m[4] == [("source", b"clickhouse"), ("table", b"orders")] for m in got if m[4])
+    finally:
+        clickhouse.query("USE default")
+        clickhouse.query(f"DROP DATABASE {db}")
