@@ -163,7 +163,87 @@ static int put_value(walk *w, const msgpack_object *o, int depth) {
     return -1;
 }
 
+static uint64_t be(const unsigned char *p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* Walks the value's headers without allocating, before msgpack-c does:
+ * msgpack-c reserves room for an array or map as its header declares, so
+ * five bytes could ask for 100 GB.  Every element takes at least one byte,
+ * so a declared count beyond the bytes left is refused here, which bounds
+ * msgpack-c's allocation by a multiple of the input size. */
+static int prescan(const unsigned char *p, size_t n, char *err, size_t errlen) {
+    uint64_t need = 1;
+    size_t pos = 0;
+    while (need) {
+        if (pos >= n) goto truncated;
+        need--;
+        unsigned c = p[pos++];
+        uint64_t skip = 0, more = 0;
+        unsigned width = 0;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        } else if (c >= 0xa0 && c <= 0xbf) {
+            skip = c & 0x1f;
+        } else if (c >= 0x90 && c <= 0x9f) {
+            more = c & 0x0f;
+        } else if (c >= 0x80 && c <= 0x8f) {
+            more = 2 * (uint64_t)(c & 0x0f);
+        } else {
+            switch (c) {
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4: case 0xd9: width = 1; break;
+            case 0xc5: case 0xda: width = 2; break;
+            case 0xc6: case 0xdb: width = 4; break;
+            case 0xc7: case 0xc8: case 0xc9: width = c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4; break;
+            case 0xdc: case 0xde: width = 2; break;
+            case 0xdd: case 0xdf: width = 4; break;
+            default:
+                snprintf(err, errlen, "msgpack: invalid byte 0x%02x (at byte %zu)", c, pos - 1);
+                return -1;
+            }
+            if (width) {
+                if (n - pos < width) goto truncated;
+                uint64_t len = be(p + pos, width);
+                pos += width;
+                if (c == 0xdc || c == 0xdd) more = len;
+                else if (c == 0xde || c == 0xdf) more = 2 * len;
+                else skip = len + (c >= 0xc7 && c <= 0xc9); /* ext: a type byte too */
+            }
+        }
+        if (skip > n - pos) goto truncated;
+        pos += (size_t)skip;
+        if (more > n - pos || need + more > n - pos) {
+            /* Each element takes a byte at least: the input ends inside. */
+            snprintf(err, errlen,
+                     "msgpack: input ends inside a value (%zu bytes): a container declares %llu more elements "
+                     "with %zu bytes left (at byte %zu)",
+                     n, (unsigned long long)more, n - pos, pos);
+            return -1;
+        }
+        need += more;
+    }
+    if (pos != n) {
+        snprintf(err, errlen, "msgpack: %zu bytes after the value (at byte %zu)", n - pos, pos);
+        return -1;
+    }
+    return 0;
+truncated:
+    snprintf(err, errlen, "msgpack: input ends inside a value (%zu bytes)", n);
+    return -1;
+}
+
 int mpjson_transcode(const void *p, size_t n, buf *out, char *err, size_t errlen) {
+    if (prescan(p, n, err, errlen)) return -1;
     msgpack_zone zone;
     msgpack_object obj;
     size_t off = 0;

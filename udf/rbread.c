@@ -72,7 +72,7 @@ int rbread_string(rbread *r, buf *into, rbspan *out) {
         return RB_ERROR;
     }
     buf_reserve(into, (size_t)n);
-    if (fread(into->data + into->len, 1, (size_t)n, r->in) != (size_t)n) return cut_short(r, "a string");
+    if (n && fread(into->data + into->len, 1, (size_t)n, r->in) != (size_t)n) return cut_short(r, "a string");
     out->off = into->len;
     out->len = (size_t)n;
     into->len += (size_t)n;

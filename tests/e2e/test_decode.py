@@ -83,10 +83,16 @@ def test_edge_values_directly(decoder):
 
 
 @pytest.mark.parametrize("payload,reason", [
-    (b"\x92\x01", "msgpack: input ends inside a value (2 bytes)"),
+    (b"\x92\x01", "msgpack: input ends inside a value (2 bytes): a container declares 2 more elements "
+                  "with 1 bytes left (at byte 1)"),
+    (b"\x91\xcd\x01", "msgpack: input ends inside a value (3 bytes)"),
     (b"\x01\x02", "msgpack: 1 bytes after the value (at byte 1)"),
     (b"\xcb" + struct.pack(">d", float("nan")), "msgpack: NaN has no JSON form"),
     (b"\xd4\x05\x00", "msgpack: extension type 5 has no JSON form"),
+    # Five bytes that declare 4 billion elements: refused before any allocation.
+    (b"\xdd\xff\xff\xff\xff", "msgpack: input ends inside a value (5 bytes): a container declares "
+                              "4294967295 more elements with 0 bytes left (at byte 5)"),
+    (b"\x92\xc1\x00", "msgpack: invalid byte 0xc1 (at byte 1)"),
     (b"\x91" * 80 + b"\xc0", "msgpack: nested deeper than 32, or out of memory (81 bytes)"),
 ])
 def test_bad_payload_fails_or_gives_null(decoder, payload, reason):
