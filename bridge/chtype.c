@@ -612,7 +612,7 @@ static int parse_name(cursor *c, char **out) {
 
 /* An optional path after the type: "PATH '$.a.b'" or ":$.a.b", quoted or
  * bare (a bare path ends at whitespace or at a ',' outside brackets). */
-static int parse_path(cursor *c, jsonpath **out) {
+static int parse_path(cursor *c, fieldpath **out) {
     skip_space(c);
     *out = NULL;
     if (*c->p == ':') {
@@ -644,13 +644,13 @@ static int parse_path(cursor *c, jsonpath **out) {
         text = xstrndup(start, n);
     }
     char why[300];
-    int rc = jsonpath_parse(text, n, out, why, sizeof why);
+    int rc = fieldpath_parse(text, n, out, why, sizeof why);
     free(text);
     if (rc) return fail(c, "%s", why);
     return 0;
 }
 
-static void add_column(chcolumns *out, size_t *cap, char *name, chtype *type, jsonpath *path) {
+static void add_column(chcolumns *out, size_t *cap, char *name, chtype *type, fieldpath *path) {
     if (out->n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
         chcolumn *v = realloc(out->v, *cap * sizeof *v);
@@ -691,7 +691,7 @@ int chcolumns_parse(const char *text, chcolumns *out, char *err, size_t errlen) 
     for (;;) {
         char *name = NULL;
         chtype *type = NULL;
-        jsonpath *path = NULL;
+        fieldpath *path = NULL;
         if (parse_name(&c, &name)) goto bad;
         c.column = name;
         skip_space(&c);
@@ -705,7 +705,7 @@ int chcolumns_parse(const char *text, chcolumns *out, char *err, size_t errlen) 
             if (path) {
                 fail(&c, "a Nested column cannot have a PATH; give its flattened columns one");
                 chtype_free(type);
-                jsonpath_free(path);
+                fieldpath_free(path);
                 free(name);
                 goto bad;
             }
@@ -742,7 +742,7 @@ void chcolumns_free(chcolumns *cols) {
     for (size_t i = 0; i < cols->n; i++) {
         free(cols->v[i].name);
         chtype_free(cols->v[i].type);
-        jsonpath_free(cols->v[i].path);
+        fieldpath_free(cols->v[i].path);
     }
     free(cols->v);
     cols->v = NULL;

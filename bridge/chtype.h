@@ -14,7 +14,7 @@
  * (a time zone may be written without quotes, which survive neither
  * shell-like splitting nor easily a quoted SQL string).
  *
- * A column may name where in the message its value is (see jsonpath.h),
+ * A column may name where in the message its value is (see fieldpath.h),
  * after the type, with the word PATH or, in the spelling without spaces,
  * a second colon:
  *
@@ -46,7 +46,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "jsonpath.h"
+#include "fieldpath.h"
 #include "tz.h"
 
 /* The first eight kinds are the integers up to 64 bits, in this order:
@@ -113,7 +113,7 @@ typedef struct chtype {
 typedef struct chcolumn {
     char *name;
     chtype *type;
-    jsonpath *path;        /* NULL: the top-level field of the column's name */
+    fieldpath *path;        /* NULL: the top-level field of the column's name */
 } chcolumn;
 
 typedef struct chcolumns {

@@ -2,31 +2,31 @@
 
 #include <stdint.h>
 
-static int fail(json_cursor *c, const char *why) {
+static int fail(kb_json_cursor *c, const char *why) {
     c->why = why;
     return -1;
 }
 
-json_kind json_peek(json_cursor *c) {
-    json_skip_ws(c);
-    if (c->p >= c->end) return JSON_INVALID;
+kb_json_kind kb_json_peek(kb_json_cursor *c) {
+    kb_json_skip_ws(c);
+    if (c->p >= c->end) return KB_JSON_INVALID;
     switch (*c->p) {
-    case '{': return JSON_OBJECT;
-    case '[': return JSON_ARRAY;
-    case '"': return JSON_STRING;
-    case 't': return JSON_TRUE;
-    case 'f': return JSON_FALSE;
-    case 'n': return JSON_NULL;
+    case '{': return KB_JSON_OBJECT;
+    case '[': return KB_JSON_ARRAY;
+    case '"': return KB_JSON_STRING;
+    case 't': return KB_JSON_TRUE;
+    case 'f': return KB_JSON_FALSE;
+    case 'n': return KB_JSON_NULL;
     case '-':
     case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-        return JSON_NUMBER;
-    default: return JSON_INVALID;
+        return KB_JSON_NUMBER;
+    default: return KB_JSON_INVALID;
     }
 }
 
-int json_expect(json_cursor *c, char ch, const char *why) {
-    json_skip_ws(c);
+int kb_json_expect(kb_json_cursor *c, char ch, const char *why) {
+    kb_json_skip_ws(c);
     if (c->p >= c->end || *c->p != ch) return fail(c, why);
     c->p++;
     return 0;
@@ -39,7 +39,7 @@ static int hexval(char ch) {
     return -1;
 }
 
-static int hex4(json_cursor *c, unsigned *out) {
+static int hex4(kb_json_cursor *c, unsigned *out) {
     if (c->end - c->p < 4) return fail(c, "truncated \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
@@ -76,7 +76,7 @@ static void put_utf8(buf *b, unsigned cp) {
     }
 }
 
-static int unescape(json_cursor *c, buf *out) {
+static int unescape(kb_json_cursor *c, buf *out) {
     /* c->p is just past the backslash. */
     if (c->p >= c->end) return fail(c, "truncated escape");
     char e = *c->p++;
@@ -121,7 +121,7 @@ static inline uint64_t zero_bytes(uint64_t x) {
     return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
 }
 
-const char *json_scan_string(const char *p, const char *end) {
+const char *kb_json_scan_string(const char *p, const char *end) {
     const uint64_t quotes = 0x2222222222222222ull, backslashes = 0x5c5c5c5c5c5c5c5cull;
     while (end - p >= 8) {
         uint64_t x;
@@ -133,11 +133,11 @@ const char *json_scan_string(const char *p, const char *end) {
     return p;
 }
 
-int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n) {
-    json_skip_ws(c);
+int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n) {
+    kb_json_skip_ws(c);
     if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
     const char *begin = ++c->p;
-    const char *p = json_scan_string(begin, c->end);
+    const char *p = kb_json_scan_string(begin, c->end);
     if (p >= c->end) {
         c->p = p;
         return fail(c, "unterminated string");
@@ -160,7 +160,7 @@ int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n) {
             continue;
         }
         const char *run = c->p - 1;
-        c->p = json_scan_string(c->p, c->end);
+        c->p = kb_json_scan_string(c->p, c->end);
         buf_put(scratch, run, (size_t)(c->p - run));
     }
     *s = (const char *)scratch->data;
@@ -170,8 +170,8 @@ int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n) {
 
 static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
-int json_number(json_cursor *c, const char **s, size_t *n) {
-    json_skip_ws(c);
+int kb_json_number(kb_json_cursor *c, const char **s, size_t *n) {
+    kb_json_skip_ws(c);
     const char *begin = c->p, *p = c->p, *end = c->end;
     if (p < end && *p == '-') p++;
     if (p >= end || !is_digit(*p)) {
@@ -204,12 +204,12 @@ int json_number(json_cursor *c, const char **s, size_t *n) {
     return 0;
 }
 
-int json_literal(json_cursor *c, json_kind kind) {
-    static const char *const text[] = {[JSON_TRUE] = "true", [JSON_FALSE] = "false",
-                                       [JSON_NULL] = "null"};
-    json_skip_ws(c);
+int kb_json_literal(kb_json_cursor *c, kb_json_kind kind) {
+    static const char *const text[] = {[KB_JSON_TRUE] = "true", [KB_JSON_FALSE] = "false",
+                                       [KB_JSON_NULL] = "null"};
+    kb_json_skip_ws(c);
     const char *t = text[kind];
-    size_t len = kind == JSON_FALSE ? 5 : 4;
+    size_t len = kind == KB_JSON_FALSE ? 5 : 4;
     if ((size_t)(c->end - c->p) < len || memcmp(c->p, t, len) != 0)
         return fail(c, "invalid literal (expected true, false or null)");
     c->p += len;
@@ -218,9 +218,9 @@ int json_literal(json_cursor *c, json_kind kind) {
 
 /* Strings are skipped without unescaping: only the closing quote matters,
  * and a backslash always escapes exactly the next byte for that purpose. */
-static int skip_string(json_cursor *c) {
+static int skip_string(kb_json_cursor *c) {
     const char *p = c->p + 1;
-    while ((p = json_scan_string(p, c->end)) < c->end) {
+    while ((p = kb_json_scan_string(p, c->end)) < c->end) {
         if (*p == '"') {
             c->p = p + 1;
             return 0;
@@ -231,46 +231,46 @@ static int skip_string(json_cursor *c) {
     return fail(c, "unterminated string");
 }
 
-int json_skip(json_cursor *c) {
+int kb_json_skip(kb_json_cursor *c) {
     /* Containers are tracked with a stack of bits (1 = object) instead of
      * recursion, so a deeply nested message cannot exhaust the C stack. */
-    uint64_t in_object[JSON_MAX_DEPTH / 64];
+    uint64_t in_object[KB_JSON_MAX_DEPTH / 64];
     size_t depth = 0;
     for (;;) {
         const char *s;
         size_t n;
-        json_kind kind = json_peek(c);
+        kb_json_kind kind = kb_json_peek(c);
         switch (kind) {
-        case JSON_OBJECT:
-        case JSON_ARRAY:
-            if (depth == JSON_MAX_DEPTH) return fail(c, "nesting too deep");
-            if (kind == JSON_OBJECT) in_object[depth / 64] |= (uint64_t)1 << (depth % 64);
+        case KB_JSON_OBJECT:
+        case KB_JSON_ARRAY:
+            if (depth == KB_JSON_MAX_DEPTH) return fail(c, "nesting too deep");
+            if (kind == KB_JSON_OBJECT) in_object[depth / 64] |= (uint64_t)1 << (depth % 64);
             else in_object[depth / 64] &= ~((uint64_t)1 << (depth % 64));
             depth++;
             c->p++;
-            json_skip_ws(c);
-            if (c->p < c->end && *c->p == (kind == JSON_OBJECT ? '}' : ']')) {
+            kb_json_skip_ws(c);
+            if (c->p < c->end && *c->p == (kind == KB_JSON_OBJECT ? '}' : ']')) {
                 c->p++;
                 depth--;
                 break;
             }
-            if (kind == JSON_OBJECT) {
-                if (json_peek(c) != JSON_STRING) return fail(c, "expected a key string");
-                if (skip_string(c) || json_expect(c, ':', "expected ':' after a key")) return -1;
+            if (kind == KB_JSON_OBJECT) {
+                if (kb_json_peek(c) != KB_JSON_STRING) return fail(c, "expected a key string");
+                if (skip_string(c) || kb_json_expect(c, ':', "expected ':' after a key")) return -1;
             }
             continue;
-        case JSON_STRING:
+        case KB_JSON_STRING:
             if (skip_string(c)) return -1;
             break;
-        case JSON_NUMBER:
-            if (json_number(c, &s, &n)) return -1;
+        case KB_JSON_NUMBER:
+            if (kb_json_number(c, &s, &n)) return -1;
             break;
-        case JSON_TRUE:
-        case JSON_FALSE:
-        case JSON_NULL:
-            if (json_literal(c, kind)) return -1;
+        case KB_JSON_TRUE:
+        case KB_JSON_FALSE:
+        case KB_JSON_NULL:
+            if (kb_json_literal(c, kind)) return -1;
             break;
-        case JSON_INVALID:
+        case KB_JSON_INVALID:
             return fail(c, c->p >= c->end ? "unexpected end of message" : "expected a value");
         }
         /* A value is complete: close finished containers, then either stop
@@ -278,7 +278,7 @@ int json_skip(json_cursor *c) {
         for (;;) {
             if (depth == 0) return 0;
             int object = (int)(in_object[(depth - 1) / 64] >> ((depth - 1) % 64) & 1);
-            json_skip_ws(c);
+            kb_json_skip_ws(c);
             if (c->p >= c->end) return fail(c, "unexpected end of message");
             if (*c->p == (object ? '}' : ']')) {
                 c->p++;
@@ -288,8 +288,8 @@ int json_skip(json_cursor *c) {
             if (*c->p != ',') return fail(c, object ? "expected ',' or '}'" : "expected ',' or ']'");
             c->p++;
             if (object) {
-                if (json_peek(c) != JSON_STRING) return fail(c, "expected a key string");
-                if (skip_string(c) || json_expect(c, ':', "expected ':' after a key")) return -1;
+                if (kb_json_peek(c) != KB_JSON_STRING) return fail(c, "expected a key string");
+                if (skip_string(c) || kb_json_expect(c, ':', "expected ':' after a key")) return -1;
             }
             break;
         }

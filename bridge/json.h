@@ -17,36 +17,36 @@
 
 #include "buf.h"
 
-typedef struct json_cursor {
+typedef struct kb_json_cursor {
     const char *start; /* first byte of the message, for byte offsets */
     const char *p;
     const char *end;
     const char *why;   /* set on failure */
-} json_cursor;
+} kb_json_cursor;
 
-typedef enum json_kind {
-    JSON_OBJECT,
-    JSON_ARRAY,
-    JSON_STRING,
-    JSON_NUMBER,
-    JSON_TRUE,
-    JSON_FALSE,
-    JSON_NULL,
-    JSON_INVALID
-} json_kind;
+typedef enum kb_json_kind {
+    KB_JSON_OBJECT,
+    KB_JSON_ARRAY,
+    KB_JSON_STRING,
+    KB_JSON_NUMBER,
+    KB_JSON_TRUE,
+    KB_JSON_FALSE,
+    KB_JSON_NULL,
+    KB_JSON_INVALID
+} kb_json_kind;
 
-static inline void json_skip_ws(json_cursor *c) {
+static inline void kb_json_skip_ws(kb_json_cursor *c) {
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         c->p++;
 }
 
 /* Reading a container's elements, after its opening '[' or '{' was
- * consumed: json_first() says whether any element follows (consuming the
- * closer of an empty one); json_next(), after each element, consumes ','
+ * consumed: kb_json_first() says whether any element follows (consuming the
+ * closer of an empty one); kb_json_next(), after each element, consumes ','
  * and returns 1, or consumes the closer and returns 0, or returns -1 with
  * cur->why set. */
-static inline int json_first(json_cursor *c, char closer) {
-    json_skip_ws(c);
+static inline int kb_json_first(kb_json_cursor *c, char closer) {
+    kb_json_skip_ws(c);
     if (c->p < c->end && *c->p == closer) {
         c->p++;
         return 0;
@@ -54,8 +54,8 @@ static inline int json_first(json_cursor *c, char closer) {
     return 1;
 }
 
-static inline int json_next(json_cursor *c, char closer) {
-    json_skip_ws(c);
+static inline int kb_json_next(kb_json_cursor *c, char closer) {
+    kb_json_skip_ws(c);
     if (c->p < c->end && *c->p == ',') {
         c->p++;
         return 1;
@@ -69,7 +69,7 @@ static inline int json_next(json_cursor *c, char closer) {
 }
 
 /* Kind of the value at the cursor (after whitespace); does not consume. */
-json_kind json_peek(json_cursor *c);
+kb_json_kind kb_json_peek(kb_json_cursor *c);
 
 /* Consumes a string.  When it has no escapes, the returned slice (s, n)
  * points into the message; otherwise the string is unescaped into
@@ -78,23 +78,23 @@ json_kind json_peek(json_cursor *c);
  * three-byte form; a lone high one is an error, as in ClickHouse); other
  * bytes, invalid UTF-8 and control characters included, are passed
  * through unchanged. */
-int json_string(json_cursor *c, buf *scratch, const char **s, size_t *n);
+int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n);
 
 /* The first '"' or '\\' in [p, end), or end. */
-const char *json_scan_string(const char *p, const char *end);
+const char *kb_json_scan_string(const char *p, const char *end);
 
 /* Consumes a number token as JSON defines it and returns its text. */
-int json_number(json_cursor *c, const char **s, size_t *n);
+int kb_json_number(kb_json_cursor *c, const char **s, size_t *n);
 
 /* Consumes one literal: true, false or null. */
-int json_literal(json_cursor *c, json_kind kind);
+int kb_json_literal(kb_json_cursor *c, kb_json_kind kind);
 
 /* Consumes any value, nested ones included, without recursion.  Nesting
- * deeper than JSON_MAX_DEPTH is refused. */
-#define JSON_MAX_DEPTH 1024
-int json_skip(json_cursor *c);
+ * deeper than KB_JSON_MAX_DEPTH is refused. */
+#define KB_JSON_MAX_DEPTH 1024
+int kb_json_skip(kb_json_cursor *c);
 
 /* Consumes `ch` after optional whitespace. */
-int json_expect(json_cursor *c, char ch, const char *why);
+int kb_json_expect(kb_json_cursor *c, char ch, const char *why);
 
 #endif

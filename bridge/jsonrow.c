@@ -5,7 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoder.h"
+#include "fieldtree.h"
 #include "json.h"
+#include "jsonvalue.h"
+
+/* The JSON decoder of one part of the message (value or key). */
+typedef struct jsondec {
+    const rowplan *plan;
+    field_source source;
+    jsonvalue values;
+    buf key_text;        /* unescaped keys */
+    fieldtree tree;      /* the paths of the columns of this part */
+} jsondec;
 
 static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size);
@@ -16,71 +28,26 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
-static int same_step(const jsonpath_step *a, const jsonpath_step *b) {
-    if (!a->key || !b->key) return !a->key && !b->key && a->index == b->index;
-    return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
-}
-
-/* Builds the tree of path steps: one node per distinct step sequence. */
-static void build_paths(jsonrow *d) {
-    const rowplan *plan = d->plan;
-    size_t total = 1;
-    for (size_t i = 0; i < plan->ncols; i++)
-        if (plan->cols[i].path) total += plan->cols[i].path->nsteps;
-    d->same_path = xcalloc(plan->ncols, sizeof *d->same_path);
-    for (size_t i = 0; i < plan->ncols; i++) d->same_path[i] = -1;
-    if (total == 1) return;
-    d->paths = xcalloc(total, sizeof *d->paths);
-    d->paths[0].column = d->paths[0].any_column = -1;
-    d->npaths = 1;
-    for (size_t i = 0; i < plan->ncols; i++) {
-        const jsonpath *path = plan->cols[i].path;
-        if (!path) continue;
-        uint32_t node = 0;
-        for (size_t s = 0; s < path->nsteps; s++) {
-            uint32_t child = d->paths[node].first_child, last = 0;
-            while (child && !same_step(d->paths[child].step, &path->steps[s])) {
-                last = child;
-                child = d->paths[child].next_sibling;
-            }
-            if (!child) {
-                child = (uint32_t)d->npaths++;
-                d->paths[child] = (jsonrow_path_node){&path->steps[s], -1, (int)i, 0, 0};
-                if (last) d->paths[last].next_sibling = child;
-                else d->paths[node].first_child = child;
-            }
-            node = child;
-        }
-        /* Columns sharing a path are chained, each encoding the value. */
-        int *link = &d->paths[node].column;
-        while (*link >= 0) link = &d->same_path[*link];
-        *link = (int)i;
-    }
-}
-
-void jsonrow_init(jsonrow *d, const rowplan *plan) {
-    memset(d, 0, sizeof *d);
+static jsondec *jsondec_new(const rowplan *plan, field_source source) {
+    jsondec *d = xcalloc(1, sizeof *d);
     d->plan = plan;
+    d->source = source;
     size_t n = plan->ncols ? plan->ncols : 1;
-    d->slots = xcalloc(n, sizeof *d->slots);
-    d->seen = xcalloc(n, sizeof *d->seen);
     const chtype **types = xcalloc(n, sizeof *types);
     for (size_t i = 0; i < plan->ncols; i++) types[i] = plan->cols[i].type;
     jsonvalue_init(&d->values, types, plan->ncols);
     free(types);
-    buf_init(&d->fields, 4096);
     buf_init(&d->key_text, 256);
-    build_paths(d);
+    fieldtree_build(&d->tree, plan, source);
+    return d;
 }
 
-void jsonrow_free(jsonrow *d) {
+static void jsondec_free(jsondec *d) {
+    if (!d) return;
     jsonvalue_free(&d->values);
-    free(d->slots);
-    free(d->seen);
-    free(d->paths);
-    free(d->same_path);
-    buf_free(&d->fields);
     buf_free(&d->key_text);
+    fieldtree_free(&d->tree);
+    free(d);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -94,11 +61,9 @@ static int fail(row_error *e, const char *fmt, ...) {
 
 /* The state of one message being decoded. */
 typedef struct row {
-    jsonrow *d;
-    const kb_msg *m;
-    json_cursor c;
-    buf *out;
-    size_t emitted; /* columns [0, emitted) are already in `out` */
+    jsondec *d;
+    rowbuild *rb;
+    kb_json_cursor c;
     row_error *e;
 } row;
 
@@ -107,63 +72,28 @@ static int malformed(row *r) {
     return fail(r->e, "malformed JSON: %s", r->c.why);
 }
 
-/* Writes the metadata columns that stand next in column order, so that
- * the next message field in order can go straight to the output. */
-static int emit_metadata(row *r) {
-    const rowplan *plan = r->d->plan;
-    while (r->emitted < plan->ncols && plan->cols[r->emitted].meta != META_NONE) {
-        if (rowplan_put_meta(&plan->cols[r->emitted], r->m, r->out, r->e)) return -1;
-        r->emitted++;
-    }
-    return 0;
-}
-
 /* Encodes the value at the cursor for column col: into the output when it
  * is the column due next, else into its slot. */
 static int put_column(row *r, size_t col, const char *key_at) {
-    jsonrow *d = r->d;
+    jsondec *d = r->d;
     const plan_column *pc = &d->plan->cols[col];
-    if (d->seen[col] == d->generation) {
-        r->e->column = pc->name;
+    buf *dst = rowbuild_open(r->rb, col, r->e);
+    if (!dst) { /* given twice */
         r->e->byte = (long)(key_at - r->c.start);
-        return fail(r->e, "field given twice");
+        return -1;
     }
-    d->seen[col] = d->generation;
     const char *at = r->c.p;
-    int direct = col == r->emitted;
-    buf *dst = direct ? r->out : &d->fields;
-    if (!direct) d->slots[col].off = d->fields.len;
     if (jsonvalue_put(&d->values, pc->type, &r->c, dst, r->e)) {
         if (!r->c.why) { /* a bad value: point at its start */
-            json_cursor v = {r->c.start, at, r->c.end, NULL};
-            json_skip_ws(&v);
+            kb_json_cursor v = {r->c.start, at, r->c.end, NULL};
+            kb_json_skip_ws(&v);
             r->c.p = v.p;
         }
         r->e->column = pc->name;
         r->e->byte = (long)(r->c.p - r->c.start);
         return -1;
     }
-    if (direct) {
-        r->emitted++;
-        const rowplan *plan = d->plan;
-        return r->emitted < plan->ncols && plan->cols[r->emitted].meta != META_NONE ? emit_metadata(r) : 0;
-    }
-    d->slots[col].len = d->fields.len - d->slots[col].off;
-    return 0;
-}
-
-static uint32_t find_key_child(const jsonrow *d, uint32_t node, const char *key, size_t len) {
-    for (uint32_t c = d->paths[node].first_child; c; c = d->paths[c].next_sibling) {
-        const jsonpath_step *s = d->paths[c].step;
-        if (s->key && s->key_len == len && memcmp(s->key, key, len) == 0) return c;
-    }
-    return 0;
-}
-
-static uint32_t find_index_child(const jsonrow *d, uint32_t node, size_t index) {
-    for (uint32_t c = d->paths[node].first_child; c; c = d->paths[c].next_sibling)
-        if (!d->paths[c].step->key && d->paths[c].step->index == index) return c;
-    return 0;
+    return rowbuild_close(r->rb, col, r->e);
 }
 
 static int descend(row *r, uint32_t node);
@@ -171,14 +101,14 @@ static int descend(row *r, uint32_t node);
 /* The value at the cursor is at path node `node`: it goes to the node's
  * columns, and on down to the node's children. */
 static int visit(row *r, uint32_t node, const char *key_at) {
-    jsonrow *d = r->d;
-    json_skip_ws(&r->c);
+    jsondec *d = r->d;
+    kb_json_skip_ws(&r->c);
     const char *at = r->c.p;
-    for (int col = d->paths[node].column; col >= 0; col = d->same_path[col]) {
+    for (int col = d->tree.nodes[node].column; col >= 0; col = d->tree.same[col]) {
         r->c.p = at;
         if (put_column(r, (size_t)col, key_at)) return -1;
     }
-    if (!d->paths[node].first_child) return 0;
+    if (!d->tree.nodes[node].first_child) return 0;
     r->c.p = at;
     return descend(r, node);
 }
@@ -186,22 +116,22 @@ static int visit(row *r, uint32_t node, const char *key_at) {
 /* Walks the object or array at the cursor, visiting the children of
  * `node` that it holds and skipping the rest. */
 static int descend(row *r, uint32_t node) {
-    jsonrow *d = r->d;
-    json_cursor *c = &r->c;
-    json_kind kind = json_peek(c);
-    if (kind == JSON_NULL) /* nothing below: the columns keep their defaults */
-        return json_literal(c, JSON_NULL) ? malformed(r) : 0;
-    if (kind != JSON_OBJECT && kind != JSON_ARRAY) {
-        static const char *const names[] = {[JSON_STRING] = "a string", [JSON_NUMBER] = "a number",
-                                            [JSON_TRUE] = "a boolean", [JSON_FALSE] = "a boolean",
-                                            [JSON_INVALID] = "invalid JSON"};
-        r->e->column = d->plan->cols[d->paths[d->paths[node].first_child].any_column].name;
+    jsondec *d = r->d;
+    kb_json_cursor *c = &r->c;
+    kb_json_kind kind = kb_json_peek(c);
+    if (kind == KB_JSON_NULL) /* nothing below: the columns keep their defaults */
+        return kb_json_literal(c, KB_JSON_NULL) ? malformed(r) : 0;
+    if (kind != KB_JSON_OBJECT && kind != KB_JSON_ARRAY) {
+        static const char *const names[] = {[KB_JSON_STRING] = "a string", [KB_JSON_NUMBER] = "a number",
+                                            [KB_JSON_TRUE] = "a boolean", [KB_JSON_FALSE] = "a boolean",
+                                            [KB_JSON_INVALID] = "invalid JSON"};
+        r->e->column = d->plan->cols[d->tree.nodes[d->tree.nodes[node].first_child].any_column].name;
         r->e->byte = (long)(c->p - c->start);
         return fail(r->e, "the column's path needs an object or an array here, got %s", names[kind]);
     }
-    char close = kind == JSON_OBJECT ? '}' : ']';
+    char close = kind == KB_JSON_OBJECT ? '}' : ']';
     c->p++;
-    json_skip_ws(c);
+    kb_json_skip_ws(c);
     if (c->p < c->end && *c->p == close) {
         c->p++;
         return 0;
@@ -209,18 +139,18 @@ static int descend(row *r, uint32_t node) {
     for (size_t index = 0;; index++) {
         uint32_t child;
         const char *key_at = c->p;
-        if (kind == JSON_OBJECT) {
+        if (kind == KB_JSON_OBJECT) {
             const char *key;
             size_t len;
-            if (json_string(c, &d->key_text, &key, &len) ||
-                json_expect(c, ':', "expected ':' after a key"))
+            if (kb_json_string(c, &d->key_text, &key, &len) ||
+                kb_json_expect(c, ':', "expected ':' after a key"))
                 return malformed(r);
-            child = find_key_child(d, node, key, len);
+            child = fieldtree_key_child(&d->tree, node, key, len);
         } else {
-            child = find_index_child(d, node, index);
+            child = fieldtree_index_child(&d->tree, node, index);
         }
-        if (child ? visit(r, child, key_at) : json_skip(c) ? malformed(r) : 0) return -1;
-        json_skip_ws(c);
+        if (child ? visit(r, child, key_at) : kb_json_skip(c) ? malformed(r) : 0) return -1;
+        kb_json_skip_ws(c);
         if (c->p < c->end && *c->p == ',') {
             c->p++;
             continue;
@@ -229,7 +159,7 @@ static int descend(row *r, uint32_t node) {
             c->p++;
             return 0;
         }
-        c->why = kind == JSON_OBJECT ? "expected ',' or '}'" : "expected ',' or ']'";
+        c->why = kind == KB_JSON_OBJECT ? "expected ',' or '}'" : "expected ',' or ']'";
         return malformed(r);
     }
 }
@@ -240,7 +170,7 @@ static int descend(row *r, uint32_t node) {
  * looked up.  The key is returned in (*key, *len) either way. */
 static int match_key(row *r, size_t guess, const char **key, size_t *len) {
     const rowplan *plan = r->d->plan;
-    json_cursor *c = &r->c;
+    kb_json_cursor *c = &r->c;
     if (guess < plan->ncols) {
         const plan_column *g = &plan->cols[guess];
         size_t n = g->name_len;
@@ -252,86 +182,106 @@ static int match_key(row *r, size_t guess, const char **key, size_t *len) {
             return (int)guess;
         }
     }
-    if (json_string(c, &r->d->key_text, key, len)) return -2;
+    if (kb_json_string(c, &r->d->key_text, key, len)) return -2;
     return rowplan_find(plan, *key, *len);
 }
 
-int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
+/* Fills the columns of d's part from the JSON text (data, n). */
+static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, row_error *e) {
+    jsondec *d = state;
     const rowplan *plan = d->plan;
-    row r = {d, m, {m->value, m->value, (const char *)m->value + m->value_len, NULL}, out, 0, e};
-    json_cursor *c = &r.c;
-    e->column = NULL;
-    e->byte = -1;
-    e->reason[0] = '\0';
-    if (!m->value) return fail(e, "message has no value (a tombstone); expected a JSON object");
-
-    if (++d->generation == 0) { /* wrapped: forget every old mark */
-        memset(d->seen, 0, plan->ncols * sizeof *d->seen);
-        d->generation = 1;
+    if (!data)
+        return fail(e, d->source == FIELD_VALUE
+                           ? "message has no value (a tombstone); expected a JSON object"
+                           : "message has no key; expected a JSON value");
+    row r = {d, rb, {data, data, (const char *)data + n, NULL}, e};
+    kb_json_cursor *c = &r.c;
+    if (d->source != FIELD_VALUE) {
+        /* Only columns with paths read the key: one walk from its root. */
+        if (d->tree.nodes && visit(&r, 0, c->p)) return -1;
+        if (!d->tree.nodes && kb_json_skip(c)) return malformed(&r);
+        goto end;
     }
-    d->fields.len = 0;
-    const size_t row_start = out->len;
     size_t guess = 0;
-
-    if (emit_metadata(&r)) goto failed;
-    if (json_expect(c, '{', "expected a JSON object")) goto malformed;
-    json_skip_ws(c);
+    if (kb_json_expect(c, '{', "expected a JSON object")) return malformed(&r);
+    kb_json_skip_ws(c);
     if (c->p < c->end && *c->p == '}') {
         c->p++;
     } else {
         for (;;) {
             while (guess < plan->ncols && (plan->cols[guess].meta != META_NONE || plan->cols[guess].path))
                 guess++;
-            json_skip_ws(c);
+            kb_json_skip_ws(c);
             const char *key_at = c->p, *key;
             size_t len;
             int col = match_key(&r, guess, &key, &len);
-            if (col == -2) goto malformed;
-            uint32_t child = d->paths ? find_key_child(d, 0, key, len) : 0;
-            if (json_expect(c, ':', "expected ':' after a key")) goto malformed;
+            if (col == -2) return malformed(&r);
+            uint32_t child = d->tree.nodes ? fieldtree_key_child(&d->tree, 0, key, len) : 0;
+            if (kb_json_expect(c, ':', "expected ':' after a key")) return malformed(&r);
             if (col >= 0) {
-                json_skip_ws(c);
+                kb_json_skip_ws(c);
                 const char *at = c->p;
-                if (put_column(&r, (size_t)col, key_at)) goto failed;
+                if (put_column(&r, (size_t)col, key_at)) return -1;
                 guess = (size_t)col + 1;
                 if (child) c->p = at; /* the value also feeds paths */
             }
             if (child) {
-                if (visit(&r, child, key_at)) goto failed;
-            } else if (col < 0 && json_skip(c)) {
-                goto malformed;
+                if (visit(&r, child, key_at)) return -1;
+            } else if (col < 0 && kb_json_skip(c)) {
+                return malformed(&r);
             }
-            json_skip_ws(c);
+            kb_json_skip_ws(c);
             if (c->p < c->end && *c->p == ',') {
                 c->p++;
                 continue;
             }
-            if (json_expect(c, '}', "expected ',' or '}' after a field")) goto malformed;
+            if (kb_json_expect(c, '}', "expected ',' or '}' after a field")) return malformed(&r);
             break;
         }
     }
-    json_skip_ws(c);
+end:
+    kb_json_skip_ws(c);
     if (c->p != c->end) {
-        c->why = "unexpected data after the JSON object";
-        goto malformed;
-    }
-
-    /* The object is complete: the columns not written yet follow. */
-    for (size_t i = r.emitted; i < plan->ncols; i++) {
-        const plan_column *pc = &plan->cols[i];
-        if (pc->meta != META_NONE) {
-            if (rowplan_put_meta(pc, m, out, e)) goto failed;
-        } else if (d->seen[i] == d->generation) {
-            buf_put(out, d->fields.data + d->slots[i].off, d->slots[i].len);
-        } else {
-            rowplan_put_default(pc->type, out);
-        }
+        c->why = d->source == FIELD_VALUE ? "unexpected data after the JSON object"
+                                          : "unexpected data after the JSON value";
+        return malformed(&r);
     }
     return 0;
+}
 
-malformed:
-    malformed(&r);
-failed:
-    out->len = row_start; /* nothing of a failed row stays */
-    return -1;
+static int json_open(void **state, const kb_decoder_config *cfg, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
+    *state = jsondec_new(cfg->plan, cfg->source);
+    return 0;
+}
+
+static void json_close(void *state) { jsondec_free(state); }
+
+const kb_decoder_ops kb_json_decoder = {
+    .name = "json",
+    .describe = "one JSON object per message, fields by name (JSONEachRow)",
+    .open = json_open,
+    .decode = json_decode,
+    .close = json_close,
+};
+
+void jsonrow_init(jsonrow *d, const rowplan *plan) {
+    rowbuild_init(&d->rb, plan);
+    d->dec = jsondec_new(plan, FIELD_VALUE);
+}
+
+void jsonrow_free(jsonrow *d) {
+    rowbuild_free(&d->rb);
+    jsondec_free(d->dec);
+    d->dec = NULL;
+}
+
+int jsonrow_decode(jsonrow *d, const kb_msg *m, buf *out, row_error *e) {
+    if (rowbuild_begin(&d->rb, m, out, e)) return -1;
+    if (json_decode(d->dec, &d->rb, m->value, m->value_len, e) || rowbuild_commit(&d->rb, e)) {
+        rowbuild_cancel(&d->rb);
+        return -1;
+    }
+    return 0;
 }

@@ -4,11 +4,14 @@
  *
  * Fields may come in any order, but RowBinary needs column order.  A field
  * that is the next column due is encoded straight into the output; any
- * other goes to a scratch area, one slot per column, and when the object
- * ends the rest of the row is appended in column order from the slots,
- * with defaults for columns the message did not have.  A failed row is cut
- * back off the output.  All buffers are kept between messages, so a
- * decoder that has warmed up allocates nothing.
+ * other goes to the assembler's slots, and when the object ends the rest
+ * of the row is appended in column order, with defaults for columns the
+ * message did not have.  A failed row is cut back off the output.  All
+ * buffers are kept between messages, so a decoder that has warmed up
+ * allocates nothing.
+ *
+ * As the key's decoder (--key-format json) it fills only the columns whose
+ * path starts at $key; the key may then be any JSON value.
  *
  * Which value goes to which column:
  *   - a column takes the top-level field of its name; unknown fields are
@@ -24,37 +27,19 @@
 #define KB_JSONROW_H
 
 #include "buf.h"
-#include "jsonvalue.h"
+#include "decoder.h"
 #include "message.h"
+#include "rowbuild.h"
 #include "rowplan.h"
 
-typedef struct jsonrow_slot {
-    size_t off;
-    size_t len;
-} jsonrow_slot;
+/* The JSON format's operations (decoder.h), for the value or the key. */
+extern const kb_decoder_ops kb_json_decoder;
 
-/* A step of some column's path.  The steps of all columns form a tree
- * whose root (node 0) is the message object; children are linked through
- * `next_sibling`, and 0 ends a list (the root is nobody's child). */
-typedef struct jsonrow_path_node {
-    const jsonpath_step *step; /* how the node is reached from its parent */
-    int column;                /* first column whose value is here, or -1 */
-    int any_column;            /* some column at or below, for messages */
-    uint32_t first_child;
-    uint32_t next_sibling;
-} jsonrow_path_node;
-
+/* JSON values alone, without the decoder table: for the unit tests, the
+ * decode benchmark and the fuzz target. */
 typedef struct jsonrow {
-    const rowplan *plan;
-    jsonvalue values;
-    buf fields;          /* encoded values of the current message */
-    jsonrow_slot *slots; /* per column: where its value is in `fields` */
-    uint32_t *seen;      /* per column: generation that filled the slot */
-    uint32_t generation;
-    buf key_text;        /* unescaped keys */
-    jsonrow_path_node *paths; /* NULL when no column has a path */
-    size_t npaths;
-    int *same_path;      /* per column: the next column with the same path, or -1 */
+    rowbuild rb;
+    struct jsondec *dec;
 } jsonrow;
 
 void jsonrow_init(jsonrow *d, const rowplan *plan);

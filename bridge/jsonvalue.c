@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rowplan.h"
+#include "rbwriter.h"
 #include "textvalue.h"
 #include "timeparse.h"
 #include "wideint.h"
@@ -51,16 +51,16 @@ void jsonvalue_free(jsonvalue *v) {
 
 /* ---- messages ----------------------------------------------------------- */
 
-static const char *kind_name(json_kind k) {
+static const char *kind_name(kb_json_kind k) {
     switch (k) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_NUMBER: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    case JSON_INVALID: break;
+    case KB_JSON_OBJECT: return "an object";
+    case KB_JSON_ARRAY: return "an array";
+    case KB_JSON_STRING: return "a string";
+    case KB_JSON_NUMBER: return "a number";
+    case KB_JSON_TRUE:
+    case KB_JSON_FALSE: return "a boolean";
+    case KB_JSON_NULL: return "null";
+    case KB_JSON_INVALID: break;
     }
     return "invalid JSON";
 }
@@ -97,11 +97,11 @@ static int fail_value(row_error *e, const char *expected, const char *s, size_t 
     return fail(e, "expected %s, got \"%s\"", expected, shown);
 }
 
-static int fail_kind(row_error *e, const char *expected, json_kind kind) {
+static int fail_kind(row_error *e, const char *expected, kb_json_kind kind) {
     return fail(e, "expected %s, got %s", expected, kind_name(kind));
 }
 
-static int fail_json(row_error *e, const json_cursor *c) {
+static int fail_json(row_error *e, const kb_json_cursor *c) {
     return fail(e, "malformed JSON: %s", c->why);
 }
 
@@ -117,11 +117,43 @@ static int fail_type(row_error *e, const char *what, const char *s, size_t n, co
     return fail(e, "value %s %s %s", shown, what, type);
 }
 
+/* A refusal from rbwriter.h, told with the value as the message wrote it. */
+static int restate(row_error *e, const char *s, size_t n) {
+    char shown[200];
+    describe(s, n, shown, sizeof shown);
+    rbw_restate(e, shown);
+    return -1;
+}
+
+/* Reading a scalar: from the cursor, or, for jsonvalue_put_scalar(),
+ * the text another format handed over (v->given). */
+static int take_string(jsonvalue *v, kb_json_cursor *c, const char **s, size_t *n) {
+    if (v->given) {
+        *s = v->given;
+        *n = v->given_len;
+        return 0;
+    }
+    return kb_json_string(c, &v->text, s, n);
+}
+
+static int take_number(jsonvalue *v, kb_json_cursor *c, const char **s, size_t *n) {
+    if (v->given) {
+        *s = v->given;
+        *n = v->given_len;
+        return 0;
+    }
+    return kb_json_number(c, s, n);
+}
+
+static int take_literal(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind) {
+    return v->given ? 0 : kb_json_literal(c, kind);
+}
+
 /* The text of a scalar used as a number, a time or an address: a JSON
  * number's token, or the contents of a string. */
-static int scalar_text(jsonvalue *v, json_cursor *c, json_kind kind, const char **s, size_t *n,
+static int scalar_text(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, const char **s, size_t *n,
                        row_error *e) {
-    if (kind == JSON_NUMBER ? json_number(c, s, n) : json_string(c, &v->text, s, n))
+    if (kind == KB_JSON_NUMBER ? take_number(v, c, s, n) : take_string(v, c, s, n))
         return fail_json(e, c);
     return 0;
 }
@@ -149,16 +181,28 @@ static int is_wide(chtype_kind k) {
     return k == CT_INT128 || k == CT_INT256 || k == CT_UINT128 || k == CT_UINT256;
 }
 
+/* Int128 and wider, kept out of line so that the common integers stay
+ * small enough to inline. */
+__attribute__((noinline))
+static int put_wide(const chtype *t, const char *s, size_t n, buf *dst, row_error *e) {
+    int negative;
+    wideint magnitude;
+    const char *why;
+    if (tv_integer(s, n, &negative, &magnitude, &why))
+        return *why == 'o' ? fail_type(e, "is out of range for", s, n, t) : fail_value(e, "an integer", s, n);
+    return rbw_wide(dst, t, negative, &magnitude, e) ? restate(e, s, n) : 0;
+}
+
 /* Integers: JSON integers, the same digits quoted, or true/false as 1/0. */
-static int put_integer(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_integer(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                        row_error *e) {
     const char *s;
     size_t n;
-    if (kind == JSON_TRUE || kind == JSON_FALSE) {
-        if (json_literal(c, kind)) return fail_json(e, c);
-        s = kind == JSON_TRUE ? "1" : "0";
+    if (kind == KB_JSON_TRUE || kind == KB_JSON_FALSE) {
+        if (take_literal(v, c, kind)) return fail_json(e, c);
+        s = kind == KB_JSON_TRUE ? "1" : "0";
         n = 1;
-    } else if (kind == JSON_NUMBER || kind == JSON_STRING) {
+    } else if (kind == KB_JSON_NUMBER || kind == KB_JSON_STRING) {
         if (scalar_text(v, c, kind, &s, &n, e)) return -1;
     } else {
         return fail_kind(e, "an integer", kind);
@@ -167,18 +211,9 @@ static int put_integer(jsonvalue *v, const chtype *t, json_cursor *c, json_kind 
         int negative;
         uint64_t magnitude;
         if (parse_integer(s, n, &negative, &magnitude, t, e)) return -1;
-        return rowplan_put_int(t, negative, magnitude, dst, e);
+        return rbw_int(dst, t, negative, magnitude, e);
     }
-    int negative;
-    wideint magnitude;
-    const char *why;
-    if (tv_integer(s, n, &negative, &magnitude, &why))
-        return *why == 'o' ? fail_type(e, "is out of range for", s, n, t) : fail_value(e, "an integer", s, n);
-    unsigned bits = t->kind == CT_INT128 || t->kind == CT_UINT128 ? 128 : 256;
-    int is_signed = t->kind == CT_INT128 || t->kind == CT_INT256;
-    if (!wide_fits(&magnitude, negative, bits, is_signed)) return fail_type(e, "is out of range for", s, n, t);
-    wide_put_le(dst, &magnitude, negative, bits / 8);
-    return 0;
+    return put_wide(t, s, n, dst, e);
 }
 
 /* A float's text must be a JSON number, or nan/inf spelled the ways
@@ -190,10 +225,10 @@ static int float_text_ok(const char *s, size_t n) {
     if (n - i == 3 && strncasecmp(s + i, "nan", 3) == 0) return 1;
     if (n - i == 3 && strncasecmp(s + i, "inf", 3) == 0) return 1;
     if (n - i == 8 && strncasecmp(s + i, "infinity", 8) == 0) return 1;
-    json_cursor c = {s, s + i, s + n, NULL};
+    kb_json_cursor c = {s, s + i, s + n, NULL};
     const char *t;
     size_t tn;
-    return s[i] != '-' && json_number(&c, &t, &tn) == 0 && c.p == c.end;
+    return s[i] != '-' && kb_json_number(&c, &t, &tn) == 0 && c.p == c.end;
 }
 
 /* Decimal text to binary floating point, exactly as strtod/strtof would
@@ -256,15 +291,15 @@ static int fast_decimal(const char *s, size_t n, int single, double *out) {
 
 /* Float32, Float64 and BFloat16.  BFloat16 is read as Float32 and keeps
  * its upper 16 bits (truncated, not rounded), as ClickHouse converts. */
-static int put_float(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_float(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                      row_error *e) {
     const char *s;
     size_t n;
     double value;
-    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a number", kind);
+    if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a number", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
     int single = t->kind != CT_FLOAT64;
-    if (kind == JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
+    if (kind == KB_JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
     if (!fast_decimal(s, n, single, &value)) {
         v->number.len = 0;
         buf_put(&v->number, s, n);
@@ -274,33 +309,24 @@ static int put_float(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
          * IEEE value of such a number, not a silent substitute. */
         value = single ? strtof(text, NULL) : strtod(text, NULL);
     }
-    if (single) {
-        float f = (float)value; /* exact: value is already a float */
-        uint32_t bits;
-        memcpy(&bits, &f, 4);
-        if (t->kind == CT_BFLOAT16) buf_le(dst, bits >> 16, 2);
-        else buf_le(dst, bits, 4);
-    } else {
-        uint64_t bits;
-        memcpy(&bits, &value, 8);
-        buf_le(dst, bits, 8);
-    }
+    if (single) rbw_f32(dst, t, (float)value); /* exact: value is already a float */
+    else rbw_f64(dst, t, value);
     return 0;
 }
 
 /* Like ClickHouse's JSON input: true/false, or the numbers 0 and 1; a
  * quoted "true" is refused there too. */
-static int put_bool(json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+static int put_bool(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst, row_error *e) {
     const char *s;
     size_t n;
     switch (kind) {
-    case JSON_TRUE:
-    case JSON_FALSE:
-        if (json_literal(c, kind)) return fail_json(e, c);
-        buf_u8(dst, kind == JSON_TRUE);
+    case KB_JSON_TRUE:
+    case KB_JSON_FALSE:
+        if (take_literal(v, c, kind)) return fail_json(e, c);
+        buf_u8(dst, kind == KB_JSON_TRUE);
         return 0;
-    case JSON_NUMBER:
-        if (json_number(c, &s, &n)) return fail_json(e, c);
+    case KB_JSON_NUMBER:
+        if (take_number(v, c, &s, &n)) return fail_json(e, c);
         if (n == 1 && (s[0] == '0' || s[0] == '1')) {
             buf_u8(dst, s[0] == '1');
             return 0;
@@ -311,13 +337,13 @@ static int put_bool(json_cursor *c, json_kind kind, buf *dst, row_error *e) {
     }
 }
 
-static int put_decimal(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_decimal(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                        row_error *e) {
     const char *s;
     size_t n;
     int negative;
     wideint scaled;
-    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a decimal number", kind);
+    if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a decimal number", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
     switch (tv_decimal(s, n, t->precision, t->scale, &negative, &scaled)) {
     case 0:
@@ -332,25 +358,29 @@ static int put_decimal(jsonvalue *v, const chtype *t, json_cursor *c, json_kind 
     default:
         return fail_value(e, "a decimal number", s, n);
     }
-    wide_put_le(dst, &scaled, negative, (unsigned)chtype_fixed_size(t));
-    return 0;
+    return rbw_decimal(dst, t, negative, &scaled, e) ? restate(e, s, n) : 0;
 }
 
 /* ---- strings ---------------------------------------------------------- */
 
-static int put_string(jsonvalue *v, json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+static int put_string(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst, row_error *e) {
     const char *s;
     size_t n;
     switch (kind) {
-    case JSON_STRING:
-        if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    case KB_JSON_STRING:
+        if (take_string(v, c, &s, &n)) return fail_json(e, c);
         break;
-    case JSON_NUMBER:
-        if (json_number(c, &s, &n)) return fail_json(e, c);
+    case KB_JSON_NUMBER:
+        if (take_number(v, c, &s, &n)) return fail_json(e, c);
         break;
     default: /* objects, arrays, true, false: their JSON text */
+        if (v->given) {
+            s = v->given;
+            n = v->given_len;
+            break;
+        }
         s = c->p;
-        if (json_skip(c)) return fail_json(e, c);
+        if (kb_json_skip(c)) return fail_json(e, c);
         n = (size_t)(c->p - s);
         break;
     }
@@ -358,61 +388,55 @@ static int put_string(jsonvalue *v, json_cursor *c, json_kind kind, buf *dst, ro
     return 0;
 }
 
-static int put_fixedstring(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_fixedstring(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                            row_error *e) {
     const char *s;
     size_t n;
-    if (kind != JSON_STRING) return fail_kind(e, "a string", kind);
-    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
-    if (n > t->length)
-        return fail(e, "a string of %zu bytes is too long for FixedString(%zu)", n, t->length);
-    buf_reserve(dst, t->length);
-    memcpy(dst->data + dst->len, s, n);
-    memset(dst->data + dst->len + n, 0, t->length - n);
-    dst->len += t->length;
-    return 0;
+    if (kind != KB_JSON_STRING) return fail_kind(e, "a string", kind);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
+    return rbw_fixedstring(dst, t, s, n, e);
 }
 
-static int put_uuid(jsonvalue *v, json_cursor *c, json_kind kind, buf *dst, row_error *e) {
+static int put_uuid(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst, row_error *e) {
     const char *s;
     size_t n;
     unsigned char bytes[16];
-    if (kind != JSON_STRING) return fail_kind(e, "a UUID string", kind);
-    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (kind != KB_JSON_STRING) return fail_kind(e, "a UUID string", kind);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
     if (tv_uuid(s, n, bytes)) return fail_value(e, "a UUID", s, n);
-    buf_put(dst, bytes, 16);
+    rbw_uuid(dst, bytes);
     return 0;
 }
 
-static int put_ip(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_ip(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                   row_error *e) {
     const char *s;
     size_t n;
     int v6 = t->kind == CT_IPV6;
-    if (kind != JSON_STRING) return fail_kind(e, v6 ? "an IPv6 address" : "an IPv4 address", kind);
-    if (json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (kind != KB_JSON_STRING) return fail_kind(e, v6 ? "an IPv6 address" : "an IPv4 address", kind);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
     if (v6) {
         unsigned char bytes[16];
         if (tv_ipv6(s, n, bytes)) return fail_value(e, "an IPv6 address", s, n);
-        buf_put(dst, bytes, 16);
+        rbw_ipv6(dst, bytes);
     } else {
         uint32_t addr;
         if (tv_ipv4(s, n, &addr)) return fail_value(e, "an IPv4 address", s, n);
-        buf_le(dst, addr, 4);
+        rbw_ipv4(dst, addr);
     }
     return 0;
 }
 
 /* An Enum element by name; or by number, as a JSON number or a quoted
  * number that is not itself a name. */
-static int put_enum(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_enum(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                     row_error *e) {
     const char *s;
     size_t n;
     const chtype_enum_item *it = NULL;
-    if (kind != JSON_STRING && kind != JSON_NUMBER) return fail_kind(e, "an Enum name or number", kind);
+    if (kind != KB_JSON_STRING && kind != KB_JSON_NUMBER) return fail_kind(e, "an Enum name or number", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
-    if (kind == JSON_STRING) it = chtype_enum_by_name(t, s, n);
+    if (kind == KB_JSON_STRING) it = chtype_enum_by_name(t, s, n);
     if (!it) {
         int negative;
         uint64_t magnitude;
@@ -426,7 +450,7 @@ static int put_enum(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
             return fail(e, "\"%s\" is not an element of the Enum", shown);
         }
     }
-    buf_le(dst, (uint64_t)(int64_t)it->value, t->kind == CT_ENUM8 ? 1 : 2);
+    rbw_enum_item(dst, t, it);
     return 0;
 }
 
@@ -435,31 +459,28 @@ static int put_enum(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
 /* Days since the epoch for Date (1970-01-01..2149-06-06) and Date32
  * (1900-01-01..2299-12-31): a date's text, or a JSON integer counting
  * days. */
-static int put_date(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_date(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                     row_error *e) {
     const char *s, *why;
     size_t n;
     int64_t days;
-    int is32 = t->kind == CT_DATE32;
-    const char *range = is32 ? "a date in 1900-01-01..2299-12-31" : "a date in 1970-01-01..2149-06-06";
-    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a date", kind);
+    if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a date", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
-    if (kind == JSON_NUMBER) {
+    if (kind == KB_JSON_NUMBER) {
         int negative;
         uint64_t magnitude;
         size_t i = n && s[0] == '-';
         if (!tp_all_digits(s + i, n - i)) return fail_value(e, "a whole number of days", s, n);
-        if (n - i > 7) return fail_value(e, range, s, n);
-        if (parse_integer(s, n, &negative, &magnitude, t, e)) return -1;
-        days = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+        /* Any more digits are out of range however many there are. */
+        if (n - i > 7) days = i ? INT64_MIN : INT64_MAX;
+        else if (parse_integer(s, n, &negative, &magnitude, t, e)) return -1;
+        else days = negative ? -(int64_t)magnitude : (int64_t)magnitude;
     } else if (tp_parse_date(s, n, &days, &why)) {
         char shown[200];
         describe(s, n, shown, sizeof shown);
         return fail(e, "\"%s\" is not a date: %s", shown, why);
     }
-    if (is32 ? days < -25567 || days > 120529 : days < 0 || days > 65535) return fail_value(e, range, s, n);
-    buf_le(dst, (uint64_t)days, is32 ? 4 : 2);
-    return 0;
+    return rbw_days(dst, t, days, e) ? restate(e, s, n) : 0;
 }
 
 /* A quoted Unix time: digits with an optional sign and fraction, other
@@ -476,19 +497,17 @@ static int is_unix_text(const char *s, size_t n) {
     return digits > 0;
 }
 
-static int put_time(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_time(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                     row_error *e) {
-    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
-                                      100000, 1000000, 10000000, 100000000, 1000000000};
     const char *s, *why;
     size_t n;
     int64_t seconds;
     uint32_t nanos;
     int has_zone = 1;
-    if (kind != JSON_NUMBER && kind != JSON_STRING) return fail_kind(e, "a date or time", kind);
+    if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a date or time", kind);
     if (scalar_text(v, c, kind, &s, &n, e)) return -1;
-    int failed = kind == JSON_NUMBER || is_unix_text(s, n)
-                     ? tp_parse_unix(s, n, kind == JSON_STRING, &seconds, &nanos, &why)
+    int failed = kind == KB_JSON_NUMBER || is_unix_text(s, n)
+                     ? tp_parse_unix(s, n, kind == KB_JSON_STRING, &seconds, &nanos, &why)
                      : tp_parse(s, n, &seconds, &nanos, &has_zone, &why);
     if (failed) {
         char shown[200];
@@ -502,121 +521,83 @@ static int put_time(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kin
             return fail_value(e, t->kind == CT_DATETIME ? "a time in 1970..2106" : "a time in 1900..2299", s, n);
         seconds = tz_local_to_utc(t->zone, seconds);
     }
-    if (t->kind == CT_DATETIME) { /* a fraction is dropped, as ClickHouse does */
-        if (seconds < 0 || seconds > (int64_t)UINT32_MAX)
-            return fail_value(e, "a time in 1970-01-01 00:00:00..2106-02-07 06:28:15 UTC", s, n);
-        buf_le(dst, (uint64_t)seconds, 4);
-        return 0;
-    }
-    /* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31. */
-    if (seconds < -2208988800LL || seconds > 10413791999LL)
-        return fail_value(e, "a time in 1900-01-01..2299-12-31 UTC", s, n);
-    /* At precision 7 and more, Int64 ticks end before 2299 (in 2262 at 9). */
-    int64_t ticks;
-    if (__builtin_mul_overflow(seconds, pow10[t->precision], &ticks) ||
-        __builtin_add_overflow(ticks, (int64_t)(nanos / pow10[9 - t->precision]), &ticks)) {
-        char what[64];
-        snprintf(what, sizeof what, "a time that fits DateTime64(%u)", t->precision);
-        return fail_value(e, what, s, n);
-    }
-    buf_le(dst, (uint64_t)ticks, 8);
-    return 0;
+    return rbw_time(dst, t, seconds, nanos, e) ? restate(e, s, n) : 0;
 }
 
 /* ---- composites ----------------------------------------------------------- */
 
-/* Writes the element count of an Array or Map at `at`, where one byte was
- * reserved for it, moving the elements when the count needs more. */
-static void patch_count(buf *dst, size_t at, uint64_t count) {
-    if (count < 128) {
-        dst->data[at] = (unsigned char)count;
-        return;
-    }
-    unsigned char leb[10];
-    size_t k = 0;
-    for (uint64_t x = count; x >= 0x80; x >>= 7) leb[k++] = (unsigned char)(x | 0x80);
-    leb[k] = (unsigned char)(count >> (7 * k));
-    k++;
-    buf_reserve(dst, k - 1);
-    memmove(dst->data + at + k, dst->data + at + 1, dst->len - at - 1);
-    memcpy(dst->data + at, leb, k);
-    dst->len += k - 1;
-}
-
-static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_tuple(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                      row_error *e);
 
 /* Array(T): a JSON array.  Nested(...) inside another type is an array of
  * named tuples. */
-static int put_array(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_array(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                      row_error *e) {
-    if (kind != JSON_ARRAY) return fail_kind(e, "an array", kind);
+    if (kind != KB_JSON_ARRAY) return fail_kind(e, "an array", kind);
     c->p++;
-    size_t at = dst->len;
+    size_t at = rbw_count_begin(dst);
     uint64_t count = 0;
-    buf_u8(dst, 0);
-    int more = json_first(c, ']');
+    int more = kb_json_first(c, ']');
     while (more > 0) {
         int rc;
         if (t->kind != CT_NESTED) {
             rc = jsonvalue_put(v, t->inner, c, dst, e);
-        } else if (json_peek(c) == JSON_NULL) { /* a null element: all defaults */
-            rc = json_literal(c, JSON_NULL) ? fail_json(e, c) : 0;
-            for (size_t i = 0; rc == 0 && i < t->nelems; i++) rowplan_put_default(t->elems[i], dst);
+        } else if (kb_json_peek(c) == KB_JSON_NULL) { /* a null element: all defaults */
+            rc = kb_json_literal(c, KB_JSON_NULL) ? fail_json(e, c) : 0;
+            for (size_t i = 0; rc == 0 && i < t->nelems; i++) rbw_default(dst, t->elems[i]);
         } else {
-            rc = put_tuple(v, t, c, json_peek(c), dst, e);
+            rc = put_tuple(v, t, c, kb_json_peek(c), dst, e);
         }
         if (rc) return -1;
         count++;
-        more = json_next(c, ']');
+        more = kb_json_next(c, ']');
     }
     if (more < 0) return fail_json(e, c);
-    patch_count(dst, at, count);
+    rbw_count_end(dst, at, count);
     return 0;
 }
 
 /* Map(K, V): a JSON object; each key, a JSON string, is read as a value of
  * K (so "7" gives 7 in a UInt16 key).  Keys given twice are kept twice, as
  * ClickHouse keeps them. */
-static int put_map(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_map(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                    row_error *e) {
-    if (kind != JSON_OBJECT) return fail_kind(e, "an object", kind);
+    if (kind != KB_JSON_OBJECT) return fail_kind(e, "an object", kind);
     c->p++;
-    size_t at = dst->len;
+    size_t at = rbw_count_begin(dst);
     uint64_t count = 0;
-    buf_u8(dst, 0);
-    int more = json_first(c, '}');
+    int more = kb_json_first(c, '}');
     while (more > 0) {
-        if (json_peek(c) != JSON_STRING) {
+        if (kb_json_peek(c) != KB_JSON_STRING) {
             c->why = "expected a key string";
             return fail_json(e, c);
         }
         if (jsonvalue_put(v, t->elems[0], c, dst, e)) return -1;
-        if (json_expect(c, ':', "expected ':' after a key")) return fail_json(e, c);
+        if (kb_json_expect(c, ':', "expected ':' after a key")) return fail_json(e, c);
         if (jsonvalue_put(v, t->elems[1], c, dst, e)) return -1;
         count++;
-        more = json_next(c, '}');
+        more = kb_json_next(c, '}');
     }
     if (more < 0) return fail_json(e, c);
-    patch_count(dst, at, count);
+    rbw_count_end(dst, at, count);
     return 0;
 }
 
 /* An unnamed Tuple: a JSON array of exactly its size. */
-static int put_positional(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_positional(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                           row_error *e) {
-    if (kind != JSON_ARRAY) return fail_kind(e, "an array (for an unnamed Tuple)", kind);
+    if (kind != KB_JSON_ARRAY) return fail_kind(e, "an array (for an unnamed Tuple)", kind);
     c->p++;
     for (size_t i = 0; i < t->nelems; i++) {
-        if (i && json_expect(c, ',', "expected ','")) {
+        if (i && kb_json_expect(c, ',', "expected ','")) {
             return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
         }
-        json_skip_ws(c);
+        kb_json_skip_ws(c);
         if (c->p < c->end && *c->p == ']')
             return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
         if (jsonvalue_put(v, t->elems[i], c, dst, e)) return -1;
     }
-    if (json_expect(c, ']', "expected ']'"))
+    if (kb_json_expect(c, ']', "expected ']'"))
         return fail(e, "expected a Tuple of %zu elements, got more", t->nelems);
     return 0;
 }
@@ -625,29 +606,29 @@ static int put_positional(jsonvalue *v, const chtype *t, json_cursor *c, json_ki
  * to element names.  Elements usually come in order and go straight to
  * dst; when they do not, or some are missing, the tuple is put in order
  * afterwards from the spans recorded for each element. */
-static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind kind, buf *dst,
+static int put_tuple(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
                      row_error *e) {
     if (!t->names) return put_positional(v, t, c, kind, dst, e);
-    if (kind != JSON_OBJECT) return fail_kind(e, "an object (for a named Tuple)", kind);
+    if (kind != KB_JSON_OBJECT) return fail_kind(e, "an object (for a named Tuple)", kind);
     c->p++;
     /* jsonvalue_init sized the span stack for the deepest nesting of named
      * Tuples in the plan, so it has room for this one's elements. */
     size_t base = dst->len, next = 0, *span = v->spans + v->nspans;
     int in_order = 1;
     v->nspans += 2 * t->nelems;
-    for (size_t i = 0; i < t->nelems; i++) span[2 * i + 1] = SIZE_MAX; /* not seen */
-    int more = json_first(c, '}');
+    for (size_t i = 0; i < t->nelems; i++) span[2 * i + 1] = RBW_UNSET; /* not seen */
+    int more = kb_json_first(c, '}');
     while (more > 0) {
         const char *key;
         size_t klen, i;
-        if (json_string(c, &v->text, &key, &klen)) goto malformed;
+        if (kb_json_string(c, &v->text, &key, &klen)) goto malformed;
         for (i = 0; i < t->nelems; i++)
             if (strlen(t->names[i]) == klen && memcmp(t->names[i], key, klen) == 0) break;
-        if (json_expect(c, ':', "expected ':' after a key")) goto malformed;
+        if (kb_json_expect(c, ':', "expected ':' after a key")) goto malformed;
         if (i == t->nelems) {
-            if (json_skip(c)) goto malformed; /* unknown keys are skipped */
+            if (kb_json_skip(c)) goto malformed; /* unknown keys are skipped */
         } else {
-            if (span[2 * i + 1] != SIZE_MAX) {
+            if (span[2 * i + 1] != RBW_UNSET) {
                 v->nspans -= 2 * t->nelems;
                 return fail(e, "Tuple element '%s' given twice", t->names[i]);
             }
@@ -660,20 +641,14 @@ static int put_tuple(jsonvalue *v, const chtype *t, json_cursor *c, json_kind ki
             }
             span[2 * i + 1] = dst->len - base - span[2 * i];
         }
-        more = json_next(c, '}');
+        more = kb_json_next(c, '}');
     }
     if (more < 0) goto malformed;
     for (size_t i = 0; i < t->nelems; i++)
-        if (span[2 * i + 1] == SIZE_MAX) in_order = 0;
+        if (span[2 * i + 1] == RBW_UNSET) in_order = 0;
     if (!in_order) {
         /* Inner tuples have finished with `reorder` by now. */
-        v->reorder.len = 0;
-        buf_put(&v->reorder, dst->data + base, dst->len - base);
-        dst->len = base;
-        for (size_t i = 0; i < t->nelems; i++) {
-            if (span[2 * i + 1] == SIZE_MAX) rowplan_put_default(t->elems[i], dst);
-            else buf_put(dst, v->reorder.data + span[2 * i], span[2 * i + 1]);
-        }
+        rbw_tuple_order(dst, base, t, span, &v->reorder);
     }
     v->nspans -= 2 * t->nelems;
     return 0;
@@ -684,20 +659,40 @@ malformed:
 
 /* ---- dispatch --------------------------------------------------------- */
 
-int jsonvalue_put(jsonvalue *v, const chtype *t, json_cursor *c, buf *dst, row_error *e) {
-    json_kind kind = json_peek(c);
-    if (kind == JSON_INVALID)
+static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
+                  row_error *e);
+
+int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e) {
+    kb_json_kind kind = kb_json_peek(c);
+    if (kind == KB_JSON_INVALID)
         return fail(e, "malformed JSON: %s", c->p >= c->end ? "unexpected end of message" : "expected a value");
     if (t->kind == CT_LOWCARDINALITY) t = t->inner;
-    if (kind == JSON_NULL) {
-        if (json_literal(c, JSON_NULL)) return fail_json(e, c);
-        rowplan_put_default(t, dst);
+    if (kind == KB_JSON_NULL) {
+        if (kb_json_literal(c, KB_JSON_NULL)) return fail_json(e, c);
+        rbw_default(dst, t);
         return 0;
     }
     if (t->kind == CT_NULLABLE) {
         buf_u8(dst, 0);
         t = t->inner;
     }
+    return put_as(v, t, c, kind, dst, e);
+}
+
+int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const char *s, size_t n,
+                         buf *dst, row_error *e) {
+    if (!s) s = ""; /* an empty string from a format that has no pointer for it */
+    kb_json_cursor c = {s, s, s + n, NULL};
+    v->given = s;
+    v->given_len = n;
+    int rc = put_as(v, t, &c, kind, dst, e);
+    v->given = NULL;
+    return rc;
+}
+
+/* The value at the cursor, of kind `kind`, as t (no longer Nullable). */
+static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
+                  row_error *e) {
     switch (t->kind) {
     case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64: case CT_INT128: case CT_INT256:
     case CT_UINT8: case CT_UINT16: case CT_UINT32: case CT_UINT64: case CT_UINT128: case CT_UINT256:
@@ -705,7 +700,7 @@ int jsonvalue_put(jsonvalue *v, const chtype *t, json_cursor *c, buf *dst, row_e
     case CT_FLOAT32: case CT_FLOAT64: case CT_BFLOAT16:
         return put_float(v, t, c, kind, dst, e);
     case CT_BOOL:
-        return put_bool(c, kind, dst, e);
+        return put_bool(v, c, kind, dst, e);
     case CT_DECIMAL:
         return put_decimal(v, t, c, kind, dst, e);
     case CT_STRING:

@@ -25,7 +25,7 @@
 #include "inspect.h"
 #include "runlock.h"
 #include "startpos.h"
-#include "jsonrow.h"
+#include "decoder.h"
 #include "options.h"
 #include "output.h"
 #include "rowplan.h"
@@ -57,7 +57,7 @@ typedef struct run {
     int have_plan;
     consumer *kafka;
     output out;
-    jsonrow decoder;
+    kb_rowdecoder decoder;
     int have_decoder;
     partition_start *starts; /* -o P:SPEC starts, then those from stdin */
     size_t nstarts;
@@ -161,8 +161,9 @@ static int consume(run *r) {
             km.key_len = m->key_len;
             km.value = m->payload;
             km.value_len = m->len;
-            if (jsonrow_decode(&r->decoder, &km, &r->out.rows, &e) == 0) {
-                r->rows++;
+            int got = kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
+            if (got >= 0) {
+                r->rows += (uint64_t)got;
             } else {
                 int rc = bad_message(r, m, &km, &e);
                 if (rc != EXIT_OK || r->out.closed) {
@@ -284,7 +285,12 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (r.opt.with_header) rowplan_header(&r.plan, &r.out.rows);
-    jsonrow_init(&r.decoder, &r.plan);
+    if (kb_rowdecoder_open(&r.decoder, &r.plan, r.opt.format, r.opt.key_format, &r.opt, r.err,
+                           sizeof r.err)) {
+        die(&r, "%s", r.err);
+        status = EXIT_USAGE;
+        goto done;
+    }
     r.have_decoder = 1;
 
     /* Held until the process exits; the kernel releases it even on kill -9. */
@@ -330,7 +336,7 @@ done:
     if (r.kafka) consumer_close(r.kafka);
     dead_letter_close(r.dlq);
     free(r.starts);
-    if (r.have_decoder) jsonrow_free(&r.decoder);
+    if (r.have_decoder) kb_rowdecoder_close(&r.decoder);
     if (r.have_plan) rowplan_free(&r.plan);
     chcolumns_free(&r.columns);
     output_free(&r.out);

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "decoder.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -30,7 +32,10 @@ static const char usage[] =
     "What to write:\n"
     "      --columns LIST        ClickHouse columns, e.g. 'id UInt64, name String',\n"
     "                            or without spaces: id:UInt64,name:String\n"
-    "  -s, --format FORMAT       message format: json (default)\n"
+    "  -s, --format FORMAT       message format: json (default), msgpack,\n"
+    "                            msgpack-positional, raw or lines\n"
+    "      --key-format FORMAT   format of the message key, for columns whose\n"
+    "                            PATH starts with $key: json, msgpack, raw\n"
     "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default) or RowBinary;\n"
     "                            must match the format given to executable()\n"
     "\n"
@@ -237,9 +242,10 @@ static int set_output(bridge_options *o, const char *v, char *err, size_t errlen
     return 0;
 }
 
-static int set_format(bridge_options *o, const char *v, char *err, size_t errlen) {
-    if (strcmp(v, "json") != 0) return fail(err, errlen, "--format: unsupported message format '%s' (supported: json)", v);
-    set_string(&o->format, v);
+static int set_format(char **field, const char *name, const char *v, char *err, size_t errlen) {
+    if (!kb_decoder_find(v))
+        return fail(err, errlen, "%s: unsupported message format '%s' (supported: %s)", name, v, kb_decoder_names());
+    set_string(field, v);
     return 0;
 }
 
@@ -262,7 +268,8 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     else if (!strcmp(name, "partitions")) return set_partitions(o, v, err, errlen);
     else if (!strcmp(name, "offset")) return set_offsets(o, v, err, errlen);
     else if (!strcmp(name, "property")) return add_property(o, v, err, errlen);
-    else if (!strcmp(name, "format")) return set_format(o, v, err, errlen);
+    else if (!strcmp(name, "format")) return set_format(&o->format, "--format", v, err, errlen);
+    else if (!strcmp(name, "key-format")) return set_format(&o->key_format, "--key-format", v, err, errlen);
     else if (!strcmp(name, "output")) return set_output(o, v, err, errlen);
     else if (!strcmp(name, "max-rows")) return parse_u64("--max-rows", v, &o->max_rows, err, errlen);
     else if (!strcmp(name, "max-time")) return parse_seconds("--max-time", v, &o->max_time, err, errlen);
@@ -415,6 +422,7 @@ static const struct option long_options[] = {
     {"max-rows", required_argument, NULL, 'c'},
     {"config", required_argument, NULL, 'F'},
     {"columns", required_argument, NULL, 0},
+    {"key-format", required_argument, NULL, 0},
     {"max-time", required_argument, NULL, 0},
     {"idle-timeout", required_argument, NULL, 0},
     {"pipeline", required_argument, NULL, 0},
@@ -522,6 +530,7 @@ void options_free(bridge_options *o) {
     free(o->brokers);
     free(o->topic);
     free(o->format);
+    free(o->key_format);
     free(o->columns);
     free(o->lock_path);
     free(o->dead_letter_topic);

@@ -31,7 +31,8 @@ typedef enum error_policy {
 typedef struct bridge_options {
     char *brokers;
     char *topic;
-    char *format;        /* message format: json */
+    char *format;        /* message format: a decoder's name (decoder.h) */
+    char *key_format;    /* the key's, or NULL: no column reads the key */
     char *columns;       /* ClickHouse column list */
     int with_header;     /* RowBinaryWithNamesAndTypes rather than RowBinary */
     int32_t *partitions;

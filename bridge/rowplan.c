@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rbwriter.h"
+
 static uint64_t hash_name(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (size_t i = 0; i < n; i++) {
@@ -78,6 +80,7 @@ int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
             if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) c->plain_name = 0;
         c->type = cols->v[i].type;
         c->path = cols->v[i].path;
+        c->source = c->path ? c->path->source : FIELD_VALUE;
         c->meta = c->path ? META_NONE : meta_of(c->name);
         if (c->path) continue; /* found through its path, not by name */
         if (c->meta != META_NONE) {
@@ -124,99 +127,18 @@ void rowplan_header(const rowplan *p, buf *out) {
     buf_free(&t);
 }
 
-void rowplan_put_default(const chtype *t, buf *out) {
-    switch (t->kind) {
-    case CT_NULLABLE:
-        buf_u8(out, 1);
-        return;
-    case CT_LOWCARDINALITY:
-        rowplan_put_default(t->inner, out);
-        return;
-    case CT_STRING: case CT_ARRAY: case CT_MAP: case CT_NESTED:
-        buf_u8(out, 0); /* empty: a zero length or count */
-        return;
-    case CT_TUPLE:
-        for (size_t i = 0; i < t->nelems; i++) rowplan_put_default(t->elems[i], out);
-        return;
-    case CT_ENUM8:
-    case CT_ENUM16:
-        /* ClickHouse's default of an Enum is its first element by value,
-         * which need not be 0. */
-        buf_le(out, (uint64_t)(int64_t)t->items[0].value, t->kind == CT_ENUM8 ? 1 : 2);
-        return;
-    default: {
-        size_t n = chtype_fixed_size(t);
-        buf_reserve(out, n);
-        memset(out->data + out->len, 0, n);
-        out->len += n;
-    }
-    }
-}
-
-int rowplan_put_int(const chtype *t, int negative, uint64_t magnitude, buf *out, row_error *e) {
-    static const struct {
-        unsigned bytes;
-        int is_signed;
-    } shape[] = {
-        [CT_INT8] = {1, 1},  [CT_INT16] = {2, 1},  [CT_INT32] = {4, 1},  [CT_INT64] = {8, 1},
-        [CT_UINT8] = {1, 0}, [CT_UINT16] = {2, 0}, [CT_UINT32] = {4, 0}, [CT_UINT64] = {8, 0},
-    };
-    unsigned bits = shape[t->kind].bytes * 8;
-    uint64_t value;
-    if (shape[t->kind].is_signed) {
-        uint64_t limit = (uint64_t)1 << (bits - 1); /* |min|; max is limit - 1 */
-        if (negative ? magnitude > limit : magnitude >= limit) goto range;
-        value = negative ? (uint64_t)0 - magnitude : magnitude;
-    } else {
-        if (negative && magnitude) goto range;
-        if (bits < 64 && magnitude >> bits) goto range;
-        value = magnitude;
-    }
-    buf_le(out, value, shape[t->kind].bytes);
-    return 0;
-range: {
+/* The message timestamp (milliseconds) as the instant it names. */
+static int put_timestamp(const chtype *t, int64_t ms, buf *out, row_error *e) {
+    int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    uint32_t nanos = (uint32_t)((ms - s * 1000) * 1000000);
+    if (rbw_time(out, t, s, nanos, e) == 0) return 0;
     buf name;
-    buf_init(&name, 16);
+    buf_init(&name, 32);
     chtype_format(t, &name);
-    snprintf(e->reason, sizeof e->reason, "value %s%" PRIu64 " is out of range for %.*s",
-             negative ? "-" : "", magnitude, (int)name.len, (const char *)name.data);
+    snprintf(e->reason, sizeof e->reason, "message timestamp %" PRId64 " ms does not fit %.*s", ms,
+             (int)name.len, (const char *)name.data);
     buf_free(&name);
     return -1;
-}
-}
-
-static uint64_t pow10u(unsigned n) {
-    uint64_t v = 1;
-    while (n--) v *= 10;
-    return v;
-}
-
-static int put_timestamp(const chtype *t, int64_t ms, buf *out, row_error *e) {
-    if (t->kind == CT_DATETIME) {
-        int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-        if (s < 0 || s > (int64_t)UINT32_MAX) {
-            snprintf(e->reason, sizeof e->reason,
-                     "message timestamp %" PRId64 " ms does not fit DateTime", ms);
-            return -1;
-        }
-        buf_le(out, (uint64_t)s, 4);
-        return 0;
-    }
-    int64_t ticks;
-    if (t->precision >= 3) {
-        int64_t scale = (int64_t)pow10u(t->precision - 3);
-        if (__builtin_mul_overflow(ms, scale, &ticks)) {
-            snprintf(e->reason, sizeof e->reason,
-                     "message timestamp %" PRId64 " ms does not fit DateTime64(%u)", ms,
-                     t->precision);
-            return -1;
-        }
-    } else {
-        int64_t scale = (int64_t)pow10u(3 - t->precision);
-        ticks = ms >= 0 ? ms / scale : -((-ms + scale - 1) / scale);
-    }
-    buf_le(out, (uint64_t)ticks, 8);
-    return 0;
 }
 
 int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_error *e) {
@@ -247,9 +169,9 @@ int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_erro
         buf_rb_string(out, m->value, present ? m->value_len : 0);
         return 0;
     case META_PARTITION:
-        return rowplan_put_int(t, m->partition < 0, (uint64_t)(m->partition < 0 ? -(int64_t)m->partition : m->partition), out, e);
+        return rbw_int(out, t, m->partition < 0, (uint64_t)(m->partition < 0 ? -(int64_t)m->partition : m->partition), e);
     case META_OFFSET:
-        return rowplan_put_int(t, m->offset < 0, m->offset < 0 ? (uint64_t)0 - (uint64_t)m->offset : (uint64_t)m->offset, out, e);
+        return rbw_int(out, t, m->offset < 0, m->offset < 0 ? (uint64_t)0 - (uint64_t)m->offset : (uint64_t)m->offset, e);
     case META_TIMESTAMP:
         return put_timestamp(t, present ? m->timestamp_ms : 0, out, e);
     case META_NONE:
@@ -263,7 +185,7 @@ int rowplan_put_error_row(const rowplan *p, const kb_msg *m, buf *out, row_error
     for (size_t i = 0; i < p->ncols; i++) {
         const plan_column *c = &p->cols[i];
         if (c->meta == META_NONE) {
-            rowplan_put_default(c->type, out);
+            rbw_default(out, c->type);
         } else if (rowplan_put_meta(c, m, out, e)) {
             out->len = start;
             return -1;
@@ -276,4 +198,10 @@ int rowplan_find_meta(const rowplan *p, meta_kind kind) {
     for (size_t i = 0; i < p->ncols; i++)
         if (p->cols[i].meta == kind) return (int)i;
     return -1;
+}
+
+int rowplan_reads_key(const rowplan *p) {
+    for (size_t i = 0; i < p->ncols; i++)
+        if (p->cols[i].source == FIELD_KEY) return 1;
+    return 0;
 }

@@ -10,7 +10,8 @@
  *     _topic      String, LowCardinality(String)
  *     _partition  any integer type wide enough for the partition numbers
  *     _offset     any integer type wide enough for the offsets
- *     _timestamp  DateTime64(P) or DateTime: the message timestamp
+ *     _timestamp  DateTime64(P) or DateTime: the message timestamp, held to
+ *                 the type's range like any time (rbw_time)
  *     _key        String: the message key, raw bytes
  *     _error      String: with --on-error stream, why the message could not
  *                 become a row ('' for good rows)
@@ -45,7 +46,8 @@ typedef struct plan_column {
     size_t name_len;
     int plain_name;    /* no '"', '\\' or control bytes: JSON writes it as is */
     const chtype *type;
-    const jsonpath *path; /* NULL: the field of the column's name */
+    const fieldpath *path; /* NULL: the field of the column's name */
+    field_source source;   /* the part of the message it is read from */
     meta_kind meta;
 } plan_column;
 
@@ -77,14 +79,7 @@ int rowplan_put_error_row(const rowplan *p, const kb_msg *m, buf *out, row_error
 /* Column number of a metadata column, or -1. */
 int rowplan_find_meta(const rowplan *p, meta_kind kind);
 
-/* The value of a field that is missing: NULL for Nullable, else the
- * type's default as ClickHouse defines it: zero, empty, the epoch, or an
- * Enum's first element; a Tuple's elements each get theirs. */
-void rowplan_put_default(const chtype *t, buf *out);
-
-/* Encodes an integer given as sign and magnitude into integer column type
- * t (Nullable and LowCardinality already removed), refusing values that do
- * not fit. */
-int rowplan_put_int(const chtype *t, int negative, uint64_t magnitude, buf *out, row_error *e);
+/* Whether some column reads the message key through a path ($key...). */
+int rowplan_reads_key(const rowplan *p);
 
 #endif

@@ -10,7 +10,6 @@ static int hexval(char ch) {
 }
 
 int tv_uuid(const char *s, size_t n, unsigned char out[16]) {
-    unsigned char bytes[16];
     int dashes = n == 36;
     if (n != 36 && n != 32) return -1;
     size_t i = 0;
@@ -21,13 +20,8 @@ int tv_uuid(const char *s, size_t n, unsigned char out[16]) {
         }
         int hi = hexval(s[i]), lo = hexval(s[i + 1]);
         if (hi < 0 || lo < 0) return -1;
-        bytes[b] = (unsigned char)(hi << 4 | lo);
+        out[b] = (unsigned char)(hi << 4 | lo);
         i += 2;
-    }
-    /* ClickHouse stores a UUID as two little-endian 64-bit halves. */
-    for (int b = 0; b < 8; b++) {
-        out[b] = bytes[7 - b];
-        out[8 + b] = bytes[15 - b];
     }
     return 0;
 }

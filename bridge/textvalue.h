@@ -16,7 +16,7 @@
 #include "wideint.h"
 
 /* 8-4-4-4-12 hex digits with dashes, or 32 without; either case.  Writes
- * the 16 bytes in RowBinary order: each 8-byte half reversed. */
+ * the 16 bytes in the order written (rbw_uuid() stores them). */
 int tv_uuid(const char *s, size_t n, unsigned char out[16]);
 
 /* Dotted quad, each part 0..255 in one to three digits. */

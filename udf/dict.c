@@ -6,9 +6,10 @@
  * Run as `kafka-dict --pipeline NAME`: reads every partition of the
  * pipeline's topic from the log start to the end offsets seen at start,
  * keeps the latest record per message key (a tombstone removes the key),
- * then writes one RowBinary row per live key, decoded from its value with
- * the pipeline's columns exactly as the bridge decodes messages (so _key,
- * _partition, _offset and _timestamp work too).  A LIFETIME reload runs it
+ * then writes one RowBinary row per live key, decoded with the pipeline's
+ * columns, format and key format exactly as the bridge decodes messages
+ * (so _key, _partition, _offset, _timestamp and columns read from the key
+ * work too).  A LIFETIME reload runs it
  * again and so re-reads the topic.
  *
  * Memory follows the live keys, not the records read (see keyset.h).
@@ -30,7 +31,7 @@
 
 #include "chtype.h"
 #include "consumer.h"
-#include "jsonrow.h"
+#include "decoder.h"
 #include "keyset.h"
 #include "options.h"
 #include "output.h"
@@ -106,7 +107,7 @@ static int load(consumer *c, const bridge_options *o, keyset *keys, char *err, s
  * the rows are decoded and thrown away: a first pass that finds any bad
  * value before a byte is written, so that the load fails with this
  * program's message (check_exit_code) rather than with a cut stream. */
-static int write_rows(const keyset *keys, const bridge_options *o, jsonrow *dec, output *out, int check, char *err,
+static int write_rows(const keyset *keys, const bridge_options *o, kb_rowdecoder *dec, output *out, int check, char *err,
                       size_t errlen) {
     kb_msg km = {.topic = o->topic};
     row_error e;
@@ -120,7 +121,14 @@ static int write_rows(const keyset *keys, const bridge_options *o, jsonrow *dec,
         km.key_len = r->key_len;
         km.value = r->data + r->key_len;
         km.value_len = r->value_len;
-        if (jsonrow_decode(dec, &km, &out->rows, &e)) {
+        int rows = kb_rowdecoder_decode(dec, &km, &out->rows, &e);
+        if (rows > 1) {
+            /* A per-line format: one record must be one entry. */
+            snprintf(err, errlen, "topic '%s' partition %" PRId32 " offset %" PRId64 ": %d rows from one record "
+                     "(a dictionary takes one per key)", o->topic, r->partition, r->offset, rows);
+            return -1;
+        }
+        if (rows < 0) {
             char reason[600], where[64] = "";
             if (e.column) snprintf(reason, sizeof reason, "column '%s': %s", e.column, e.reason);
             else snprintf(reason, sizeof reason, "%s", e.reason);
@@ -161,7 +169,7 @@ int main(int argc, char **argv) {
     chcolumns cols;
     memset(&cols, 0, sizeof cols);
     rowplan plan;
-    jsonrow dec;
+    kb_rowdecoder dec;
     output out;
     keyset keys;
     consumer *c = NULL;
@@ -173,8 +181,12 @@ int main(int argc, char **argv) {
         status = fail(err);
         goto done;
     }
+    if (kb_rowdecoder_open(&dec, &plan, o.format, o.key_format, &o, err, sizeof err)) {
+        rowplan_free(&plan);
+        status = fail(err);
+        goto done;
+    }
     have_plan = 1;
-    jsonrow_init(&dec, &plan);
     /* The whole log, whatever the pipeline says about start positions:
      * compaction keeps the latest record of every key somewhere in it. */
     consumer_config cc = {
@@ -211,7 +223,7 @@ int main(int argc, char **argv) {
 done:
     if (c) consumer_close(c);
     if (have_plan) {
-        jsonrow_free(&dec);
+        kb_rowdecoder_close(&dec);
         rowplan_free(&plan);
     }
     keyset_free(&keys);

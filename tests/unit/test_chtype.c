@@ -111,7 +111,7 @@ START_TEST(paths) {
     for (size_t i = 0; i < 3; i++) {
         buf b;
         buf_init(&b, 16);
-        jsonpath_format(cols.v[i].path, &b);
+        fieldpath_format(cols.v[i].path, &b);
         buf_u8(&b, 0);
         ck_assert_str_eq((const char *)b.data, want[i]);
         buf_free(&b);
@@ -120,10 +120,10 @@ START_TEST(paths) {
     ck_assert_uint_eq(cols.v[2].path->steps[1].index, 2);
     chcolumns_free(&cols);
     ck_assert_str_eq(parse_error("a UInt8 PATH 'user.id'"),
-                     "column 'a': invalid JSON path 'user.id': a path starts with '$'");
-    ck_assert_str_eq(parse_error("a UInt8 PATH '$.a..b'"), "column 'a': invalid JSON path '$.a..b': empty key");
+                     "column 'a': invalid path 'user.id': a path starts with '$'");
+    ck_assert_str_eq(parse_error("a UInt8 PATH '$.a..b'"), "column 'a': invalid path '$.a..b': empty key");
     ck_assert_str_eq(parse_error("a UInt8 PATH '$.a[x]'"),
-                     "column 'a': invalid JSON path '$.a[x]': expected an index from 0, like [2]");
+                     "column 'a': invalid path '$.a[x]': expected an index from 0, like [2]");
     ck_assert_str_eq(parse_error("n Nested(a UInt8) PATH '$.n'"),
                      "column 'n': a Nested column cannot have a PATH; give its flattened columns one");
 }

@@ -45,7 +45,7 @@ START_TEST(ipv4_and_uuid) {
     ck_assert_int_eq(tv_ipv4("1.2.3.1000", 10, &v), -1);
     unsigned char u[16];
     ck_assert_int_eq(tv_uuid("00112233-4455-6677-8899-aabbccddeeff", 36, u), 0);
-    ck_assert_str_eq(hex(u, 16), "77 66 55 44 33 22 11 00 ff ee dd cc bb aa 99 88");
+    ck_assert_str_eq(hex(u, 16), "00 11 22 33 44 55 66 77 88 99 aa bb cc dd ee ff");
     ck_assert_int_eq(tv_uuid("00112233445566778899aabbccddeeff", 32, u), 0);
     ck_assert_int_eq(tv_uuid("00112233-4455-6677-8899_aabbccddeeff", 36, u), -1);
     ck_assert_int_eq(tv_uuid("0011223344556677889", 19, u), -1);

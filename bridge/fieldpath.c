@@ -1,4 +1,4 @@
-#include "jsonpath.h"
+#include "fieldpath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +16,31 @@ static void *xcalloc(size_t n, size_t size) {
 }
 
 static int fail(char *err, size_t errlen, const char *text, size_t n, const char *why) {
-    snprintf(err, errlen, "invalid JSON path '%.*s': %s", (int)(n > 80 ? 80 : n), text, why);
+    snprintf(err, errlen, "invalid path '%.*s': %s", (int)(n > 80 ? 80 : n), text, why);
     return -1;
 }
 
-int jsonpath_parse(const char *text, size_t n, jsonpath **out, char *err, size_t errlen) {
-    jsonpath_step steps[MAX_STEPS];
+int fieldpath_parse(const char *text, size_t n, fieldpath **out, char *err, size_t errlen) {
+    fieldpath_step steps[MAX_STEPS];
     size_t nsteps = 0, i = 1;
     const char *why = NULL;
+    field_source source = FIELD_VALUE;
     buf key;
     *out = NULL;
     if (n == 0 || text[0] != '$') return fail(err, errlen, text, n, "a path starts with '$'");
+    /* "$key" roots the path in the message key; "$keys" would be a typo
+     * for a value path, not a key. */
+    if (n >= 4 && memcmp(text, "$key", 4) == 0 && (n == 4 || text[4] == '.' || text[4] == '[')) {
+        source = FIELD_KEY;
+        i = 4;
+    }
     buf_init(&key, 32);
     while (i < n) {
         if (nsteps == MAX_STEPS) {
             why = "more than 64 steps";
             goto bad;
         }
-        jsonpath_step *s = &steps[nsteps];
+        fieldpath_step *s = &steps[nsteps];
         key.len = 0;
         if (text[i] == '.') {
             size_t start = ++i;
@@ -64,7 +71,7 @@ int jsonpath_parse(const char *text, size_t n, jsonpath **out, char *err, size_t
                 goto bad;
             }
             i++;
-            *s = (jsonpath_step){NULL, 0, index};
+            *s = (fieldpath_step){NULL, 0, index};
             nsteps++;
             continue;
         } else {
@@ -81,14 +88,15 @@ int jsonpath_parse(const char *text, size_t n, jsonpath **out, char *err, size_t
         s->index = 0;
         nsteps++;
     }
-    if (nsteps == 0) {
+    if (nsteps == 0 && source == FIELD_VALUE) {
         why = "the path names no field";
         goto bad;
     }
     buf_free(&key);
-    jsonpath *p = xcalloc(1, sizeof *p);
+    fieldpath *p = xcalloc(1, sizeof *p);
+    p->source = source;
     p->steps = xcalloc(nsteps, sizeof *p->steps);
-    memcpy(p->steps, steps, nsteps * sizeof *steps);
+    if (nsteps) memcpy(p->steps, steps, nsteps * sizeof *steps);
     p->nsteps = nsteps;
     *out = p;
     return 0;
@@ -99,17 +107,18 @@ bad:
     return fail(err, errlen, text, n, why);
 }
 
-void jsonpath_free(jsonpath *p) {
+void fieldpath_free(fieldpath *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nsteps; i++) free(p->steps[i].key);
     free(p->steps);
     free(p);
 }
 
-void jsonpath_format(const jsonpath *p, buf *out) {
-    buf_u8(out, '$');
+void fieldpath_format(const fieldpath *p, buf *out) {
+    if (p->source == FIELD_KEY) buf_put(out, "$key", 4);
+    else buf_u8(out, '$');
     for (size_t i = 0; i < p->nsteps; i++) {
-        const jsonpath_step *s = &p->steps[i];
+        const fieldpath_step *s = &p->steps[i];
         if (!s->key) {
             char num[32];
             int len = snprintf(num, sizeof num, "[%zu]", s->index);

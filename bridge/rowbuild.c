@@ -1,0 +1,86 @@
+#include "rowbuild.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbwriter.h"
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+void rowbuild_init(rowbuild *rb, const rowplan *plan) {
+    memset(rb, 0, sizeof *rb);
+    rb->plan = plan;
+    rb->slots = xcalloc(plan->ncols, sizeof *rb->slots);
+    rb->seen = xcalloc(plan->ncols, sizeof *rb->seen);
+    buf_init(&rb->fields, 4096);
+}
+
+void rowbuild_free(rowbuild *rb) {
+    free(rb->slots);
+    free(rb->seen);
+    buf_free(&rb->fields);
+    memset(rb, 0, sizeof *rb);
+}
+
+int rowbuild_emit_metadata(rowbuild *rb, row_error *e) {
+    const rowplan *plan = rb->plan;
+    while (rb->emitted < plan->ncols && plan->cols[rb->emitted].meta != META_NONE) {
+        if (rowplan_put_meta(&plan->cols[rb->emitted], rb->m, rb->out, e)) return -1;
+        rb->emitted++;
+    }
+    return 0;
+}
+
+int rowbuild_begin(rowbuild *rb, const kb_msg *m, buf *out, row_error *e) {
+    e->column = NULL;
+    e->byte = -1;
+    e->reason[0] = '\0';
+    if (++rb->generation == 0) { /* wrapped: forget every old mark */
+        memset(rb->seen, 0, rb->plan->ncols * sizeof *rb->seen);
+        rb->generation = 1;
+    }
+    rb->m = m;
+    rb->out = out;
+    rb->row_start = out->len;
+    rb->emitted = 0;
+    rb->fields.len = 0;
+    if (rowbuild_emit_metadata(rb, e)) {
+        rowbuild_cancel(rb);
+        return -1;
+    }
+    return 0;
+}
+
+int rowbuild_commit(rowbuild *rb, row_error *e) {
+    const rowplan *plan = rb->plan;
+    buf *out = rb->out;
+    for (size_t i = rb->emitted; i < plan->ncols; i++) {
+        const plan_column *pc = &plan->cols[i];
+        if (pc->meta != META_NONE) {
+            if (rowplan_put_meta(pc, rb->m, out, e)) {
+                rowbuild_cancel(rb);
+                return -1;
+            }
+        } else if (rb->seen[i] == rb->generation) {
+            buf_put(out, rb->fields.data + rb->slots[i].off, rb->slots[i].len);
+        } else {
+            rbw_default(out, pc->type);
+        }
+    }
+    rb->emitted = plan->ncols;
+    return 0;
+}
+
+buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e) {
+    e->column = rb->plan->cols[col].name;
+    snprintf(e->reason, sizeof e->reason, "field given twice");
+    return NULL;
+}
