@@ -24,6 +24,7 @@
 #include "chtype.h"
 #include "consumer.h"
 #include "deadletter.h"
+#include "inspect.h"
 #include "runlock.h"
 #include "startpos.h"
 #include "decoder.h"
@@ -293,6 +294,10 @@ int main(int argc, char **argv) {
     if (parsed != OPTIONS_RUN) {
         die(&r, "%s", r.err);
         status = EXIT_USAGE;
+        goto done;
+    }
+    if (r.opt.inspect) {
+        status = inspect_run(&r.opt, &r.out, r.err, sizeof r.err) ? die(&r, "%s", r.err) : EXIT_OK;
         goto done;
     }
     if (chcolumns_parse(r.opt.columns, &r.columns, r.err, sizeof r.err) ||

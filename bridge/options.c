@@ -72,6 +72,11 @@ static const char usage[] =
     "                            (partition Int32, log_start Int64, log_end Int64,\n"
     "                            start Int64, lag Int64), start being where a run\n"
     "                            with the same options would begin\n"
+    "      --inspect MODE        read no messages for keeps: topics (partitions,\n"
+    "                            leaders, replicas, ISR, log start/end), groups\n"
+    "                            (committed offsets and lag), peek (the last -c N\n"
+    "                            messages of each partition), watermarks; each\n"
+    "                            writes fixed columns (see README)\n"
     "\n"
     "Messages that cannot become rows:\n"
     "      --on-error fail|skip|dead-letter|stream\n"
@@ -289,11 +294,11 @@ static const struct {
 } keys[] = {
     {"brokers", 0}, {"topic", 0}, {"columns", 0}, {"format", 0}, {"property", 0},
     {"lock", 0}, {"config", 0}, {"dead-letter-topic", 0}, {"commit-group", 0},
-    {"commit-on-exit", 0}, {"key-format", 0}, {"memory-budget", 0},
+    {"commit-on-exit", 0}, {"key-format", 0}, {"memory-budget", 0}, {"allow-produce", 0},
     {"partitions", 1}, {"shard", 1}, {"offset", 1}, {"offsets-from", 1},
     {"on-out-of-range", 1}, {"max-rows", 1}, {"max-time", 1}, {"idle-timeout", 1},
     {"flush-interval", 1}, {"timeout", 1}, {"output", 1}, {"trust-exit-code", 1},
-    {"on-error", 1}, {"watermarks", 1},
+    {"on-error", 1}, {"watermarks", 1}, {"inspect", 1},
 };
 enum { NKEYS = sizeof keys / sizeof keys[0] };
 _Static_assert(NKEYS <= 32, "one bit per key in bridge_options.overridable");
@@ -430,6 +435,10 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
     } else if (!strcmp(name, "dead-letter-topic")) set_string(&o->dead_letter_topic, v);
     else if (!strcmp(name, "commit-group")) set_string(&o->commit_group, v);
     else if (!strcmp(name, "watermarks")) return set_bool("--watermarks", v, &o->watermarks, err, errlen);
+    else if (!strcmp(name, "inspect")) {
+        if (!strcmp(v, "watermarks")) o->watermarks = 1;
+        else set_string(&o->inspect, v);
+    } else if (!strcmp(name, "allow-produce")) return set_bool("allow-produce", v, &o->allow_produce, err, errlen);
     else if (!strcmp(name, "commit-on-exit")) return set_bool("--commit-on-exit", v, &o->commit_on_exit, err, errlen);
     else if (!strcmp(name, "shard")) {
         unsigned i, n;
@@ -654,6 +663,7 @@ static const struct option long_options[] = {
     {"shard", required_argument, NULL, 0},
     {"watermarks", no_argument, NULL, 0},
     {"memory-budget", required_argument, NULL, 0},
+    {"inspect", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -761,6 +771,7 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
             }
         }
     }
+    if (o->inspect) return OPTIONS_RUN; /* its columns are fixed; a topic is optional */
     if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
     if (o->on_error == ON_ERROR_DEAD_LETTER && !o->dead_letter_topic)
         return fail(err, errlen, "--on-error dead-letter needs --dead-letter-topic");
@@ -792,6 +803,17 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
     return OPTIONS_RUN;
 }
 
+int options_load_pipeline(bridge_options *o, const char *argv0, const char *name, char *err,
+                          size_t errlen) {
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = 5000;
+    if (pipeline_dir(argv0, dir, sizeof dir, err, errlen) ||
+        pipeline_path(dir, name, path, sizeof path, err, errlen))
+        return -1;
+    return load_file(o, path, 0, err, errlen);
+}
+
 void options_free(bridge_options *o) {
     free(o->brokers);
     free(o->topic);
@@ -801,6 +823,7 @@ void options_free(bridge_options *o) {
     free(o->lock_path);
     free(o->dead_letter_topic);
     free(o->commit_group);
+    free(o->inspect);
     free(o->partitions);
     free(o->starts);
     for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);

@@ -65,6 +65,8 @@ typedef struct bridge_options {
     uint64_t memory_budget;  /* bytes; 0: the default (kafkaconf.h) */
     int pipeline;            /* --pipeline given: the query runs under its rules */
     uint32_t overridable;    /* bit per key a query may set (see options.c) */
+    char *inspect;           /* --inspect MODE (inspect.h), or NULL */
+    int allow_produce;       /* kafkaProduce may write to this pipeline's topic */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };
@@ -73,5 +75,11 @@ enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };
  * OPTIONS_EXIT after printing --help or --version. */
 int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t errlen);
 void options_free(bridge_options *o);
+
+/* Reads pipeline NAME from the pipeline directory (as --pipeline NAME
+ * does, relative to argv0) into a zeroed o, without the checks of a
+ * consuming run: for the UDF programs, which use only some keys. */
+int options_load_pipeline(bridge_options *o, const char *argv0, const char *name, char *err,
+                          size_t errlen);
 
 #endif

@@ -31,6 +31,10 @@ __all__ = ["BRIDGE", "install_script"]
 BRIDGE = Path(os.environ.get("KAFKA_BRIDGE", "build/bridge/kafka-bridge"))
 if not BRIDGE.is_absolute():
     BRIDGE = REPO_ROOT / BRIDGE
+# The UDF programs of the same build, and the XML users install for them.
+UDF_PROGRAMS = ["kafka-produce", "kafka-dict", "kafka-decode"]
+UDF_DIR = BRIDGE.parent.parent / "udf"
+FUNCTIONS_XML = REPO_ROOT / "clickhouse-config" / "*_function.xml"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -57,12 +61,16 @@ def user_scripts() -> Path:
     (d / "kafka-bridge.d/_server.conf").write_text("adhoc = true\n")
     if BRIDGE.is_file():
         install_script(BRIDGE, "kafka-bridge")
+    for name in UDF_PROGRAMS:
+        if (UDF_DIR / name).is_file():
+            install_script(UDF_DIR / name, name)
     return d
 
 
 @pytest.fixture(scope="session")
 def clickhouse(user_scripts: Path):
-    ch = ClickHouse(scratch_dir() / "chdb", user_scripts)
+    ch = ClickHouse(scratch_dir() / "chdb", user_scripts,
+                    user_defined_executable_functions_config=str(FUNCTIONS_XML))
     try:
         yield ch
     finally:

@@ -1,0 +1,249 @@
+/*
+ * kafka-produce - the executable_pool UDF behind kafkaProduce() and its
+ * siblings (clickhouse-config/kafka_produce_function.xml).
+ *
+ * ClickHouse keeps the process and writes it block after block: the row
+ * count on its own line (send_chunk_header = 1), then per row the
+ * arguments in RowBinary: pipeline String, key Nullable(String), value
+ * Nullable(String) and, with --headers, headers Map(String, String).  For
+ * each block every row is queued to the pipeline's topic, every delivery
+ * report awaited, and then one result per row, in input order, is written:
+ * Tuple(partition Int32, offset Int64, error String), error '' when the
+ * broker acknowledged the message.
+ *
+ * With --fail-on-error a failed delivery fails the query instead: one
+ * stderr line and exit status 1, which ClickHouse quotes (check_exit_code
+ * and stderr_reaction in the XML).  Misuse always fails the query: an
+ * unknown pipeline, one that does not allow producing, malformed input.
+ * On success nothing is written to stderr.
+ *
+ * SIGTERM keeps its default action: the process ends at once.  A block
+ * cut short that way has no answer, so its query fails; some of its
+ * messages may have reached Kafka.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "rbread.h"
+#include "sink.h"
+
+#define MAX_PIPELINES 64
+
+typedef struct row {
+    rbspan pipeline, key, value;
+    size_t header0, nheaders; /* pairs of spans in the header array */
+    sink *to;
+    sink_result result;
+} row;
+
+typedef struct produce {
+    const char *argv0;
+    int with_headers;
+    int fail_on_error;
+    rbread in;
+    buf bytes;          /* every argument byte of the block */
+    row *rows;
+    size_t cap_rows;
+    rbspan *headers;    /* name, value, name, value... */
+    size_t nheaders, cap_headers;
+    struct {
+        char *name;
+        sink *s;
+    } sinks[MAX_PIPELINES];
+    size_t nsinks;
+    buf out;
+    char err[1024];
+} produce;
+
+static int fatal(const char *msg) {
+    fprintf(stderr, "kafka-produce: %s\n", msg);
+    fflush(stderr);
+    return 1;
+}
+
+static void *grow(void *p, size_t n, size_t size) {
+    void *q = realloc(p, n * size);
+    if (!q) {
+        fprintf(stderr, "kafka-produce: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+/* The sink of a pipeline, opened on first use and kept for later blocks
+ * and queries: a new idempotent producer costs a round trip for its id. */
+static sink *sink_for(produce *p, const char *name) {
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (!strcmp(p->sinks[i].name, name)) return p->sinks[i].s;
+    if (p->nsinks == MAX_PIPELINES) {
+        snprintf(p->err, sizeof p->err, "more than %d pipelines used by one process", MAX_PIPELINES);
+        return NULL;
+    }
+    sink *s;
+    if (sink_open(&s, p->argv0, name, p->err, sizeof p->err)) return NULL;
+    p->sinks[p->nsinks].name = strdup(name);
+    p->sinks[p->nsinks++].s = s;
+    return s;
+}
+
+static int read_block(produce *p, uint64_t n) {
+    p->bytes.len = 0;
+    p->nheaders = 0;
+    if (n > p->cap_rows) {
+        p->rows = grow(p->rows, n, sizeof *p->rows);
+        p->cap_rows = n;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        row *r = &p->rows[i];
+        memset(r, 0, sizeof *r);
+        if (rbread_string(&p->in, &p->bytes, &r->pipeline) ||
+            rbread_nullable_string(&p->in, &p->bytes, &r->key) ||
+            rbread_nullable_string(&p->in, &p->bytes, &r->value))
+            return -1;
+        if (!p->with_headers) continue;
+        uint64_t count;
+        if (rbread_count(&p->in, &count)) return -1;
+        if (count > 100000) {
+            snprintf(p->in.err, sizeof p->in.err, "row %" PRIu64 ": %" PRIu64 " headers (at most 100000)", i + 1,
+                     count);
+            return -1;
+        }
+        r->header0 = p->nheaders;
+        r->nheaders = (size_t)count;
+        if (p->nheaders + 2 * count > p->cap_headers) {
+            p->cap_headers = (p->nheaders + 2 * count) * 2;
+            p->headers = grow(p->headers, p->cap_headers, sizeof *p->headers);
+        }
+        for (uint64_t h = 0; h < 2 * count; h++)
+            if (rbread_string(&p->in, &p->bytes, &p->headers[p->nheaders++])) return -1;
+    }
+    return 0;
+}
+
+static const char *span_ptr(const produce *p, rbspan s) { return s.len == RB_NULL ? NULL : (const char *)p->bytes.data + s.off; }
+static size_t span_len(rbspan s) { return s.len == RB_NULL ? 0 : s.len; }
+
+/* Queues every row of the block, then waits for all reports. */
+static int send_block(produce *p, uint64_t n) {
+    char name[256];
+    for (uint64_t i = 0; i < n; i++) {
+        row *r = &p->rows[i];
+        if (r->pipeline.len >= sizeof name || memchr(span_ptr(p, r->pipeline), 0, r->pipeline.len)) {
+            snprintf(p->err, sizeof p->err, "block %" PRIu64 " row %" PRIu64 ": invalid pipeline name",
+                     p->in.block, i + 1);
+            return -1;
+        }
+        memcpy(name, span_ptr(p, r->pipeline), r->pipeline.len);
+        name[r->pipeline.len] = '\0';
+        if (!(r->to = sink_for(p, name))) return -1;
+        rd_kafka_headers_t *hdrs = NULL;
+        if (r->nheaders) {
+            hdrs = rd_kafka_headers_new(r->nheaders);
+            for (size_t h = 0; h < r->nheaders; h++) {
+                rbspan k = p->headers[r->header0 + 2 * h], v = p->headers[r->header0 + 2 * h + 1];
+                rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
+            }
+        }
+        rd_kafka_resp_err_t e = sink_send(r->to, span_ptr(p, r->key), span_len(r->key), span_ptr(p, r->value),
+                                          span_len(r->value), hdrs, &r->result);
+        if (e && hdrs) rd_kafka_headers_destroy(hdrs);
+    }
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (sink_wait(p->sinks[i].s, p->err, sizeof p->err)) return -1;
+    return 0;
+}
+
+static int answer_block(produce *p, uint64_t n) {
+    char text[600];
+    p->out.len = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const row *r = &p->rows[i];
+        const sink_result *res = &r->result;
+        buf_le(&p->out, (uint32_t)res->partition, 4);
+        buf_le(&p->out, (uint64_t)res->offset, 8);
+        if (!res->err) {
+            buf_leb128(&p->out, 0);
+            continue;
+        }
+        sink_describe(r->to, res->err, text, sizeof text);
+        if (p->fail_on_error) {
+            snprintf(p->err, sizeof p->err, "pipeline '%s' block %" PRIu64 " row %" PRIu64 ": %s",
+                     sink_pipeline(r->to), p->in.block, i + 1, text);
+            return -1;
+        }
+        buf_rb_string(&p->out, text, strlen(text));
+    }
+    size_t done = 0;
+    while (done < p->out.len) {
+        ssize_t w = write(STDOUT_FILENO, p->out.data + done, p->out.len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno == EPIPE ? 1 : -1;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+static const char usage[] =
+    "Usage: kafka-produce [--headers] [--fail-on-error]\n"
+    "The executable_pool UDF behind kafkaProduce(): reads blocks of (pipeline,\n"
+    "key, value[, headers]) rows in RowBinary with chunk headers, produces each\n"
+    "row to the pipeline's topic and answers one (partition, offset, error) per row.\n"
+    "  --headers        a fourth argument, headers Map(String, String)\n"
+    "  --fail-on-error  a failed delivery fails the query instead of its row\n";
+
+int main(int argc, char **argv) {
+    produce p;
+    memset(&p, 0, sizeof p);
+    p.argv0 = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--headers")) p.with_headers = 1;
+        else if (!strcmp(argv[i], "--fail-on-error")) p.fail_on_error = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "kafka-produce: unknown argument '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE */
+    rbread_init(&p.in, stdin);
+    int status = 0;
+    for (;;) {
+        uint64_t n;
+        int rc = rbread_block(&p.in, &n);
+        if (rc == RB_EOF) break;
+        if (rc || read_block(&p, n)) {
+            status = fatal(p.in.err);
+            break;
+        }
+        if (send_block(&p, n)) {
+            status = fatal(p.err);
+            break;
+        }
+        rc = answer_block(&p, n);
+        if (rc > 0) break; /* ClickHouse went away */
+        if (rc < 0) {
+            status = fatal(p.err[0] ? p.err : strerror(errno));
+            break;
+        }
+    }
+    /* After a failure, messages may still be in flight: their slots are
+     * in memory freed below, so end without waiting for them. */
+    if (status) _exit(status);
+    for (size_t i = 0; i < p.nsinks; i++) {
+        sink_close(p.sinks[i].s);
+        free(p.sinks[i].name);
+    }
+    free(p.rows);
+    free(p.headers);
+    buf_free(&p.bytes);
+    buf_free(&p.out);
+    return 0;
+}
