@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kafkaconf.h"
 #include "options.h"
@@ -99,18 +100,40 @@ START_TEST(producer_keeps_its_guarantees) {
 END_TEST
 
 START_TEST(memory_budget_option) {
+    /* The budget is the admin's: a pipeline key, refused from the query. */
     bridge_options o;
-    char err[256];
-    char *ok[] = {"kafka-bridge", "-b", "h:1", "-t", "t", "--columns=a:UInt8", "--lock=none",
-                  "--memory-budget", "256M"};
-    ck_assert_int_eq(options_parse(&o, 9, ok, err, sizeof err), OPTIONS_RUN);
+    char err[256], dir[] = "/tmp/kb-budget-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    setenv("KAFKA_BRIDGE_PIPELINES", dir, 1);
+    static const struct { const char *name, *text; } files[] = {
+        {"ok", "brokers = h:1\ntopic = t\ncolumns = a UInt8\nmemory-budget = 256M\n"},
+        {"bad", "brokers = h:1\ntopic = t\ncolumns = a UInt8\nmemory-budget = 100\n"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.conf", dir, files[i].name);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(files[i].text, f);
+        fclose(f);
+    }
+    char *ok[] = {"kafka-bridge", "--pipeline", "ok"};
+    ck_assert_int_eq(options_parse(&o, 3, ok, err, sizeof err), OPTIONS_RUN);
     ck_assert_uint_eq(o.memory_budget, (uint64_t)256 << 20);
     options_free(&o);
-    char *bad[] = {"kafka-bridge", "-b", "h:1", "-t", "t", "--columns=a:UInt8", "--lock=none",
-                   "--memory-budget", "100"};
-    ck_assert_int_eq(options_parse(&o, 9, bad, err, sizeof err), OPTIONS_ERROR);
+    char *bad[] = {"kafka-bridge", "--pipeline", "bad"};
+    ck_assert_int_eq(options_parse(&o, 3, bad, err, sizeof err), OPTIONS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "memory-budget"));
+    options_free(&o);
+    char *from_query[] = {"kafka-bridge", "--pipeline", "ok", "--memory-budget", "1G"};
+    ck_assert_int_eq(options_parse(&o, 5, from_query, err, sizeof err), OPTIONS_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "--memory-budget"));
     options_free(&o);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.conf", dir, files[i].name);
+        unlink(path);
+    }
+    rmdir(dir);
+    unsetenv("KAFKA_BRIDGE_PIPELINES");
 }
 END_TEST
 
