@@ -31,6 +31,10 @@ typedef struct row_error {
     const char *column;
     long byte;
     char reason[256];
+    /* Set when the fault is the run's, not the message's (a schema
+     * registry that does not answer, say): the run fails whatever the
+     * error policy. */
+    int fatal;
 } row_error;
 
 #endif

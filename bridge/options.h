@@ -58,6 +58,15 @@ typedef struct bridge_options {
     int commit_on_exit;      /* also commit the stop positions at exit */
     int shard_index, shard_count; /* read partitions p with p % count == index */
     int watermarks;          /* write one row per partition instead of messages */
+    /* Avro (formats/avro.c); from pipeline files only: they name servers,
+     * credentials and files. */
+    char *schema_registry;   /* Confluent API base URL */
+    char *schema_registry_user;
+    char *schema_registry_password;
+    char *schema_registry_ca; /* PEM file for HTTPS */
+    char *avro_schema;       /* --format avro: the writer schema, a file or inline JSON */
+    size_t avro_skip_bytes;  /* header bytes before the framing or the datum */
+    int describe;            /* print the column list of the topic's latest schema */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };

@@ -10,5 +10,6 @@ Suite *options_suite(void);
 Suite *startpos_suite(void);
 Suite *tz_suite(void);
 Suite *textvalue_suite(void);
+Suite *avro_suite(void);
 
 #endif
