@@ -190,12 +190,12 @@ static int match_key(row *r, size_t guess, const char **key, size_t *len) {
 static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, row_error *e) {
     jsondec *d = state;
     const rowplan *plan = d->plan;
-    row r = {d, rb, {data, data, (const char *)data + n, NULL}, e};
-    kb_json_cursor *c = &r.c;
     if (!data)
         return fail(e, d->source == FIELD_VALUE
                            ? "message has no value (a tombstone); expected a JSON object"
                            : "message has no key; expected a JSON value");
+    row r = {d, rb, {data, data, (const char *)data + n, NULL}, e};
+    kb_json_cursor *c = &r.c;
     if (d->source != FIELD_VALUE) {
         /* Only columns with paths read the key: one walk from its root. */
         if (d->tree.nodes && visit(&r, 0, c->p)) return -1;

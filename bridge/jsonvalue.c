@@ -125,11 +125,35 @@ static int restate(row_error *e, const char *s, size_t n) {
     return -1;
 }
 
+/* Reading a scalar: from the cursor, or, for jsonvalue_put_scalar(),
+ * the text another format handed over (v->given). */
+static int take_string(jsonvalue *v, kb_json_cursor *c, const char **s, size_t *n) {
+    if (v->given) {
+        *s = v->given;
+        *n = v->given_len;
+        return 0;
+    }
+    return kb_json_string(c, &v->text, s, n);
+}
+
+static int take_number(jsonvalue *v, kb_json_cursor *c, const char **s, size_t *n) {
+    if (v->given) {
+        *s = v->given;
+        *n = v->given_len;
+        return 0;
+    }
+    return kb_json_number(c, s, n);
+}
+
+static int take_literal(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind) {
+    return v->given ? 0 : kb_json_literal(c, kind);
+}
+
 /* The text of a scalar used as a number, a time or an address: a JSON
  * number's token, or the contents of a string. */
 static int scalar_text(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, const char **s, size_t *n,
                        row_error *e) {
-    if (kind == KB_JSON_NUMBER ? kb_json_number(c, s, n) : kb_json_string(c, &v->text, s, n))
+    if (kind == KB_JSON_NUMBER ? take_number(v, c, s, n) : take_string(v, c, s, n))
         return fail_json(e, c);
     return 0;
 }
@@ -175,7 +199,7 @@ static int put_integer(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json
     const char *s;
     size_t n;
     if (kind == KB_JSON_TRUE || kind == KB_JSON_FALSE) {
-        if (kb_json_literal(c, kind)) return fail_json(e, c);
+        if (take_literal(v, c, kind)) return fail_json(e, c);
         s = kind == KB_JSON_TRUE ? "1" : "0";
         n = 1;
     } else if (kind == KB_JSON_NUMBER || kind == KB_JSON_STRING) {
@@ -292,17 +316,17 @@ static int put_float(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_k
 
 /* Like ClickHouse's JSON input: true/false, or the numbers 0 and 1; a
  * quoted "true" is refused there too. */
-static int put_bool(kb_json_cursor *c, kb_json_kind kind, buf *dst, row_error *e) {
+static int put_bool(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst, row_error *e) {
     const char *s;
     size_t n;
     switch (kind) {
     case KB_JSON_TRUE:
     case KB_JSON_FALSE:
-        if (kb_json_literal(c, kind)) return fail_json(e, c);
+        if (take_literal(v, c, kind)) return fail_json(e, c);
         buf_u8(dst, kind == KB_JSON_TRUE);
         return 0;
     case KB_JSON_NUMBER:
-        if (kb_json_number(c, &s, &n)) return fail_json(e, c);
+        if (take_number(v, c, &s, &n)) return fail_json(e, c);
         if (n == 1 && (s[0] == '0' || s[0] == '1')) {
             buf_u8(dst, s[0] == '1');
             return 0;
@@ -344,12 +368,17 @@ static int put_string(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *d
     size_t n;
     switch (kind) {
     case KB_JSON_STRING:
-        if (kb_json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+        if (take_string(v, c, &s, &n)) return fail_json(e, c);
         break;
     case KB_JSON_NUMBER:
-        if (kb_json_number(c, &s, &n)) return fail_json(e, c);
+        if (take_number(v, c, &s, &n)) return fail_json(e, c);
         break;
     default: /* objects, arrays, true, false: their JSON text */
+        if (v->given) {
+            s = v->given;
+            n = v->given_len;
+            break;
+        }
         s = c->p;
         if (kb_json_skip(c)) return fail_json(e, c);
         n = (size_t)(c->p - s);
@@ -364,7 +393,7 @@ static int put_fixedstring(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_
     const char *s;
     size_t n;
     if (kind != KB_JSON_STRING) return fail_kind(e, "a string", kind);
-    if (kb_json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
     return rbw_fixedstring(dst, t, s, n, e);
 }
 
@@ -373,7 +402,7 @@ static int put_uuid(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst
     size_t n;
     unsigned char bytes[16];
     if (kind != KB_JSON_STRING) return fail_kind(e, "a UUID string", kind);
-    if (kb_json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
     if (tv_uuid(s, n, bytes)) return fail_value(e, "a UUID", s, n);
     rbw_uuid(dst, bytes);
     return 0;
@@ -385,7 +414,7 @@ static int put_ip(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind
     size_t n;
     int v6 = t->kind == CT_IPV6;
     if (kind != KB_JSON_STRING) return fail_kind(e, v6 ? "an IPv6 address" : "an IPv4 address", kind);
-    if (kb_json_string(c, &v->text, &s, &n)) return fail_json(e, c);
+    if (take_string(v, c, &s, &n)) return fail_json(e, c);
     if (v6) {
         unsigned char bytes[16];
         if (tv_ipv6(s, n, bytes)) return fail_value(e, "an IPv6 address", s, n);
@@ -630,6 +659,9 @@ malformed:
 
 /* ---- dispatch --------------------------------------------------------- */
 
+static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
+                  row_error *e);
+
 int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e) {
     kb_json_kind kind = kb_json_peek(c);
     if (kind == KB_JSON_INVALID)
@@ -644,6 +676,23 @@ int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, ro
         buf_u8(dst, 0);
         t = t->inner;
     }
+    return put_as(v, t, c, kind, dst, e);
+}
+
+int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const char *s, size_t n,
+                         buf *dst, row_error *e) {
+    if (!s) s = ""; /* an empty string from a format that has no pointer for it */
+    kb_json_cursor c = {s, s, s + n, NULL};
+    v->given = s;
+    v->given_len = n;
+    int rc = put_as(v, t, &c, kind, dst, e);
+    v->given = NULL;
+    return rc;
+}
+
+/* The value at the cursor, of kind `kind`, as t (no longer Nullable). */
+static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
+                  row_error *e) {
     switch (t->kind) {
     case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64: case CT_INT128: case CT_INT256:
     case CT_UINT8: case CT_UINT16: case CT_UINT32: case CT_UINT64: case CT_UINT128: case CT_UINT256:
@@ -651,7 +700,7 @@ int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, ro
     case CT_FLOAT32: case CT_FLOAT64: case CT_BFLOAT16:
         return put_float(v, t, c, kind, dst, e);
     case CT_BOOL:
-        return put_bool(c, kind, dst, e);
+        return put_bool(v, c, kind, dst, e);
     case CT_DECIMAL:
         return put_decimal(v, t, c, kind, dst, e);
     case CT_STRING:

@@ -38,6 +38,8 @@ typedef struct jsonvalue {
     size_t *spans;   /* named Tuples being decoded: offset and length per element */
     size_t nspans;   /* in use */
     size_t cap_spans;
+    const char *given; /* jsonvalue_put_scalar's text, else NULL */
+    size_t given_len;
 } jsonvalue;
 
 /* `types` lists the column types, so that the Tuple bookkeeping can be
@@ -50,5 +52,15 @@ void jsonvalue_free(jsonvalue *v);
  * set (and c->why, when the JSON itself is malformed); dst may then hold a
  * partial value, which the caller discards. */
 int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e);
+
+/* A scalar another format holds, read by JSON's rules as if the message
+ * had it as a JSON value of `kind`: KB_JSON_STRING with the string's
+ * contents (already unescaped), KB_JSON_NUMBER with a number's text,
+ * KB_JSON_TRUE/FALSE with "true"/"false".  t has Nullable and
+ * LowCardinality removed.  This is how the MessagePack decoder gives its
+ * map shape exactly JSON's meaning without a second copy of the rules for
+ * text. */
+int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const char *s, size_t n,
+                         buf *dst, row_error *e);
 
 #endif

@@ -794,6 +794,15 @@ static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
 
 /* ---- the decoder ------------------------------------------------------- */
 
+/* Reasons longer than row_error's room keep their start: the registry's
+ * and the compiler's sentences put what matters first. */
+__attribute__((format(printf, 2, 3))) static void set_reason(row_error *e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+}
+
 static void entry_free(compiled *c) {
     op_free(&c->root);
     av_schema_free(&c->schema);
@@ -968,21 +977,21 @@ static int avro_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
                 char *text, why[600];
                 if (kb_registry_schema(d->registry, id, &text, why, sizeof why)) {
                     e->fatal = 1;
-                    snprintf(e->reason, sizeof e->reason, "%s", why);
+                    set_reason(e, "%s", why);
                     return -1;
                 }
                 c = add_entry(d, id, text, why, sizeof why);
                 free(text);
                 if (!c) {
                     e->fatal = 1;
-                    snprintf(e->reason, sizeof e->reason, "%s", why);
+                    set_reason(e, "%s", why);
                     return -1;
                 }
                 d->last = d->ncache - 1;
             }
         }
         if (c->refusal) {
-            snprintf(e->reason, sizeof e->reason, "schema id %u: %s", id, c->refusal);
+            set_reason(e, "schema id %u: %s", id, c->refusal);
             e->byte = -1;
             return -1;
         }

@@ -11,5 +11,6 @@ Suite *startpos_suite(void);
 Suite *tz_suite(void);
 Suite *textvalue_suite(void);
 Suite *avro_suite(void);
+Suite *rbwriter_suite(void);
 
 #endif
