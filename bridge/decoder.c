@@ -82,9 +82,15 @@ static int one_row(kb_rowdecoder *d, const kb_msg *m, const void *data, size_t n
     if (rowbuild_begin(&d->rb, m, out, e)) return -1;
     if (d->key_ops && d->key_ops->decode(d->key, &d->rb, m->key, m->key_len, e)) {
         /* Byte offsets would otherwise be read as offsets in the value. */
-        char reason[sizeof e->reason];
-        if (e->byte >= 0) snprintf(reason, sizeof reason, "in the key at byte %ld: %s", e->byte, e->reason);
-        else snprintf(reason, sizeof reason, "in the key: %s", e->reason);
+        char where[48], reason[sizeof e->reason];
+        if (e->byte >= 0) snprintf(where, sizeof where, "in the key at byte %ld: ", e->byte);
+        else snprintf(where, sizeof where, "in the key: ");
+        /* The end of a long reason gives way to where it was. */
+        size_t w = strlen(where), keep = strlen(e->reason);
+        if (keep > sizeof reason - 1 - w) keep = sizeof reason - 1 - w;
+        memcpy(reason, where, w);
+        memcpy(reason + w, e->reason, keep);
+        reason[w + keep] = '\0';
         memcpy(e->reason, reason, sizeof reason);
         e->byte = -1;
         goto failed;

@@ -182,7 +182,7 @@ static int decimal_fits(const wideint *v, unsigned precision) {
 int rbw_decimal(buf *out, const chtype *t, int negative, const wideint *scaled, row_error *e) {
     if (t->kind != CT_DECIMAL) return internal(e, "rbw_decimal");
     if (!decimal_fits(scaled, t->precision)) {
-        char name[120], text[90], shown[100];
+        char name[120], text[90], shown[200];
         type_name(t, name, sizeof name);
         wide_text(scaled, text, sizeof text);
         size_t n = strlen(text);
@@ -315,15 +315,25 @@ void rbw_tuple_order(buf *out, size_t base, const chtype *t, const size_t *span,
     }
 }
 
+/* dst = a + b + c, cut at cap - 1 bytes. */
+static void join3(char *dst, size_t cap, const char *a, const char *b, const char *c) {
+    size_t o = 0;
+    for (const char *part[3] = {a, b, c}, **q = part; q < part + 3; q++)
+        for (const char *p = *q; *p && o + 1 < cap; p++) dst[o++] = *p;
+    dst[o] = '\0';
+}
+
 void rbw_restate(row_error *e, const char *shown) {
-    char *r = e->reason, tail[256];
+    char *r = e->reason, head[256], tail[256];
     if (strncmp(r, "value ", 6) == 0) {
         char *end = strchr(r + 6, ' ');
         if (!end) return;
         snprintf(tail, sizeof tail, "%s", end);
-        snprintf(r + 6, sizeof e->reason - 6, "%s%s", shown, tail);
+        join3(r, sizeof e->reason, "value ", shown, tail);
         return;
     }
     char *got = strstr(r, ", got ");
-    if (got) snprintf(got + 6, sizeof e->reason - (size_t)(got + 6 - r), "\"%s\"", shown);
+    if (!got) return;
+    snprintf(head, sizeof head, "%.*s, got \"", (int)(got - r), r);
+    join3(r, sizeof e->reason, head, shown, "\"");
 }

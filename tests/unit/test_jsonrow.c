@@ -527,7 +527,6 @@ Suite *jsonrow_suite(void) {
     tcase_add_test(tc, integers_out_of_range_are_errors);
     tcase_add_test(tc, integers_from_strings_and_booleans);
     tcase_add_test(tc, floats);
-    tcase_add_test(tc, floats_match_libc);
     tcase_add_test(tc, booleans);
     tcase_add_test(tc, strings_and_escapes);
     tcase_add_test(tc, non_strings_into_string_columns_keep_their_text);
@@ -552,5 +551,11 @@ Suite *jsonrow_suite(void) {
     tcase_add_test(tc, header_uses_canonical_types);
     tcase_add_test(tc, decoder_reuse_across_messages);
     suite_add_tcase(s, tc);
+    /* 200,000 random numbers: seconds under valgrind on a loaded machine,
+     * so not under Check's default 4 s. */
+    TCase *slow = tcase_create("floats_match_libc");
+    tcase_set_timeout(slow, 300);
+    tcase_add_test(slow, floats_match_libc);
+    suite_add_tcase(s, slow);
     return s;
 }

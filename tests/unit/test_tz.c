@@ -1,5 +1,7 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "suites.h"
 #include "timeparse.h"
@@ -13,6 +15,20 @@ static tz_zone *zone(const char *name) {
 }
 
 /* "YYYY-MM-DD hh:mm:ss" as a local time of zone z, to an instant. */
+static int64_t system_local(int y, int mo, int d, int h, const char *name) {
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TZ", name, 1);
+    tzset();
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_isdst = -1};
+    int64_t t = (int64_t)mktime(&tm);
+    if (saved) setenv("TZ", saved, 1);
+    else unsetenv("TZ");
+    tzset();
+    free(saved);
+    return t;
+}
+
 static int64_t local(const char *text, const tz_zone *z) {
     int y, mo, d, h, mi, s;
     ck_assert_int_eq(sscanf(text, "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s), 6);
@@ -59,7 +75,10 @@ START_TEST(time_zones) {
     ck_assert_int_eq(local("2019-02-16 23:30:00", sao_paulo), 1550367000);
     tz_free(sao_paulo);
     tz_zone *casablanca = zone("Africa/Casablanca");
-    ck_assert_int_eq(local("2087-06-01 12:00:00", casablanca), 3705303600);
+    /* Past the last transition the zone's POSIX rule applies; what that
+     * rule says for Morocco changes between tzdata releases, so the
+     * expectation is the C library's reading of the same installed file. */
+    ck_assert_int_eq(local("2087-06-01 12:00:00", casablanca), system_local(2087, 6, 1, 12, "Africa/Casablanca"));
     tz_free(casablanca);
 
     tz_zone *utc = zone("UTC");
