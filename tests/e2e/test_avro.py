@@ -315,3 +315,26 @@ def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge
                                        "`at` DateTime64(6, 'UTC')", "`tags` Array(String)\n"]
     # ClickHouse accepts it as a table structure.
     clickhouse.query(f"CREATE TABLE {unique('d')} ({out.stdout}) ENGINE = Memory")
+
+
+def test_deliberate_differences(clickhouse, broker, registry, bridge):
+    """docs/avro-rules.md, differences 2 and 3, against ClickHouse itself."""
+    # 2: out of range. ClickHouse wraps 300 into a UInt8; the bridge refuses.
+    msgs = framed(registry, unique("w") + "-value", record("W", [{"name": "id", "type": "long"},
+                                                                 {"name": "v", "type": "long"}]),
+                  [{"id": 1, "v": 300}])
+    columns = ["id Int64", "v UInt8"]
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs)
+    assert clickhouse.value(f"SELECT v FROM {theirs}") == "44"
+    assert "value 300 is out of range for UInt8" in failure(clickhouse, broker, registry, columns, msgs)
+    # 3: timestamp-millis into DateTime64(6): ClickHouse takes the number as
+    # microsecond ticks, the bridge converts the instant.
+    ts = {"type": "long", "logicalType": "timestamp-millis"}
+    msgs = framed(registry, unique("ts") + "-value", record("T", [{"name": "id", "type": "long"},
+                                                                  {"name": "at", "type": ts}]),
+                  [{"id": 1, "at": 1700000000123}])
+    columns = ["id Int64", "at DateTime64(6, 'UTC')"]
+    ours = through_bridge(clickhouse, broker, registry, columns, msgs)
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs)
+    assert clickhouse.value(f"SELECT at FROM {ours}") == "2023-11-14 22:13:20.123000"
+    assert clickhouse.value(f"SELECT at FROM {theirs}") == "1970-01-20 16:13:20.000123"
