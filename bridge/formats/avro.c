@@ -465,6 +465,11 @@ static int compile_node(compiler *c, const avdec *d, const av_node *w, uint32_t 
     }
     if (!op->nkids) {
         op->code = OP_SKIP;
+    } else if (op->nkids == 1) {
+        /* One consumer, the usual case: no fan-out step per message. */
+        av_op *only = op->kids;
+        *op = *only;
+        free(only);
     }
     return 0;
 }
