@@ -10,7 +10,8 @@
  *     _topic      String, LowCardinality(String)
  *     _partition  any integer type wide enough for the partition numbers
  *     _offset     any integer type wide enough for the offsets
- *     _timestamp  DateTime64(P) or DateTime: the message timestamp
+ *     _timestamp  DateTime64(P) or DateTime: the message timestamp, held to
+ *                 the type's range like any time (rbw_time)
  *     _key        String: the message key, raw bytes
  *     _error      String: with --on-error stream, why the message could not
  *                 become a row ('' for good rows)
