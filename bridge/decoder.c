@@ -12,6 +12,8 @@ static const kb_decoder_ops *const decoders[] = {
     &kb_msgpack_positional_decoder,
     &kb_raw_decoder,
     &kb_lines_decoder,
+    &kb_avro_confluent_decoder,
+    &kb_avro_decoder,
 };
 
 const kb_decoder_ops *kb_decoder_find(const char *name) {
@@ -21,7 +23,7 @@ const kb_decoder_ops *kb_decoder_find(const char *name) {
 }
 
 const char *kb_decoder_names(void) {
-    return "json, msgpack, msgpack-positional, raw, lines";
+    return "json, msgpack, msgpack-positional, raw, lines, avro-confluent, avro";
 }
 
 int kb_rowdecoder_open(kb_rowdecoder *d, const rowplan *plan, const char *format,

@@ -28,6 +28,7 @@
 #include "runlock.h"
 #include "startpos.h"
 #include "decoder.h"
+#include "formats/avro.h"
 #include "options.h"
 #include "output.h"
 #include "rowplan.h"
@@ -186,6 +187,11 @@ static int consume(run *r) {
             int got = kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
             if (got >= 0) {
                 r->rows += (uint64_t)got;
+            } else if (e.fatal) {
+                char what[700];
+                describe_failure(r, m, &e, what, sizeof what);
+                for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                return die(r, "%s", what);
             } else {
                 int rc = bad_message(r, m, &km, &e);
                 if (rc != EXIT_OK || r->out.closed) {
@@ -298,6 +304,15 @@ int main(int argc, char **argv) {
     }
     if (r.opt.inspect) {
         status = inspect_run(&r.opt, &r.out, r.err, sizeof r.err) ? die(&r, "%s", r.err) : EXIT_OK;
+        goto done;
+    }
+    if (r.opt.describe) {
+        /* Schema-first: the column list to create the table with. */
+        buf cols;
+        buf_init(&cols, 1024);
+        if (kb_avro_describe(&r.opt, &cols, r.err, sizeof r.err)) status = die(&r, "%s", r.err);
+        else status = fwrite(cols.data, 1, cols.len, stdout) == cols.len && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+        buf_free(&cols);
         goto done;
     }
     if (chcolumns_parse(r.opt.columns, &r.columns, r.err, sizeof r.err) ||

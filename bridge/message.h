@@ -28,6 +28,10 @@ typedef struct kb_msg {
  * not in one column (malformed JSON between fields, say); `byte` is the
  * offset in the value where it was found, or -1. */
 typedef struct row_error {
+    /* Set when the fault is the run's, not the message's (a schema
+     * registry that does not answer, say): the run fails whatever the
+     * error policy. */
+    int fatal;
     const char *column;
     long byte;
     char reason[256];

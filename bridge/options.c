@@ -38,7 +38,8 @@ static const char usage[] =
     "      --columns LIST        ClickHouse columns, e.g. 'id UInt64, name String',\n"
     "                            or without spaces: id:UInt64,name:String\n"
     "  -s, --format FORMAT       message format: json (default), msgpack,\n"
-    "                            msgpack-positional, raw or lines\n"
+    "                            msgpack-positional, raw, lines, avro-confluent\n"
+    "                            or avro (see docs/avro-rules.md)\n"
     "      --key-format FORMAT   format of the message key, for columns whose\n"
     "                            PATH starts with $key: json, msgpack, raw\n"
     "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default) or RowBinary;\n"
@@ -94,6 +95,8 @@ static const char usage[] =
     "      --timeout MS          metadata and offset look-ups (5000)\n"
     "      --trust-exit-code     on failure, keep the output valid and rely on the\n"
     "                            exit status (needs check_exit_code = 1)\n"
+    "      --describe            print the ClickHouse column list for the latest\n"
+    "                            schema of <topic>-value in the schema registry\n"
     "  -h, --help                this text\n"
     "  -V, --version             the version\n"
     "\n"
@@ -298,7 +301,7 @@ static const struct {
     {"partitions", 1}, {"shard", 1}, {"offset", 1}, {"offsets-from", 1},
     {"on-out-of-range", 1}, {"max-rows", 1}, {"max-time", 1}, {"idle-timeout", 1},
     {"flush-interval", 1}, {"timeout", 1}, {"output", 1}, {"trust-exit-code", 1},
-    {"on-error", 1}, {"watermarks", 1}, {"inspect", 1},
+    {"on-error", 1}, {"watermarks", 1}, {"inspect", 1}, {"describe", 1},
 };
 enum { NKEYS = sizeof keys / sizeof keys[0] };
 _Static_assert(NKEYS <= 32, "one bit per key in bridge_options.overridable");
@@ -439,6 +442,7 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
         if (!strcmp(v, "watermarks")) o->watermarks = 1;
         else set_string(&o->inspect, v);
     } else if (!strcmp(name, "allow-produce")) return set_bool("allow-produce", v, &o->allow_produce, err, errlen);
+    else if (!strcmp(name, "describe")) return set_bool("--describe", v, &o->describe, err, errlen);
     else if (!strcmp(name, "commit-on-exit")) return set_bool("--commit-on-exit", v, &o->commit_on_exit, err, errlen);
     else if (!strcmp(name, "shard")) {
         unsigned i, n;
@@ -489,6 +493,25 @@ static void strip_comment(char *s) {
 static int flush_entry(bridge_options *o, const char *path, int line, char *name, char *value,
                        int depth, char *err, size_t errlen) {
     char why[400];
+    /* Settings that name servers, credentials or files: never from a
+     * query's command line, hence not in apply(). */
+    static const char *const file_only[] = {"schema-registry", "schema-registry-user",
+                                            "schema-registry-password", "schema-registry-ca",
+                                            "avro-schema"};
+    char **fields[] = {&o->schema_registry, &o->schema_registry_user, &o->schema_registry_password,
+                       &o->schema_registry_ca, &o->avro_schema};
+    for (size_t i = 0; i < sizeof file_only / sizeof *file_only; i++)
+        if (!strcmp(name, file_only[i])) {
+            set_string(fields[i], value);
+            return 0;
+        }
+    if (!strcmp(name, "avro-skip-bytes")) {
+        uint64_t n;
+        if (parse_u64("avro-skip-bytes", value, &n, why, sizeof why) || n > 1024)
+            return fail(err, errlen, "%s:%d: avro-skip-bytes: expected 0..1024, got '%s'", path, line, value);
+        o->avro_skip_bytes = (size_t)n;
+        return 0;
+    }
     if (apply(o, name, value, depth, why, sizeof why))
         return fail(err, errlen, "%s:%d: %s", path, line, why);
     return 0;
@@ -540,7 +563,7 @@ static int load_file(bridge_options *o, const char *path, int depth, char *err, 
         name = dup_or_die(trim(s));
         value = dup_or_die(trim(eq + 1));
         entry_line = lineno;
-        if (shared && ((!strncmp(name, "kafka.", 6) && is_secret_property(name + 6)) ||
+        if (shared && (is_secret_property(name) || /* kafka.sasl.password, schema-registry-password */
                        (!strcmp(name, "property") && is_secret_property(value)))) {
             /* As ssh does for private keys: whoever can read the file can
              * use the credential, so a readable one is a leak already. */
@@ -664,6 +687,7 @@ static const struct option long_options[] = {
     {"watermarks", no_argument, NULL, 0},
     {"memory-budget", required_argument, NULL, 0},
     {"inspect", required_argument, NULL, 0},
+    {"describe", no_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -794,6 +818,7 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
         set_string(&o->columns, "partition Int32, log_start Int64, log_end Int64, start Int64, lag Int64");
         o->on_error = ON_ERROR_FAIL;
     }
+    if (o->describe) return OPTIONS_RUN; /* needs the topic and the registry only */
     if (!o->columns) return fail(err, errlen, "no columns given (--columns, or columns in a pipeline file)");
     if (!o->brokers) {
         int has = 0;
@@ -824,6 +849,11 @@ void options_free(bridge_options *o) {
     free(o->dead_letter_topic);
     free(o->commit_group);
     free(o->inspect);
+    free(o->schema_registry);
+    free(o->schema_registry_user);
+    free(o->schema_registry_password);
+    free(o->schema_registry_ca);
+    free(o->avro_schema);
     free(o->partitions);
     free(o->starts);
     for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);

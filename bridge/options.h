@@ -67,6 +67,15 @@ typedef struct bridge_options {
     uint32_t overridable;    /* bit per key a query may set (see options.c) */
     char *inspect;           /* --inspect MODE (inspect.h), or NULL */
     int allow_produce;       /* kafkaProduce may write to this pipeline's topic */
+    /* Avro (formats/avro.c); from pipeline files only: they name servers,
+     * credentials and files. */
+    char *schema_registry;   /* Confluent API base URL */
+    char *schema_registry_user;
+    char *schema_registry_password;
+    char *schema_registry_ca; /* PEM file for HTTPS */
+    char *avro_schema;       /* --format avro: the writer schema, a file or inline JSON */
+    size_t avro_skip_bytes;  /* header bytes before the framing or the datum */
+    int describe;            /* print the column list of the topic's latest schema */
 } bridge_options;
 
 enum { OPTIONS_RUN = 0, OPTIONS_EXIT = 1, OPTIONS_ERROR = -1 };

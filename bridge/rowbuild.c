@@ -43,6 +43,7 @@ int rowbuild_begin(rowbuild *rb, const kb_msg *m, buf *out, row_error *e) {
     e->column = NULL;
     e->byte = -1;
     e->reason[0] = '\0';
+    e->fatal = 0;
     if (++rb->generation == 0) { /* wrapped: forget every old mark */
         memset(rb->seen, 0, rb->plan->ncols * sizeof *rb->seen);
         rb->generation = 1;

@@ -7,6 +7,8 @@ engine per process):
   clickhouse    the embedded ClickHouse engine (harness.clickhouse.ClickHouse)
   bridge        the name of the bridge program in user_scripts; skips the
                 test when the bridge is not built
+  registry      a real schema registry (harness.registry.Registry), started
+                on first use
 
 install_script(path_or_binary, name) puts a program into user_scripts (see
 harness.scripts). The bridge under test is $KAFKA_BRIDGE (default
@@ -24,6 +26,7 @@ import pytest
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouse
 from harness.kafka import Broker
+from harness.registry import Registry
 from harness.scripts import cleanup, install_script, scratch_dir, user_scripts_dir
 
 __all__ = ["BRIDGE", "install_script"]
@@ -50,6 +53,16 @@ def broker():
         yield b
     finally:
         b.stop()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    r = Registry(scratch_dir() / "registry")
+    r.start()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="session")

@@ -12,5 +12,7 @@ extern const kb_decoder_ops kb_msgpack_decoder;            /* formats/msgpack.c 
 extern const kb_decoder_ops kb_msgpack_positional_decoder; /* formats/msgpack.c */
 extern const kb_decoder_ops kb_raw_decoder;                /* formats/raw.c */
 extern const kb_decoder_ops kb_lines_decoder;              /* formats/raw.c */
+extern const kb_decoder_ops kb_avro_confluent_decoder;     /* formats/avro.c */
+extern const kb_decoder_ops kb_avro_decoder;               /* formats/avro.c */
 
 #endif

@@ -11,6 +11,7 @@ Suite *startpos_suite(void);
 Suite *tz_suite(void);
 Suite *textvalue_suite(void);
 Suite *kafkaconf_suite(void);
+Suite *avro_suite(void);
 Suite *rbwriter_suite(void);
 
 #endif

@@ -1,0 +1,100 @@
+/*
+ * avrobin.h - Avro's binary encoding, read: zigzag varints, IEEE floats
+ * little-endian, length-prefixed bytes.  Every read checks the end of the
+ * input and the encoding's own limits (a varint of more than 10 bytes, an
+ * int outside 32 bits, a negative length), so a truncated or corrupt
+ * datum is an error at a known byte, never a read past the end.
+ */
+#ifndef KB_AVROBIN_H
+#define KB_AVROBIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct av_in {
+    const uint8_t *p, *start, *end;
+} av_in;
+
+static inline void av_in_init(av_in *in, const void *data, size_t n) {
+    in->start = in->p = data;
+    in->end = in->p + n;
+}
+
+static inline long av_pos(const av_in *in) { return (long)(in->p - in->start); }
+
+/* A long: zigzag varint of at most 10 bytes.  Returns 0 or -1. */
+static inline int av_long(av_in *in, int64_t *v) {
+    uint64_t u = 0;
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        if (in->p == in->end) return -1;
+        uint8_t b = *in->p++;
+        if (shift == 63 && (b & 0x7e)) return -1; /* more than 64 bits */
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* An int: a long that must fit 32 bits. */
+static inline int av_int(av_in *in, int32_t *v) {
+    int64_t l;
+    if (av_long(in, &l) || l < INT32_MIN || l > INT32_MAX) return -1;
+    *v = (int32_t)l;
+    return 0;
+}
+
+static inline int av_float(av_in *in, float *v) {
+    if (in->end - in->p < 4) return -1;
+    uint32_t u = (uint32_t)in->p[0] | (uint32_t)in->p[1] << 8 | (uint32_t)in->p[2] << 16 |
+                 (uint32_t)in->p[3] << 24;
+    memcpy(v, &u, 4);
+    in->p += 4;
+    return 0;
+}
+
+static inline int av_double(av_in *in, double *v) {
+    if (in->end - in->p < 8) return -1;
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--) u = u << 8 | in->p[i];
+    memcpy(v, &u, 8);
+    in->p += 8;
+    return 0;
+}
+
+/* Bytes or string: a long length, then the bytes, left in place. */
+static inline int av_bytes(av_in *in, const uint8_t **s, size_t *n) {
+    int64_t len;
+    if (av_long(in, &len) || len < 0 || len > in->end - in->p) return -1;
+    *s = in->p;
+    *n = (size_t)len;
+    in->p += len;
+    return 0;
+}
+
+static inline int av_fixed(av_in *in, size_t size, const uint8_t **s) {
+    if ((size_t)(in->end - in->p) < size) return -1;
+    *s = in->p;
+    in->p += size;
+    return 0;
+}
+
+/* The count of the next block of an array or map: a negative count is
+ * followed by the block's size in bytes, which is not needed here.
+ * Returns 0 with *count 0 at the end of the blocks. */
+static inline int av_block(av_in *in, uint64_t *count) {
+    int64_t c;
+    if (av_long(in, &c)) return -1;
+    if (c < 0) {
+        int64_t size;
+        if (c == INT64_MIN || av_long(in, &size) || size < 0) return -1;
+        c = -c;
+    }
+    *count = (uint64_t)c;
+    return 0;
+}
+
+#endif

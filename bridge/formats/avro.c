@@ -1,0 +1,1167 @@
+/*
+ * formats/avro.c - Avro datums: `avro-confluent` (magic byte 0, a 4-byte
+ * big-endian schema id, the datum; the schema from a Confluent schema
+ * registry) and `avro` (plain datums of the writer schema given in the
+ * pipeline file).  Both may first skip a fixed number of header bytes.
+ *
+ * The writer schema and the column list are compiled, once per schema id,
+ * into a tree of operations (av_op): which bytes to skip, which to read
+ * as what and where each value goes, every type question settled.  Per
+ * message the decoder only walks that tree over the bytes; it builds no
+ * value and allocates nothing.  A schema that cannot fill the columns is
+ * refused when it is compiled, naming the field and the column; the rules
+ * are in docs/avro-rules.md.
+ *
+ * A field feeding several columns (a Tuple column and a PATH column into
+ * it, say) is read once per column from the same position: cheaper than
+ * any copy, and Avro bytes decode the same way twice.
+ */
+#include "avro.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avrobin.h"
+#include "fieldtree.h"
+#include "formats.h"
+#include "options.h"
+#include "rbwriter.h"
+#include "registry.h"
+#include "textvalue.h"
+
+typedef enum op_code {
+    OP_SKIP,          /* the value of w, unread */
+    OP_FIELDS,        /* a record: kids[i] for field i */
+    OP_FANOUT,        /* one value, several consumers (kids) */
+    OP_COLUMN,        /* kids[0] writes into column `column` */
+    OP_BAD,           /* a union branch that cannot fit: fails the message */
+    OP_NULL,          /* the column's default or NULL */
+    OP_BOOL,
+    OP_INTEGER,       /* int or long into an integer column */
+    OP_INT_FLOAT,     /* int or long into a float column */
+    OP_FLOAT,
+    OP_DOUBLE,
+    OP_IPV4,
+    OP_DAYS,
+    OP_TIME,          /* int or long units since the epoch into DateTime/DateTime64 */
+    OP_STRING,        /* bytes or string into String */
+    OP_FIXEDSTRING,   /* bytes or string into FixedString */
+    OP_UUID_TEXT,
+    OP_ENUM_TEXT,     /* a string naming an Enum element */
+    OP_DECIMAL,       /* bytes or fixed, big-endian two's complement */
+    OP_FIXED_STRING,  /* fixed into String */
+    OP_FIXED_RAW,     /* fixed(N) into a type of N bytes: its bytes as they are */
+    OP_FIXED_UUID,
+    OP_ENUM_ENUM,
+    OP_ENUM_STRING,
+    OP_UNION,
+    OP_ARRAY,
+    OP_MAP,
+    OP_TUPLE
+} op_code;
+
+typedef struct av_op {
+    op_code code;
+    const av_node *w;
+    const chtype *t;          /* the target as given (Nullable/LowCardinality kept) */
+    const chtype *base;       /* t without them */
+    const char *column_name;  /* for messages */
+    int column;               /* OP_COLUMN */
+    size_t nkids;
+    struct av_op *kids;
+    int *elem;                /* OP_TUPLE: per writer field, the element or -1 */
+    int in_order;             /* OP_TUPLE: fields are the elements in order: no reordering */
+    size_t *span;             /* OP_TUPLE: 2 per element */
+    const chtype_enum_item **items; /* OP_ENUM_ENUM: per symbol */
+    int64_t per_second;       /* OP_TIME: units per second */
+    uint32_t nanos_per_unit;
+    int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
+    char *why;                /* OP_BAD */
+} av_op;
+
+typedef struct compiled {
+    uint32_t id;
+    av_schema schema;
+    av_op root;
+    char *refusal; /* the schema does not fit the columns: every message with it fails */
+} compiled;
+
+typedef struct avdec {
+    const rowplan *plan;
+    field_source source;
+    fieldtree tree;
+    int framed;
+    size_t skip;
+    kb_registry *registry;
+    compiled *cache;
+    size_t ncache, capcache;
+    size_t last;     /* the entry that matched last */
+    buf scratch;     /* tuple reordering */
+} avdec;
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+/* ---- compiling --------------------------------------------------------- */
+
+typedef struct compiler {
+    char *err;
+    size_t errlen;
+    char path[512];  /* the field being compiled, for messages */
+    int depth;
+} compiler;
+
+static void type_text(const chtype *t, char *out, size_t n) {
+    buf b;
+    buf_init(&b, 64);
+    chtype_format(t, &b);
+    snprintf(out, n, "%.*s", (int)b.len, b.data);
+    buf_free(&b);
+}
+
+static int refuse(compiler *c, const av_node *w, const chtype *t, const char *column, const char *why) {
+    char tt[200];
+    type_text(t, tt, sizeof tt);
+    snprintf(c->err, c->errlen, "field '%s' (Avro %s%s%s) cannot go into column '%s' (%s)%s%s",
+             c->path[0] ? c->path : "(the datum)", av_type_name(w), w->name ? " " : "",
+             w->name ? w->name : "", column, tt, why ? ": " : "", why ? why : "");
+    return -1;
+}
+
+static void op_free(av_op *op) {
+    for (size_t i = 0; i < op->nkids; i++) op_free(&op->kids[i]);
+    free(op->kids);
+    free(op->elem);
+    free(op->span);
+    free(op->items);
+    free(op->why);
+}
+
+static int is_integer(chtype_kind k) {
+    return k <= CT_UINT64 || k == CT_INT128 || k == CT_INT256 || k == CT_UINT128 || k == CT_UINT256;
+}
+
+static int is_float(chtype_kind k) { return k == CT_FLOAT32 || k == CT_FLOAT64 || k == CT_BFLOAT16; }
+
+static size_t fixed_bytes(chtype_kind k) {
+    switch (k) {
+    case CT_IPV6: case CT_INT128: case CT_UINT128: return 16;
+    case CT_INT256: case CT_UINT256: return 32;
+    default: return 0;
+    }
+}
+
+static void set_time(av_op *op, int64_t per_second, int local) {
+    op->code = OP_TIME;
+    op->per_second = per_second;
+    op->nanos_per_unit = (uint32_t)(1000000000 / per_second);
+    op->local = local;
+}
+
+static int compile_value(compiler *c, const av_node *w, const chtype *t, const char *column, av_op *op);
+
+static int compile_tuple(compiler *c, const av_node *w, const chtype *tup, const char *column, av_op *op) {
+    if (!tup->names && tup->nelems != w->n)
+        return refuse(c, w, tup, column, "an unnamed Tuple takes a record of as many fields");
+    op->code = OP_TUPLE;
+    op->nkids = w->n;
+    op->kids = xcalloc(w->n, sizeof *op->kids);
+    op->elem = xcalloc(w->n, sizeof *op->elem);
+    op->span = xcalloc(2 * tup->nelems, sizeof *op->span);
+    size_t found = 0, at = strlen(c->path);
+    op->in_order = w->n == tup->nelems;
+    for (size_t i = 0; i < w->n; i++) {
+        int e = -1;
+        if (!tup->names) e = (int)i;
+        else
+            for (size_t k = 0; k < tup->nelems; k++)
+                if (!strcmp(tup->names[k], w->names[i])) e = (int)k;
+        op->elem[i] = e;
+        if (e != (int)i) op->in_order = 0;
+        snprintf(c->path + at, sizeof c->path - at, "%s%s", at ? "." : "", w->names[i]);
+        int rc;
+        if (e < 0) {
+            op->kids[i].code = OP_SKIP;
+            op->kids[i].w = w->kids[i];
+            rc = 0;
+        } else {
+            found++;
+            rc = compile_value(c, w->kids[i], tup->elems[e], column, &op->kids[i]);
+        }
+        c->path[at] = '\0';
+        if (rc) return -1;
+    }
+    (void)found;
+    return 0;
+}
+
+/* The value of w into a column (or element) of type t. */
+static int compile_value(compiler *c, const av_node *w, const chtype *t, const char *column, av_op *op) {
+    if (++c->depth > 64) return refuse(c, w, t, column, "nested too deeply");
+    op->w = w;
+    op->t = t;
+    op->column_name = column;
+    const chtype *b = t;
+    if (b->kind == CT_LOWCARDINALITY) b = b->inner;
+    if (b->kind == CT_NULLABLE) b = b->inner;
+    if (b->kind == CT_LOWCARDINALITY) b = b->inner;
+    op->base = b;
+    chtype_kind k = b->kind;
+    int rc = 0;
+    switch (w->type) {
+    case AV_NULL:
+        op->code = OP_NULL;
+        break;
+    case AV_UNION: {
+        op->code = OP_UNION;
+        op->nkids = w->n;
+        op->kids = xcalloc(w->n, sizeof *op->kids);
+        int fits = 0, others = 0;
+        char first[300] = "";
+        for (size_t i = 0; i < w->n; i++) {
+            if (w->kids[i]->type == AV_NULL) {
+                compile_value(c, w->kids[i], t, column, &op->kids[i]);
+                continue;
+            }
+            others++;
+            char why[300];
+            compiler sub = *c;
+            sub.err = why;
+            sub.errlen = sizeof why;
+            if (compile_value(&sub, w->kids[i], t, column, &op->kids[i]) == 0) {
+                fits++;
+                continue;
+            }
+            op_free(&op->kids[i]);
+            memset(&op->kids[i], 0, sizeof op->kids[i]);
+            op->kids[i].code = OP_BAD;
+            op->kids[i].w = w->kids[i];
+            op->kids[i].column_name = column;
+            op->kids[i].why = strdup(why);
+            if (!first[0]) snprintf(first, sizeof first, "%s", why);
+        }
+        if (others && !fits) {
+            snprintf(c->err, c->errlen, "%s (no branch of the union fits)", first);
+            rc = -1;
+        }
+        break;
+    }
+    case AV_BOOLEAN:
+        if (k == CT_BOOL || is_integer(k) || is_float(k)) op->code = OP_BOOL;
+        else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_INT:
+    case AV_LONG:
+        if ((k == CT_DATE || k == CT_DATE32) && (w->logical == AVL_DATE || w->logical == AVL_NONE))
+            op->code = OP_DAYS;
+        else if (k == CT_DATETIME || k == CT_DATETIME64) {
+            static const int64_t per[] = {[AVL_TS_MILLIS] = 1000, [AVL_TS_MICROS] = 1000000,
+                                          [AVL_TS_NANOS] = 1000000000, [AVL_LTS_MILLIS] = 1000,
+                                          [AVL_LTS_MICROS] = 1000000, [AVL_LTS_NANOS] = 1000000000};
+            if (w->logical >= AVL_TS_MILLIS && w->logical <= AVL_LTS_NANOS)
+                set_time(op, per[w->logical], w->logical >= AVL_LTS_MILLIS);
+            else if (w->logical == AVL_NONE) {
+                /* A plain number is in the column's own unit (ticks), as ClickHouse reads it. */
+                int64_t ps = 1;
+                for (unsigned i = 0; k == CT_DATETIME64 && i < b->precision; i++) ps *= 10;
+                set_time(op, ps, 0);
+            } else rc = refuse(c, w, t, column, "a time of day is not a point in time");
+        } else if (w->logical == AVL_DATE || (w->logical >= AVL_TS_MILLIS && w->logical <= AVL_LTS_NANOS)) {
+            if (is_integer(k)) op->code = OP_INTEGER; /* the number itself, as ClickHouse stores it */
+            else rc = refuse(c, w, t, column, NULL);
+        } else if (is_integer(k)) op->code = OP_INTEGER;
+        else if (is_float(k)) op->code = OP_INT_FLOAT;
+        else if (k == CT_IPV4) op->code = OP_IPV4;
+        else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_FLOAT:
+    case AV_DOUBLE:
+        if (is_float(k)) op->code = w->type == AV_FLOAT ? OP_FLOAT : OP_DOUBLE;
+        else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_BYTES:
+    case AV_STRING:
+        if (w->logical == AVL_DECIMAL && k == CT_DECIMAL) {
+            if (b->scale != w->scale) rc = refuse(c, w, t, column, "the scales differ");
+            else op->code = OP_DECIMAL;
+        } else if (k == CT_STRING) op->code = OP_STRING;
+        else if (k == CT_FIXEDSTRING) op->code = OP_FIXEDSTRING;
+        else if (k == CT_UUID) op->code = OP_UUID_TEXT;
+        else if (k == CT_ENUM8 || k == CT_ENUM16) op->code = OP_ENUM_TEXT;
+        else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_FIXED:
+        if (w->logical == AVL_DECIMAL && k == CT_DECIMAL) {
+            if (b->scale != w->scale) rc = refuse(c, w, t, column, "the scales differ");
+            else if (w->size > 32) rc = refuse(c, w, t, column, "more than 32 bytes");
+            else op->code = OP_DECIMAL;
+        } else if (k == CT_STRING) op->code = OP_FIXED_STRING;
+        else if (k == CT_FIXEDSTRING && b->length == w->size) op->code = OP_FIXED_RAW;
+        else if (k == CT_UUID && w->size == 16) op->code = OP_FIXED_UUID;
+        else if (fixed_bytes(k) && fixed_bytes(k) == w->size) op->code = OP_FIXED_RAW;
+        else rc = refuse(c, w, t, column, "the sizes differ");
+        break;
+    case AV_ENUM:
+        if (k == CT_STRING) op->code = OP_ENUM_STRING;
+        else if (k == CT_ENUM8 || k == CT_ENUM16) {
+            op->code = OP_ENUM_ENUM;
+            op->items = xcalloc(w->n, sizeof *op->items);
+            for (size_t i = 0; i < w->n && !rc; i++) {
+                op->items[i] = chtype_enum_by_name(b, w->names[i], strlen(w->names[i]));
+                if (!op->items[i]) {
+                    char why[200];
+                    snprintf(why, sizeof why, "the Enum has no element '%s'", w->names[i]);
+                    rc = refuse(c, w, t, column, why);
+                }
+            }
+        } else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_ARRAY:
+        if (k == CT_ARRAY || k == CT_NESTED) {
+            op->code = OP_ARRAY;
+            op->nkids = 1;
+            op->kids = xcalloc(1, sizeof *op->kids);
+            if (k == CT_ARRAY) rc = compile_value(c, w->kids[0], b->inner, column, &op->kids[0]);
+            else if (w->kids[0]->type != AV_RECORD) rc = refuse(c, w, t, column, "Nested takes an array of records");
+            else {
+                /* Nested's element is a Tuple of its columns. */
+                op->kids[0].w = w->kids[0];
+                op->kids[0].t = op->kids[0].base = b;
+                op->kids[0].column_name = column;
+                rc = compile_tuple(c, w->kids[0], b, column, &op->kids[0]);
+            }
+        } else rc = refuse(c, w, t, column, NULL);
+        break;
+    case AV_MAP:
+        if (k == CT_MAP && chtype_base(b->elems[0])->kind == CT_STRING) {
+            op->code = OP_MAP;
+            op->nkids = 1;
+            op->kids = xcalloc(1, sizeof *op->kids);
+            rc = compile_value(c, w->kids[0], b->elems[1], column, &op->kids[0]);
+        } else rc = refuse(c, w, t, column, k == CT_MAP ? "map keys are strings" : NULL);
+        break;
+    case AV_RECORD:
+        if (k == CT_TUPLE) rc = compile_tuple(c, w, b, column, op);
+        else rc = refuse(c, w, t, column, NULL);
+        break;
+    }
+    c->depth--;
+    return rc;
+}
+
+/* The consumers of the value of w at tree node `node` (or, for a record
+ * field met by name, the column `by_name`): columns there, and the
+ * fields below.  Builds op as OP_FANOUT, or OP_SKIP when nothing reads
+ * the value. */
+static int compile_node(compiler *c, const avdec *d, const av_node *w, uint32_t node, int by_name,
+                        av_op *op);
+
+static int compile_fields(compiler *c, const avdec *d, const av_node *w, uint32_t node, int top, av_op *op) {
+    op->code = OP_FIELDS;
+    op->w = w;
+    op->nkids = w->n;
+    op->kids = xcalloc(w->n, sizeof *op->kids);
+    size_t at = strlen(c->path);
+    for (size_t i = 0; i < w->n; i++) {
+        const char *name = w->names[i];
+        size_t len = strlen(name);
+        int col = -1;
+        if (top && d->source == FIELD_VALUE) {
+            col = rowplan_find(d->plan, name, len);
+            if (col >= 0) {
+                const plan_column *pc = &d->plan->cols[col];
+                if (pc->path || pc->meta != META_NONE || pc->source != FIELD_VALUE) col = -1;
+            }
+        }
+        uint32_t child = d->tree.nodes && node != UINT32_MAX ? fieldtree_key_child(&d->tree, node, name, len) : 0;
+        snprintf(c->path + at, sizeof c->path - at, "%s%s", at ? "." : "", name);
+        int rc = compile_node(c, d, w->kids[i], child ? child : UINT32_MAX, col, &op->kids[i]);
+        c->path[at] = '\0';
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static void add_kid(av_op *op, av_op *kid) {
+    av_op *k = realloc(op->kids, (op->nkids + 1) * sizeof *k);
+    if (!k) abort();
+    op->kids = k;
+    op->kids[op->nkids++] = *kid;
+}
+
+static int column_op(compiler *c, const avdec *d, const av_node *w, int col, av_op *out) {
+    av_op k = {.code = OP_COLUMN, .w = w, .column = col};
+    k.nkids = 1;
+    k.kids = xcalloc(1, sizeof *k.kids);
+    k.column_name = d->plan->cols[col].name;
+    if (compile_value(c, w, d->plan->cols[col].type, k.column_name, &k.kids[0])) {
+        op_free(&k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
+static int compile_node(compiler *c, const avdec *d, const av_node *w, uint32_t node, int by_name,
+                        av_op *op) {
+    memset(op, 0, sizeof *op);
+    op->code = OP_FANOUT;
+    op->w = w;
+    av_op k;
+    if (by_name >= 0) {
+        if (column_op(c, d, w, by_name, &k)) return -1;
+        add_kid(op, &k);
+    }
+    if (node != UINT32_MAX && d->tree.nodes) {
+        for (int col = d->tree.nodes[node].column; col >= 0; col = d->tree.same[col]) {
+            if (column_op(c, d, w, col, &k)) return -1;
+            add_kid(op, &k);
+        }
+        if (d->tree.nodes[node].first_child) {
+            /* Paths go on into a record, or a union of null and a record. */
+            const av_node *rec = w;
+            memset(&k, 0, sizeof k);
+            if (w->type == AV_UNION) {
+                k.code = OP_UNION;
+                k.w = w;
+                k.nkids = w->n;
+                k.kids = xcalloc(w->n, sizeof *k.kids);
+                rec = NULL;
+                for (size_t i = 0; i < w->n; i++) {
+                    k.kids[i].code = OP_SKIP;
+                    k.kids[i].w = w->kids[i];
+                    if (w->kids[i]->type == AV_RECORD && !rec) {
+                        rec = w->kids[i];
+                        if (compile_fields(c, d, rec, node, 0, &k.kids[i])) {
+                            op_free(&k);
+                            return -1;
+                        }
+                    }
+                }
+            } else if (w->type == AV_RECORD && compile_fields(c, d, w, node, 0, &k)) {
+                op_free(&k);
+                return -1;
+            }
+            for (uint32_t ch = d->tree.nodes[node].first_child; ch; ch = d->tree.nodes[ch].next_sibling)
+                if (!d->tree.nodes[ch].step->key || !rec) {
+                    int col = -1;
+                    for (size_t i = 0; i < d->plan->ncols && col < 0; i++)
+                        if (d->plan->cols[i].path && d->plan->cols[i].source == d->source) col = (int)i;
+                    op_free(&k);
+                    snprintf(c->err, c->errlen, "field '%s' (Avro %s): an Avro path steps into record "
+                             "fields only", c->path, av_type_name(w));
+                    return -1;
+                }
+            add_kid(op, &k);
+        }
+    }
+    if (!op->nkids) {
+        op->code = OP_SKIP;
+    } else if (op->nkids == 1) {
+        /* One consumer, the usual case: no fan-out step per message. */
+        av_op *only = op->kids;
+        *op = *only;
+        free(only);
+    }
+    return 0;
+}
+
+static int compile(avdec *d, compiled *entry, char *err, size_t errlen) {
+    compiler c = {.err = err, .errlen = errlen};
+    const av_node *root = entry->schema.root;
+    if (root->type != AV_RECORD && !(d->tree.nodes && d->tree.nodes[0].column >= 0)) {
+        snprintf(err, errlen, "the writer schema is a %s, not a record: no field names to match columns by",
+                 av_type_name(root));
+        return -1;
+    }
+    memset(&entry->root, 0, sizeof entry->root);
+    if (root->type == AV_RECORD && !(d->tree.nodes && d->tree.nodes[0].column >= 0)) {
+        if (compile_fields(&c, d, root, d->tree.nodes ? 0 : UINT32_MAX, 1, &entry->root)) return -1;
+        return 0;
+    }
+    return compile_node(&c, d, root, 0, -1, &entry->root);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+typedef struct run {
+    rowbuild *rb;
+    row_error *e;
+    buf *scratch;
+    uint32_t id;
+    int framed;
+    int depth;
+} run;
+
+__attribute__((format(printf, 4, 5))) static int bad(run *r, const av_op *op, const av_in *in,
+                                                      const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char why[200];
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    r->e->column = op ? op->column_name : NULL;
+    r->e->byte = av_pos(in);
+    if (r->framed) snprintf(r->e->reason, sizeof r->e->reason, "%s (schema id %u)", why, r->id);
+    else snprintf(r->e->reason, sizeof r->e->reason, "%s", why);
+    return -1;
+}
+
+static int truncated(run *r, const av_op *op, const av_in *in, const av_node *w) {
+    return bad(r, op, in, "truncated or malformed Avro %s", av_type_name(w));
+}
+
+/* A value refused by rbwriter: its reason, the column, where. */
+static int refused(run *r, const av_op *op, const av_in *in, long at) {
+    r->e->column = op->column_name;
+    r->e->byte = at;
+    if (r->framed) {
+        size_t n = strlen(r->e->reason);
+        snprintf(r->e->reason + n, sizeof r->e->reason - n, " (schema id %u)", r->id);
+    }
+    (void)in;
+    return -1;
+}
+
+static int skip(run *r, const av_node *w, av_in *in) {
+    int64_t l;
+    const uint8_t *s;
+    size_t n;
+    if (++r->depth > 100) return bad(r, NULL, in, "Avro value nested more than 100 levels deep");
+    int rc = 0;
+    switch (w->type) {
+    case AV_NULL: break;
+    case AV_BOOLEAN:
+        if (in->p == in->end) rc = -1;
+        else in->p++;
+        break;
+    case AV_INT: case AV_LONG: case AV_ENUM: rc = av_long(in, &l); break;
+    case AV_FLOAT: rc = av_fixed(in, 4, &s); break;
+    case AV_DOUBLE: rc = av_fixed(in, 8, &s); break;
+    case AV_BYTES: case AV_STRING: rc = av_bytes(in, &s, &n); break;
+    case AV_FIXED: rc = av_fixed(in, w->size, &s); break;
+    case AV_RECORD:
+        for (size_t i = 0; i < w->n; i++)
+            if (skip(r, w->kids[i], in)) return -1;
+        break;
+    case AV_UNION:
+        if (av_long(in, &l) || l < 0 || (uint64_t)l >= w->n) rc = -1;
+        else if (skip(r, w->kids[l], in)) return -1;
+        break;
+    case AV_ARRAY: case AV_MAP: {
+        uint64_t count;
+        for (;;) {
+            if (av_block(in, &count)) {
+                rc = -1;
+                break;
+            }
+            if (!count) break;
+            /* Every element takes a byte at least, unless it is null. */
+            if (w->kids[0]->type != AV_NULL && count > (uint64_t)(in->end - in->p)) {
+                rc = -1;
+                break;
+            }
+            for (uint64_t i = 0; i < count; i++) {
+                if (w->type == AV_MAP && av_bytes(in, &s, &n)) return truncated(r, NULL, in, w);
+                if (skip(r, w->kids[0], in)) return -1;
+            }
+        }
+        break;
+    }
+    }
+    r->depth--;
+    return rc ? truncated(r, NULL, in, w) : 0;
+}
+
+static int decode_value(run *r, const av_op *op, av_in *in, buf *dst);
+
+static int decode_decimal(run *r, const av_op *op, av_in *in, buf *dst, const uint8_t *s, size_t n) {
+    if (n == 0 || n > 32) return bad(r, op, in, "Avro decimal of %zu bytes", n);
+    /* Big-endian two's complement to sign and magnitude. */
+    wideint v;
+    uint64_t fill = s[0] & 0x80 ? ~(uint64_t)0 : 0;
+    for (int i = 0; i < 4; i++) v.limb[i] = fill;
+    for (size_t i = 0; i < n; i++) {
+        size_t bit = (n - 1 - i) * 8;
+        uint64_t *limb = &v.limb[bit / 64];
+        *limb = (*limb & ~((uint64_t)0xff << (bit % 64))) | (uint64_t)s[i] << (bit % 64);
+    }
+    int negative = (fill != 0);
+    if (negative) {
+        unsigned carry = 1;
+        for (int i = 0; i < 4; i++) {
+            v.limb[i] = ~v.limb[i] + carry;
+            carry = carry && v.limb[i] == 0;
+        }
+    }
+    long at = av_pos(in);
+    const chtype *b = rbw_present(dst, op->t);
+    return rbw_decimal(dst, b, negative, &v, r->e) ? refused(r, op, in, at) : 0;
+}
+
+static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
+    int64_t l;
+    const uint8_t *s;
+    size_t n;
+    long at = av_pos(in);
+    const chtype *b;
+    switch (op->code) {
+    case OP_SKIP: return skip(r, op->w, in);
+    case OP_BAD: return bad(r, op, in, "%s", op->why);
+    case OP_NULL: {
+        const chtype *t = op->t->kind == CT_LOWCARDINALITY ? op->t->inner : op->t;
+        rbw_default(dst, t);
+        return 0;
+    }
+    case OP_BOOL:
+        if (in->p == in->end || *in->p > 1) return bad(r, op, in, "Avro boolean is not 0 or 1");
+        l = *in->p++;
+        b = rbw_present(dst, op->t);
+        if (b->kind == CT_BOOL) rbw_bool(dst, (int)l);
+        else if (is_float(b->kind)) rbw_f64(dst, b, (double)l);
+        else if (rbw_i64(dst, b, l, r->e)) return refused(r, op, in, at);
+        return 0;
+    case OP_INTEGER:
+        if (av_long(in, &l) || (op->w->type == AV_INT && (l < INT32_MIN || l > INT32_MAX)))
+            return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        return rbw_i64(dst, b, l, r->e) ? refused(r, op, in, at) : 0;
+    case OP_INT_FLOAT:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        rbw_f64(dst, b, (double)l);
+        return 0;
+    case OP_FLOAT: {
+        float f;
+        if (av_float(in, &f)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        rbw_f32(dst, b, f);
+        return 0;
+    }
+    case OP_DOUBLE: {
+        double f;
+        if (av_double(in, &f)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        rbw_f64(dst, b, f);
+        return 0;
+    }
+    case OP_IPV4:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (l < 0 || l > UINT32_MAX) return bad(r, op, in, "value %lld is not an IPv4 address", (long long)l);
+        rbw_present(dst, op->t);
+        rbw_ipv4(dst, (uint32_t)l);
+        return 0;
+    case OP_DAYS:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        return rbw_days(dst, b, l, r->e) ? refused(r, op, in, at) : 0;
+    case OP_TIME: {
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        int64_t sec = l / op->per_second, rem = l % op->per_second;
+        if (rem < 0) {
+            sec--;
+            rem += op->per_second;
+        }
+        b = rbw_present(dst, op->t);
+        if (op->local) sec = tz_local_to_utc(b->zone, sec);
+        return rbw_time(dst, b, sec, (uint32_t)rem * op->nanos_per_unit, r->e) ? refused(r, op, in, at) : 0;
+    }
+    case OP_STRING:
+        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+        rbw_present(dst, op->t);
+        rbw_string(dst, s, n);
+        return 0;
+    case OP_FIXEDSTRING:
+        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        return rbw_fixedstring(dst, b, s, n, r->e) ? refused(r, op, in, at) : 0;
+    case OP_UUID_TEXT: {
+        unsigned char u[16];
+        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+        if (tv_uuid((const char *)s, n, u)) return bad(r, op, in, "'%.*s' is not a UUID", (int)(n < 60 ? n : 60), s);
+        rbw_present(dst, op->t);
+        rbw_uuid(dst, u);
+        return 0;
+    }
+    case OP_ENUM_TEXT:
+        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+        b = rbw_present(dst, op->t);
+        return rbw_enum_name(dst, b, (const char *)s, n, r->e) ? refused(r, op, in, at) : 0;
+    case OP_DECIMAL:
+        if (op->w->type == AV_FIXED ? av_fixed(in, op->w->size, &s) : av_bytes(in, &s, &n))
+            return truncated(r, op, in, op->w);
+        if (op->w->type == AV_FIXED) n = op->w->size;
+        return decode_decimal(r, op, in, dst, s, n);
+    case OP_FIXED_STRING:
+        if (av_fixed(in, op->w->size, &s)) return truncated(r, op, in, op->w);
+        rbw_present(dst, op->t);
+        rbw_string(dst, s, op->w->size);
+        return 0;
+    case OP_FIXED_RAW:
+        if (av_fixed(in, op->w->size, &s)) return truncated(r, op, in, op->w);
+        rbw_present(dst, op->t);
+        buf_put(dst, s, op->w->size);
+        return 0;
+    case OP_FIXED_UUID:
+        if (av_fixed(in, 16, &s)) return truncated(r, op, in, op->w);
+        rbw_present(dst, op->t);
+        rbw_uuid(dst, s);
+        return 0;
+    case OP_ENUM_ENUM:
+    case OP_ENUM_STRING:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (l < 0 || (uint64_t)l >= op->w->n)
+            return bad(r, op, in, "enum index %lld outside the %zu symbols of %s", (long long)l, op->w->n, op->w->name);
+        b = rbw_present(dst, op->t);
+        if (op->code == OP_ENUM_ENUM) rbw_enum_item(dst, b, op->items[l]);
+        else rbw_string(dst, op->w->names[l], strlen(op->w->names[l]));
+        return 0;
+    case OP_UNION:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (l < 0 || (uint64_t)l >= op->nkids)
+            return bad(r, op, in, "union branch %lld outside the %zu of the schema", (long long)l, op->nkids);
+        return decode_value(r, &op->kids[l], in, dst);
+    case OP_ARRAY:
+    case OP_MAP: {
+        b = rbw_present(dst, op->t);
+        size_t count_at = rbw_count_begin(dst);
+        uint64_t total = 0, count;
+        if (++r->depth > 100) return bad(r, op, in, "Avro value nested more than 100 levels deep");
+        for (;;) {
+            if (av_block(in, &count)) return truncated(r, op, in, op->w);
+            if (!count) break;
+            if (op->w->kids[0]->type != AV_NULL && count > (uint64_t)(in->end - in->p))
+                return truncated(r, op, in, op->w);
+            for (uint64_t i = 0; i < count; i++) {
+                if (op->code == OP_MAP) {
+                    if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+                    const chtype *kt = rbw_present(dst, b->elems[0]);
+                    (void)kt;
+                    rbw_string(dst, s, n);
+                }
+                if (decode_value(r, &op->kids[0], in, dst)) return -1;
+            }
+            total += count;
+        }
+        r->depth--;
+        rbw_count_end(dst, count_at, total);
+        return 0;
+    }
+    case OP_TUPLE: {
+        b = rbw_present(dst, op->t);
+        if (op->in_order) {
+            for (size_t i = 0; i < op->nkids; i++)
+                if (decode_value(r, &op->kids[i], in, dst)) return -1;
+            return 0;
+        }
+        size_t base = dst->len, ne = b->nelems;
+        for (size_t i = 0; i < ne; i++) op->span[2 * i + 1] = RBW_UNSET;
+        for (size_t i = 0; i < op->nkids; i++) {
+            size_t start = dst->len;
+            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+            if (op->elem[i] >= 0) {
+                op->span[2 * op->elem[i]] = start - base;
+                op->span[2 * op->elem[i] + 1] = dst->len - start;
+            }
+        }
+        rbw_tuple_order(dst, base, b, op->span, r->scratch);
+        return 0;
+    }
+    case OP_FIELDS:
+        for (size_t i = 0; i < op->nkids; i++)
+            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+        return 0;
+    case OP_FANOUT: {
+        const uint8_t *start = in->p;
+        for (size_t i = 0; i < op->nkids; i++) {
+            in->p = start;
+            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+        }
+        return 0;
+    }
+    case OP_COLUMN: {
+        buf *out = rowbuild_open(r->rb, (size_t)op->column, r->e);
+        if (!out) return -1;
+        if (decode_value(r, &op->kids[0], in, out)) return -1;
+        return rowbuild_close(r->rb, (size_t)op->column, r->e);
+    }
+    }
+    return bad(r, op, in, "internal error: Avro operation %d", (int)op->code);
+}
+
+/* ---- the decoder ------------------------------------------------------- */
+
+/* Reasons longer than row_error's room keep their start: the registry's
+ * and the compiler's sentences put what matters first. */
+__attribute__((format(printf, 2, 3))) static void set_reason(row_error *e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+}
+
+static void entry_free(compiled *c) {
+    op_free(&c->root);
+    av_schema_free(&c->schema);
+    free(c->refusal);
+}
+
+static void avro_close(void *state) {
+    avdec *d = state;
+    if (!d) return;
+    for (size_t i = 0; i < d->ncache; i++) entry_free(&d->cache[i]);
+    free(d->cache);
+    fieldtree_free(&d->tree);
+    kb_registry_close(d->registry);
+    buf_free(&d->scratch);
+    free(d);
+}
+
+/* Parses and compiles the schema text for id into a new cache entry.  A
+ * schema that does not parse fails the run (-1, err); one that does not
+ * fit the columns is kept as a refusal for the messages that carry it. */
+static compiled *add_entry(avdec *d, uint32_t id, const char *text, char *err, size_t errlen) {
+    if (d->ncache == d->capcache) {
+        d->capcache = d->capcache ? d->capcache * 2 : 4;
+        compiled *c = realloc(d->cache, d->capcache * sizeof *c);
+        if (!c) abort();
+        d->cache = c;
+    }
+    compiled *c = &d->cache[d->ncache];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    char why[400];
+    if (av_schema_parse(text, strlen(text), &c->schema, why, sizeof why)) {
+        if (d->framed) snprintf(err, errlen, "schema id %u: %s", id, why);
+        else snprintf(err, errlen, "avro-schema: %s", why);
+        return NULL;
+    }
+    if (compile(d, c, why, sizeof why)) {
+        op_free(&c->root);
+        memset(&c->root, 0, sizeof c->root);
+        c->refusal = strdup(why);
+        if (!c->refusal) abort();
+    }
+    d->ncache++;
+    return c;
+}
+
+static avdec *new_decoder(const rowplan *plan, field_source source) {
+    avdec *d = xcalloc(1, sizeof *d);
+    d->plan = plan;
+    d->source = source;
+    fieldtree_build(&d->tree, plan, source);
+    buf_init(&d->scratch, 256);
+    return d;
+}
+
+static int read_schema_option(const char *v, char **text, char *err, size_t errlen) {
+    /* Inline JSON starts with '{', '[' or '"'; anything else is a file. */
+    const char *s = v;
+    while (*s == ' ' || *s == '\t') s++;
+    if (*s == '{' || *s == '[' || *s == '"') {
+        *text = strdup(v);
+        if (!*text) abort();
+        return 0;
+    }
+    FILE *f = fopen(v, "rb");
+    if (!f) {
+        snprintf(err, errlen, "avro-schema: cannot open %s", v);
+        return -1;
+    }
+    buf b;
+    buf_init(&b, 4096);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        buf_free(&b);
+        snprintf(err, errlen, "avro-schema: cannot read %s", v);
+        return -1;
+    }
+    buf_u8(&b, 0);
+    *text = (char *)b.data;
+    return 0;
+}
+
+int kb_avro_open_schema(void **state, const rowplan *plan, field_source source, const char *schema_json,
+                        size_t skip_bytes, char *err, size_t errlen) {
+    avdec *d = new_decoder(plan, source);
+    d->skip = skip_bytes;
+    compiled *c = add_entry(d, 0, schema_json, err, errlen);
+    if (!c || c->refusal) {
+        /* Known before any message: refused up front. */
+        if (c) snprintf(err, errlen, "avro-schema: %s", c->refusal);
+        avro_close(d);
+        return -1;
+    }
+    *state = d;
+    return 0;
+}
+
+static int avro_open_plain(void **state, const kb_decoder_config *cfg, char *err, size_t errlen) {
+    const bridge_options *o = cfg->options;
+    if (!o || !o->avro_schema) {
+        snprintf(err, errlen, "--format avro needs avro-schema (a file or inline JSON) in the pipeline file");
+        return -1;
+    }
+    char *text;
+    if (read_schema_option(o->avro_schema, &text, err, errlen)) return -1;
+    int rc = kb_avro_open_schema(state, cfg->plan, cfg->source, text, o->avro_skip_bytes, err, errlen);
+    free(text);
+    return rc;
+}
+
+static int open_registry(kb_registry **r, const bridge_options *o, char *err, size_t errlen) {
+    if (!o || !o->schema_registry) {
+        snprintf(err, errlen, "avro-confluent needs schema-registry (a URL) in the pipeline file");
+        return -1;
+    }
+    kb_registry_config rc = {o->schema_registry, o->schema_registry_user, o->schema_registry_password,
+                             o->schema_registry_ca, 0};
+    return kb_registry_open(r, &rc, err, errlen);
+}
+
+static int avro_open_confluent(void **state, const kb_decoder_config *cfg, char *err, size_t errlen) {
+    avdec *d = new_decoder(cfg->plan, cfg->source);
+    d->framed = 1;
+    d->skip = cfg->options ? cfg->options->avro_skip_bytes : 0;
+    if (open_registry(&d->registry, cfg->options, err, errlen)) {
+        avro_close(d);
+        return -1;
+    }
+    *state = d;
+    return 0;
+}
+
+static int avro_decode(void *state, rowbuild *rb, const void *data, size_t n, row_error *e) {
+    avdec *d = state;
+    run r = {rb, e, &d->scratch, 0, d->framed, 0};
+    av_in in;
+    av_in_init(&in, data, n);
+    if (!data) {
+        snprintf(e->reason, sizeof e->reason, "message has no %s; an Avro datum was expected",
+                 d->source == FIELD_KEY ? "key" : "value (a tombstone)");
+        return -1;
+    }
+    compiled *c;
+    if (!d->framed) {
+        if (n < d->skip) return bad(&r, NULL, &in, "message of %zu bytes, shorter than the %zu to skip", n, d->skip);
+        in.p += d->skip;
+        c = &d->cache[0];
+    } else {
+        if (n < d->skip + 5)
+            return bad(&r, NULL, &in, "message of %zu bytes: too short for the Confluent framing "
+                       "(magic byte 0 and a 4-byte schema id)", n);
+        in.p += d->skip;
+        if (*in.p != 0)
+            return bad(&r, NULL, &in, "bad magic byte 0x%02x: not the Confluent framing (0 and a schema id)", *in.p);
+        uint32_t id = (uint32_t)in.p[1] << 24 | (uint32_t)in.p[2] << 16 | (uint32_t)in.p[3] << 8 | in.p[4];
+        in.p += 5;
+        r.id = id;
+        if (d->ncache && d->cache[d->last].id == id) {
+            c = &d->cache[d->last];
+        } else {
+            c = NULL;
+            for (size_t i = 0; i < d->ncache && !c; i++)
+                if (d->cache[i].id == id) {
+                    c = &d->cache[i];
+                    d->last = i;
+                }
+            if (!c) {
+                char *text, why[600];
+                if (kb_registry_schema(d->registry, id, &text, why, sizeof why)) {
+                    e->fatal = 1;
+                    set_reason(e, "%s", why);
+                    return -1;
+                }
+                c = add_entry(d, id, text, why, sizeof why);
+                free(text);
+                if (!c) {
+                    e->fatal = 1;
+                    set_reason(e, "%s", why);
+                    return -1;
+                }
+                d->last = d->ncache - 1;
+            }
+        }
+        if (c->refusal) {
+            set_reason(e, "schema id %u: %s", id, c->refusal);
+            e->byte = -1;
+            return -1;
+        }
+    }
+    if (decode_value(&r, &c->root, &in, NULL)) return -1;
+    if (in.p != in.end)
+        return bad(&r, NULL, &in, "%ld bytes left after the Avro datum", (long)(in.end - in.p));
+    return 0;
+}
+
+const kb_decoder_ops kb_avro_confluent_decoder = {
+    .name = "avro-confluent",
+    .describe = "Avro datums in the Confluent framing, schemas from a schema registry (AvroConfluent)",
+    .open = avro_open_confluent,
+    .decode = avro_decode,
+    .close = avro_close,
+};
+
+const kb_decoder_ops kb_avro_decoder = {
+    .name = "avro",
+    .describe = "plain Avro datums of the writer schema given in the pipeline file",
+    .open = avro_open_plain,
+    .decode = avro_decode,
+    .close = avro_close,
+};
+
+/* ---- schema to columns ------------------------------------------------- */
+
+static int column_type(const av_node *w, buf *out, int depth, char *err, size_t errlen) {
+    if (depth > 32) {
+        snprintf(err, errlen, "schema nested too deeply (recursive?) for a column type");
+        return -1;
+    }
+    switch (w->type) {
+    case AV_NULL: buf_put(out, "Nullable(Nothing)", 17); return 0;
+    case AV_BOOLEAN: buf_put(out, "Bool", 4); return 0;
+    case AV_INT:
+        if (w->logical == AVL_DATE) buf_put(out, "Date32", 6);
+        else buf_put(out, "Int32", 5);
+        return 0;
+    case AV_LONG: {
+        const char *s = "Int64";
+        switch (w->logical) {
+        case AVL_TS_MILLIS: s = "DateTime64(3, 'UTC')"; break;
+        case AVL_TS_MICROS: s = "DateTime64(6, 'UTC')"; break;
+        case AVL_TS_NANOS: s = "DateTime64(9, 'UTC')"; break;
+        case AVL_LTS_MILLIS: s = "DateTime64(3)"; break;
+        case AVL_LTS_MICROS: s = "DateTime64(6)"; break;
+        case AVL_LTS_NANOS: s = "DateTime64(9)"; break;
+        default: break;
+        }
+        buf_put(out, s, strlen(s));
+        return 0;
+    }
+    case AV_FLOAT: buf_put(out, "Float32", 7); return 0;
+    case AV_DOUBLE: buf_put(out, "Float64", 7); return 0;
+    case AV_BYTES: case AV_STRING: case AV_FIXED: {
+        char t[64];
+        if (w->logical == AVL_DECIMAL) snprintf(t, sizeof t, "Decimal(%u, %u)", w->precision, w->scale);
+        else if (w->logical == AVL_UUID) snprintf(t, sizeof t, "UUID");
+        else if (w->type == AV_FIXED) snprintf(t, sizeof t, "FixedString(%zu)", w->size);
+        else snprintf(t, sizeof t, "String");
+        buf_put(out, t, strlen(t));
+        return 0;
+    }
+    case AV_ENUM: {
+        buf_put(out, w->n <= 127 ? "Enum8(" : "Enum16(", w->n <= 127 ? 6 : 7);
+        for (size_t i = 0; i < w->n; i++) {
+            char v[32];
+            if (i) buf_put(out, ", ", 2);
+            buf_u8(out, '\'');
+            for (const char *p = w->names[i]; *p; p++) {
+                if (*p == '\'' || *p == '\\') buf_u8(out, '\\');
+                buf_u8(out, (uint8_t)*p);
+            }
+            snprintf(v, sizeof v, "' = %zu", i);
+            buf_put(out, v, strlen(v));
+        }
+        buf_u8(out, ')');
+        return 0;
+    }
+    case AV_ARRAY:
+        buf_put(out, "Array(", 6);
+        if (column_type(w->kids[0], out, depth + 1, err, errlen)) return -1;
+        buf_u8(out, ')');
+        return 0;
+    case AV_MAP:
+        buf_put(out, "Map(String, ", 12);
+        if (column_type(w->kids[0], out, depth + 1, err, errlen)) return -1;
+        buf_u8(out, ')');
+        return 0;
+    case AV_RECORD:
+        buf_put(out, "Tuple(", 6);
+        for (size_t i = 0; i < w->n; i++) {
+            if (i) buf_put(out, ", ", 2);
+            buf_put(out, w->names[i], strlen(w->names[i]));
+            buf_u8(out, ' ');
+            if (column_type(w->kids[i], out, depth + 1, err, errlen)) return -1;
+        }
+        buf_u8(out, ')');
+        return 0;
+    case AV_UNION: {
+        const av_node *only = NULL;
+        int nulls = 0, others = 0;
+        for (size_t i = 0; i < w->n; i++) {
+            if (w->kids[i]->type == AV_NULL) nulls++;
+            else {
+                others++;
+                only = w->kids[i];
+            }
+        }
+        if (others != 1) {
+            snprintf(err, errlen, "a union of %d types other than null has no one column type", others);
+            return -1;
+        }
+        int wrap = nulls && only->type != AV_ARRAY && only->type != AV_MAP && only->type != AV_RECORD;
+        if (wrap) buf_put(out, "Nullable(", 9);
+        if (column_type(only, out, depth + 1, err, errlen)) return -1;
+        if (wrap) buf_u8(out, ')');
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
+    const av_node *r = s->root;
+    if (r->type != AV_RECORD) {
+        snprintf(err, errlen, "the schema is a %s, not a record", av_type_name(r));
+        return -1;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (i) buf_put(out, ",\n", 2);
+        buf_u8(out, '`');
+        buf_put(out, r->names[i], strlen(r->names[i]));
+        buf_put(out, "` ", 2);
+        char why[300];
+        if (column_type(r->kids[i], out, 0, why, sizeof why)) {
+            snprintf(err, errlen, "field '%s': %s", r->names[i], why);
+            return -1;
+        }
+    }
+    buf_u8(out, '\n');
+    return 0;
+}
+
+int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
+    kb_registry *reg;
+    if (open_registry(&reg, o, err, errlen)) return -1;
+    char subject[400], *text;
+    uint32_t id;
+    snprintf(subject, sizeof subject, "%s-value", o->topic);
+    int rc = kb_registry_latest(reg, subject, &id, &text, err, errlen);
+    kb_registry_close(reg);
+    if (rc) return -1;
+    av_schema s;
+    char why[400];
+    if (av_schema_parse(text, strlen(text), &s, why, sizeof why)) {
+        snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
+        free(text);
+        return -1;
+    }
+    free(text);
+    rc = kb_avro_columns(&s, out, why, sizeof why);
+    if (rc) snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
+    av_schema_free(&s);
+    return rc;
+}

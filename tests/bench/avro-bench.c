@@ -1,0 +1,172 @@
+/*
+ * avro-bench - Avro datums into RowBinary, two ways, on the same data:
+ * the bridge's compiled plan (formats/avro.c) and avro-c's generic value
+ * API (a value tree filled per datum, fields fetched from it), each
+ * writing the same RowBinary for the standard 6-column messages.
+ *
+ *     avro-bench FILE SCHEMA_FILE [ROUNDS]
+ *
+ * FILE holds datums, each after its length as 4 bytes little-endian
+ * (scripts/bench-avro writes it).  Prints rows/s and ns per row for both,
+ * in CPU time of this process, best of ROUNDS, after checking that both
+ * outputs are the same bytes.
+ */
+#include <avro.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chtype.h"
+#include "formats/avro.h"
+#include "formats/formats.h"
+#include "rbwriter.h"
+#include "rowbuild.h"
+#include "rowplan.h"
+
+static const char COLUMNS[] = "id UInt64, user_id UInt64, page String, amount Float64, "
+                              "ts DateTime64(3, 'UTC'), ok Bool";
+
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static buf slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    buf b;
+    buf_init(&b, 1 << 20);
+    char chunk[1 << 16];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, got);
+    fclose(f);
+    return b;
+}
+
+typedef struct datum {
+    const char *p;
+    size_t n;
+} datum;
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: avro-bench FILE SCHEMA_FILE [ROUNDS]\n");
+        return 2;
+    }
+    int rounds = argc > 3 ? atoi(argv[3]) : 5;
+    buf data = slurp(argv[1]), schema = slurp(argv[2]);
+    buf_u8(&schema, 0);
+    size_t n = 0, cap = 1024;
+    datum *d = malloc(cap * sizeof *d);
+    for (size_t at = 0; at + 4 <= data.len;) {
+        uint32_t len = (uint32_t)data.data[at] | (uint32_t)data.data[at + 1] << 8 |
+                       (uint32_t)data.data[at + 2] << 16 | (uint32_t)data.data[at + 3] << 24;
+        if (n == cap) d = realloc(d, (cap *= 2) * sizeof *d);
+        d[n++] = (datum){(const char *)data.data + at + 4, len};
+        at += 4 + len;
+    }
+
+    char err[512];
+    chcolumns cols;
+    rowplan plan;
+    void *dec;
+    if (chcolumns_parse(COLUMNS, &cols, err, sizeof err) || rowplan_build(&plan, &cols, err, sizeof err) ||
+        kb_avro_open_schema(&dec, &plan, FIELD_VALUE, (const char *)schema.data, 0, err, sizeof err)) {
+        fprintf(stderr, "avro-bench: %s\n", err);
+        return 1;
+    }
+    rowbuild rb;
+    rowbuild_init(&rb, &plan);
+
+    avro_schema_t as;
+    if (avro_schema_from_json_length((const char *)schema.data, schema.len - 1, &as)) {
+        fprintf(stderr, "avro-bench: avro-c: %s\n", avro_strerror());
+        return 1;
+    }
+    avro_value_iface_t *iface = avro_generic_class_from_schema(as);
+    avro_value_t val;
+    avro_generic_value_new(iface, &val);
+    avro_reader_t reader = avro_reader_memory(NULL, 0);
+
+    buf out_plan, out_avroc;
+    buf_init(&out_plan, 1 << 22);
+    buf_init(&out_avroc, 1 << 22);
+    row_error e;
+    double best_plan = 1e30, best_avroc = 1e30;
+    const chtype *t_ts = plan.cols[4].type;
+    for (int r = 0; r < rounds; r++) {
+        out_plan.len = 0;
+        double t0 = cpu_seconds();
+        for (size_t i = 0; i < n; i++) {
+            kb_msg m = {.topic = "bench", .value = d[i].p, .value_len = d[i].n};
+            if (rowbuild_begin(&rb, &m, &out_plan, &e) || kb_avro_decoder.decode(dec, &rb, d[i].p, d[i].n, &e) ||
+                rowbuild_commit(&rb, &e)) {
+                fprintf(stderr, "avro-bench: datum %zu: %s\n", i, e.reason);
+                return 1;
+            }
+        }
+        double t1 = cpu_seconds();
+        if (t1 - t0 < best_plan) best_plan = t1 - t0;
+
+        out_avroc.len = 0;
+        t0 = cpu_seconds();
+        for (size_t i = 0; i < n; i++) {
+            avro_reader_memory_set_source(reader, d[i].p, (int64_t)d[i].n);
+            avro_value_reset(&val);
+            if (avro_value_read(reader, &val)) {
+                fprintf(stderr, "avro-bench: avro-c: datum %zu: %s\n", i, avro_strerror());
+                return 1;
+            }
+            avro_value_t f;
+            int64_t l;
+            double dbl;
+            int b;
+            const char *s;
+            size_t sn;
+            avro_value_get_by_index(&val, 0, &f, NULL);
+            avro_value_get_long(&f, &l);
+            buf_le(&out_avroc, (uint64_t)l, 8);
+            avro_value_get_by_index(&val, 1, &f, NULL);
+            avro_value_get_long(&f, &l);
+            buf_le(&out_avroc, (uint64_t)l, 8);
+            avro_value_get_by_index(&val, 2, &f, NULL);
+            avro_value_get_string(&f, &s, &sn);
+            rbw_string(&out_avroc, s, sn - 1); /* avro-c counts the NUL */
+            avro_value_get_by_index(&val, 3, &f, NULL);
+            avro_value_get_double(&f, &dbl);
+            rbw_f64(&out_avroc, plan.cols[3].type, dbl);
+            avro_value_get_by_index(&val, 4, &f, NULL);
+            avro_value_get_long(&f, &l);
+            int64_t sec = l / 1000, ms = l % 1000;
+            if (ms < 0) sec--, ms += 1000;
+            if (rbw_time(&out_avroc, t_ts, sec, (uint32_t)ms * 1000000u, &e)) return 1;
+            avro_value_get_by_index(&val, 5, &f, NULL);
+            avro_value_get_boolean(&f, &b);
+            rbw_bool(&out_avroc, b);
+        }
+        t1 = cpu_seconds();
+        if (t1 - t0 < best_avroc) best_avroc = t1 - t0;
+    }
+    if (out_plan.len != out_avroc.len || memcmp(out_plan.data, out_avroc.data, out_plan.len)) {
+        fprintf(stderr, "avro-bench: the two outputs differ\n");
+        return 1;
+    }
+    printf("%zu datums, %zu bytes, best of %d rounds (CPU time)\n", n, data.len - 4 * n, rounds);
+    printf("compiled plan : %8.0f k rows/s  %6.1f ns/row\n", n / best_plan / 1e3, best_plan / n * 1e9);
+    printf("avro-c values : %8.0f k rows/s  %6.1f ns/row\n", n / best_avroc / 1e3, best_avroc / n * 1e9);
+    printf("ratio         : %8.2f x\n", best_avroc / best_plan);
+    avro_reader_free(reader);
+    avro_value_decref(&val);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(as);
+    rowbuild_free(&rb);
+    kb_avro_decoder.close(dec);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+    return 0;
+}

@@ -1,0 +1,340 @@
+"""Avro through a real schema registry, differentially: ClickHouse's own
+AvroConfluent, reading the same framed bytes through the same registry, is
+the oracle.
+
+Each corpus is a writer schema, records (written with fastavro) and a
+column list.  The framed messages go to Kafka and through the bridge into
+one table; the same bytes, concatenated in a file, are read by ClickHouse's
+AvroConfluent into another; the tables must be identical.  The rules and
+the deliberate differences are in docs/avro-rules.md.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from harness.clickhouse import ClickHouseError
+from harness.registry import datum, frame
+from harness.scripts import scratch_dir, user_scripts_dir
+
+from conftest import BRIDGE
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def sql_quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def write_pipeline(broker, topic: str, columns: list[str], extra: str = "") -> str:
+    name = unique("avro")
+    conf_dir = user_scripts_dir() / "kafka-bridge.d"
+    conf_dir.mkdir(exist_ok=True)
+    (conf_dir / f"{name}.conf").write_text(
+        f"brokers = {broker.bootstrap}\ntopic = {topic}\n"
+        "columns = " + ",\n    ".join(columns) + "\n" + extra)
+    return name
+
+
+def structure(columns: list[str]) -> str:
+    return ", ".join(c.split(" PATH ")[0] for c in columns)
+
+
+def source(name: str, columns: list[str]) -> str:
+    return (f"executable('kafka-bridge --pipeline {name}', 'RowBinaryWithNamesAndTypes', "
+            f"'{sql_quote(structure(columns))}')")
+
+
+def make_table(ch, columns: list[str]) -> str:
+    name = unique("t")
+    ch.query(f"CREATE TABLE {name} ({structure(columns)}) ENGINE = MergeTree ORDER BY tuple()")
+    return name
+
+
+def through_bridge(ch, broker, registry, columns, messages, extra="") -> str:
+    topic = unique("avro")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, messages)
+    table = make_table(ch, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = avro-confluent\nschema-registry = {registry.url}\n" + extra)
+    ch.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    return table
+
+
+def through_clickhouse(ch, registry, columns, messages, settings="") -> str:
+    table = make_table(ch, columns)
+    path = scratch_dir() / f"{table}.avro"
+    path.write_bytes(b"".join(messages))
+    ch.query(f"INSERT INTO {table} SELECT * FROM file('{path}', AvroConfluent, "
+             f"'{sql_quote(structure(columns))}') "
+             f"SETTINGS format_avro_schema_registry_url = '{registry.url}'{settings}")
+    return table
+
+
+def assert_same(ch, ours: str, theirs: str, n: int) -> None:
+    assert ch.value(f"SELECT count() FROM {ours}") == str(n)
+    assert ch.value(f"SELECT count() FROM {theirs}") == str(n)
+    mine = ch.query(f"SELECT * FROM {ours} ORDER BY id FORMAT TSV").splitlines()
+    oracle = ch.query(f"SELECT * FROM {theirs} ORDER BY id FORMAT TSV").splitlines()
+    assert mine == oracle
+
+
+def framed(registry, subject: str, schema: dict, records: list[dict]) -> list[bytes]:
+    sid = registry.register(subject, schema)
+    return [frame(sid, datum(schema, r)) for r in records]
+
+
+def record(name: str, fields: list[dict]) -> dict:
+    return {"type": "record", "name": name, "fields": fields}
+
+
+# ---- corpora: schema fields, records, columns ------------------------------
+CORPORA = {
+    "primitives": (
+        [{"name": "id", "type": "long"}, {"name": "i", "type": "int"}, {"name": "b", "type": "boolean"},
+         {"name": "f", "type": "float"}, {"name": "d", "type": "double"}, {"name": "s", "type": "string"},
+         {"name": "by", "type": "bytes"}],
+        [{"id": 1, "i": -2147483648, "b": True, "f": 1.5, "d": -0.1, "s": "héllo", "by": b"\x00\xff"},
+         {"id": 2, "i": 2147483647, "b": False, "f": -3.25e10, "d": 1e300, "s": "", "by": b""},
+         {"id": 9223372036854775807, "i": 0, "b": True, "f": 0.0, "d": 5e-324, "s": "a\tb\n", "by": b"x"},
+         {"id": -9223372036854775808, "i": 7, "b": False, "f": 1e-40, "d": 2.0, "s": "z", "by": b"y"}],
+        ["id Int64", "i Int32", "b Bool", "f Float32", "d Float64", "s String", "by String"]),
+    "widening": (
+        [{"name": "id", "type": "long"}, {"name": "i", "type": "int"}, {"name": "f", "type": "float"},
+         {"name": "s", "type": "string"}],
+        [{"id": 1, "i": 5, "f": 2.5, "s": "ab"}, {"id": 2, "i": -1, "f": -1.0, "s": "abc"}],
+        ["id Int64", "i Int64", "f Float64", "s FixedString(3)"]),
+    "nullable": (
+        [{"name": "id", "type": "long"}, {"name": "n", "type": ["null", "long"]},
+         {"name": "m", "type": ["string", "null"]}, {"name": "d", "type": ["null", "int"]}],
+        [{"id": 1, "n": None, "m": "x", "d": None}, {"id": 2, "n": 42, "m": None, "d": 3}],
+        ["id Int64", "n Nullable(Int64)", "m Nullable(String)", "d Int32"]),
+    "logical": (
+        [{"name": "id", "type": "long"},
+         {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+         {"name": "ts3", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+         {"name": "ts6", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+         {"name": "u", "type": {"type": "string", "logicalType": "uuid"}},
+         {"name": "dec", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}},
+         {"name": "decf", "type": {"type": "fixed", "name": "D16", "size": 16, "logicalType": "decimal",
+                                   "precision": 38, "scale": 4}}],
+        [{"id": 1, "day": 19000, "ts3": 1700000000123, "ts6": 1700000000123456,
+          "u": "0f2e5a9c-1b3d-4e5f-8a7b-9c0d1e2f3a4b", "dec": Decimal("-12345.67"),
+          "decf": Decimal("1234567890123456789012345678.9012")},
+         {"id": 2, "day": 0, "ts3": -1, "ts6": 0, "u": "00000000-0000-0000-0000-000000000000",
+          "dec": Decimal("0.01"), "decf": Decimal("-0.0001")}],
+        ["id Int64", "day Date32", "ts3 DateTime64(3, 'UTC')", "ts6 DateTime64(6, 'UTC')", "u UUID",
+         "dec Decimal(9, 2)", "decf Decimal(38, 4)"]),
+    "enum_fixed": (
+        [{"name": "id", "type": "long"},
+         {"name": "e", "type": {"type": "enum", "name": "Color", "symbols": ["red", "green", "blue"]}},
+         {"name": "es", "type": {"type": "enum", "name": "Size", "symbols": ["S", "M"]}},
+         {"name": "fx", "type": {"type": "fixed", "name": "F4", "size": 4}},
+         {"name": "ip", "type": {"type": "fixed", "name": "IP", "size": 16}}],
+        [{"id": 1, "e": "blue", "es": "M", "fx": b"abcd", "ip": bytes(range(16))},
+         {"id": 2, "e": "red", "es": "S", "fx": b"\0\0\0\1", "ip": b"\xff" * 16}],
+        ["id Int64", "e Enum8('red' = 1, 'green' = 2, 'blue' = 3)", "es String", "fx FixedString(4)",
+         "ip IPv6"]),
+    "composite": (
+        [{"name": "id", "type": "long"},
+         {"name": "tags", "type": {"type": "array", "items": "string"}},
+         {"name": "scores", "type": {"type": "map", "values": "double"}},
+         {"name": "addr", "type": record("Addr", [{"name": "city", "type": "string"},
+                                                   {"name": "zip", "type": "int"}])},
+         {"name": "nested", "type": {"type": "array", "items": {"type": "array", "items": "long"}}}],
+        [{"id": 1, "tags": ["a", "b"], "scores": {"x": 1.5}, "addr": {"city": "Oslo", "zip": 150},
+          "nested": [[1, 2], [], [3]]},
+         {"id": 2, "tags": [], "scores": {}, "addr": {"city": "", "zip": -1}, "nested": []}],
+        ["id Int64", "tags Array(String)", "scores Map(String, Float64)",
+         "addr Tuple(city String, zip Int32)", "nested Array(Array(Int64))"]),
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_same_as_avroconfluent(clickhouse, broker, registry, bridge, corpus):
+    fields, records, columns = CORPORA[corpus]
+    schema = record(f"R_{corpus}", fields)
+    msgs = framed(registry, unique("s") + "-value", schema, records)
+    ours = through_bridge(clickhouse, broker, registry, columns, msgs)
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs)
+    assert_same(clickhouse, ours, theirs, len(records))
+
+
+def test_several_schema_ids_in_one_topic(clickhouse, broker, registry, bridge):
+    """Evolution while producers roll: a field added with a default, one
+    removed, an int promoted to long; three ids interleaved in one topic."""
+    subject = unique("evo") + "-value"
+    v1 = record("E", [{"name": "id", "type": "long"}, {"name": "n", "type": "int"},
+                      {"name": "old", "type": "string"}])
+    v2 = record("E", [{"name": "id", "type": "long"}, {"name": "n", "type": "long"},
+                      {"name": "old", "type": "string"},
+                      {"name": "added", "type": ["null", "string"], "default": None}])
+    v3 = record("E", [{"name": "id", "type": "long"}, {"name": "n", "type": "long"},
+                      {"name": "added", "type": ["null", "string"], "default": None}])
+    msgs = []
+    ids = [registry.register(subject, v) for v in (v1, v2, v3)]
+    assert len(set(ids)) == 3
+    for i in range(30):
+        v = (v1, v2, v3)[i % 3]
+        rec = {"id": i, "n": i * 1000, "old": f"o{i}", "added": f"a{i}" if i % 2 else None}
+        msgs.append(frame(ids[i % 3], datum(v, rec)))
+    columns = ["id Int64", "n Int64", "old String", "added Nullable(String)"]
+    ours = through_bridge(clickhouse, broker, registry, columns, msgs)
+    # Deliberate difference: a column the writer schema lacks gets its
+    # default here; ClickHouse wants a setting for it.
+    with pytest.raises(ClickHouseError, match="Field added not found in Avro schema"):
+        through_clickhouse(clickhouse, registry, columns, msgs)
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs,
+                                ", input_format_avro_allow_missing_fields = 1")
+    assert_same(clickhouse, ours, theirs, 30)
+    assert clickhouse.value(f"SELECT countIf(old = '') FROM {ours}") == "10"
+
+
+def test_paths_into_records(clickhouse, broker, registry, bridge):
+    """Flat columns by PATH into nested records (ClickHouse's AvroConfluent
+    has no paths; the values are checked directly)."""
+    schema = record("P", [{"name": "id", "type": "long"},
+                          {"name": "user", "type": ["null", record("U", [
+                              {"name": "name", "type": "string"},
+                              {"name": "geo", "type": record("G", [{"name": "city", "type": "string"}])}])]}])
+    msgs = framed(registry, unique("p") + "-value", schema,
+                  [{"id": 1, "user": {"name": "ann", "geo": {"city": "Rome"}}}, {"id": 2, "user": None}])
+    columns = ["id Int64", "name String PATH '$.user.name'", "city Nullable(String) PATH '$.user.geo.city'"]
+    table = through_bridge(clickhouse, broker, registry, columns, msgs)
+    assert clickhouse.rows(f"SELECT * FROM {table} ORDER BY id") == [("1", "ann", "Rome"), ("2", "", None)]
+
+
+def failure(ch, broker, registry, columns, messages, extra="", url=None) -> str:
+    topic = unique("avro")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, messages)
+    table = make_table(ch, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = avro-confluent\nschema-registry = {url or registry.url}\n" + extra)
+    with pytest.raises(ClickHouseError) as caught:
+        ch.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert ch.value(f"SELECT count() FROM {table}") == "0"
+    return caught.value.message.replace("\\'", "'")
+
+
+SIMPLE = record("S", [{"name": "id", "type": "long"}])
+
+
+def test_bad_magic_byte_is_a_bad_message(clickhouse, broker, registry, bridge):
+    good = framed(registry, unique("m") + "-value", SIMPLE, [{"id": 1}])[0]
+    bad = b"\x01" + good[1:]
+    msg = failure(clickhouse, broker, registry, ["id Int64"], [good, bad])
+    assert "offset 1" in msg and "bad magic byte 0x01" in msg
+    # Under --on-error skip the bad message is skipped and the good one kept.
+    topic = unique("avro")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [good, bad, good[:5], good])
+    table = make_table(clickhouse, ["id Int64"])
+    name = write_pipeline(broker, topic, ["id Int64"],
+                          f"format = avro-confluent\nschema-registry = {registry.url}\non-error = skip\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, ['id Int64'])}")
+    assert clickhouse.value(f"SELECT count() FROM {table}") == "2"
+
+
+def test_truncated_datum_names_the_column(clickhouse, broker, registry, bridge):
+    schema = record("T", [{"name": "id", "type": "long"}, {"name": "s", "type": "string"}])
+    good = framed(registry, unique("t") + "-value", schema, [{"id": 1, "s": "hello"}])[0]
+    msg = failure(clickhouse, broker, registry, ["id Int64", "s String"], [good[:-2]])
+    assert "column 's'" in msg and "truncated" in msg and "schema id" in msg
+
+
+def test_unknown_id_fails_the_run_even_when_skipping(clickhouse, broker, registry, bridge):
+    msg = failure(clickhouse, broker, registry, ["id Int64"], [frame(987654, datum(SIMPLE, {"id": 1}))],
+                  extra="on-error = skip\n")
+    assert "knows no schema id 987654" in msg
+
+
+def test_registry_down_fails_the_run(clickhouse, broker, registry, bridge):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    msg = failure(clickhouse, broker, registry, ["id Int64"], [frame(1, datum(SIMPLE, {"id": 1}))],
+                  extra="on-error = skip\n", url=f"http://127.0.0.1:{port}/apis/ccompat/v7")
+    assert "did not answer" in msg and str(port) in msg
+
+
+def test_schema_that_cannot_fit_names_field_and_column(clickhouse, broker, registry, bridge):
+    msgs = framed(registry, unique("f") + "-value", record("X", [{"name": "id", "type": "string"}]),
+                  [{"id": "a"}])
+    msg = failure(clickhouse, broker, registry, ["id Int64"], msgs)
+    assert "field 'id' (Avro string) cannot go into column 'id' (Int64)" in msg and "schema id" in msg
+
+
+def test_plain_datums_with_schema_file_and_skip_bytes(clickhouse, broker, bridge, tmp_path):
+    """ClickHouse cannot read datums without the framing; the bridge can,
+    with the writer schema in the pipeline file."""
+    schema = record("Plain", [{"name": "id", "type": "long"}, {"name": "s", "type": "string"}])
+    import json
+    path = tmp_path / "plain.avsc"
+    path.write_text(json.dumps(schema))
+    topic = unique("plain")
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [b"HDR" + datum(schema, {"id": i, "s": f"v{i}"}) for i in range(5)])
+    columns = ["id Int64", "s String"]
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, f"format = avro\navro-schema = {path}\navro-skip-bytes = 3\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT id, s FROM {table} ORDER BY id") == [(str(i), f"v{i}") for i in range(5)]
+
+
+def test_registry_url_is_not_taken_from_the_command_line(broker, bridge, registry):
+    out = subprocess.run([str(BRIDGE), "-b", broker.bootstrap, "-t", "x", "--columns", "id Int64",
+                          "--format", "avro-confluent", "--schema-registry", registry.url],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "schema-registry" in out.stderr
+
+
+def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge, clickhouse):
+    topic = unique("desc")
+    schema = record("D", [{"name": "id", "type": "long"}, {"name": "name", "type": ["null", "string"]},
+                          {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+                          {"name": "tags", "type": {"type": "array", "items": "string"}}])
+    registry.register(f"{topic}-value", record("D", [{"name": "id", "type": "int"}]))
+    registry.register(f"{topic}-value", schema)
+    conf = user_scripts_dir() / "kafka-bridge.d" / f"{topic}.conf"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\nschema-registry = {registry.url}\n")
+    out = subprocess.run([str(BRIDGE), "-F", str(conf), "--describe"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(",\n") == ["`id` Int64", "`name` Nullable(String)",
+                                       "`at` DateTime64(6, 'UTC')", "`tags` Array(String)\n"]
+    # ClickHouse accepts it as a table structure.
+    clickhouse.query(f"CREATE TABLE {unique('d')} ({out.stdout}) ENGINE = Memory")
+
+
+def test_deliberate_differences(clickhouse, broker, registry, bridge):
+    """docs/avro-rules.md, differences 2 and 3, against ClickHouse itself."""
+    # 2: out of range. ClickHouse wraps 300 into a UInt8; the bridge refuses.
+    msgs = framed(registry, unique("w") + "-value", record("W", [{"name": "id", "type": "long"},
+                                                                 {"name": "v", "type": "long"}]),
+                  [{"id": 1, "v": 300}])
+    columns = ["id Int64", "v UInt8"]
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs)
+    assert clickhouse.value(f"SELECT v FROM {theirs}") == "44"
+    assert "value 300 is out of range for UInt8" in failure(clickhouse, broker, registry, columns, msgs)
+    # 3: timestamp-millis into DateTime64(6): ClickHouse takes the number as
+    # microsecond ticks, the bridge converts the instant.
+    ts = {"type": "long", "logicalType": "timestamp-millis"}
+    msgs = framed(registry, unique("ts") + "-value", record("T", [{"name": "id", "type": "long"},
+                                                                  {"name": "at", "type": ts}]),
+                  [{"id": 1, "at": 1700000000123}])
+    columns = ["id Int64", "at DateTime64(6, 'UTC')"]
+    ours = through_bridge(clickhouse, broker, registry, columns, msgs)
+    theirs = through_clickhouse(clickhouse, registry, columns, msgs)
+    assert clickhouse.value(f"SELECT at FROM {ours}") == "2023-11-14 22:13:20.123000"
+    assert clickhouse.value(f"SELECT at FROM {theirs}") == "1970-01-20 16:13:20.000123"

@@ -1,0 +1,289 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avrobin.h"
+#include "avroschema.h"
+#include "formats/avro.h"
+#include "formats/formats.h"
+#include "suites.h"
+
+/* ---- binary primitives --------------------------------------------------- */
+
+static int64_t long_of(const char *bytes, size_t n, int *rc, long *used) {
+    av_in in;
+    av_in_init(&in, bytes, n);
+    int64_t v = 0;
+    *rc = av_long(&in, &v);
+    *used = av_pos(&in);
+    return v;
+}
+
+START_TEST(zigzag_varints) {
+    int rc;
+    long used;
+    ck_assert_int_eq(long_of("\x00", 1, &rc, &used), 0);
+    ck_assert_int_eq(long_of("\x01", 1, &rc, &used), -1);
+    ck_assert_int_eq(long_of("\x02", 1, &rc, &used), 1);
+    ck_assert_int_eq(long_of("\x7f", 1, &rc, &used), -64);
+    ck_assert_int_eq(long_of("\x80\x01", 2, &rc, &used), 64);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(used, 2);
+    ck_assert(long_of("\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10, &rc, &used) == INT64_MAX);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(long_of("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10, &rc, &used) == INT64_MIN);
+    ck_assert_int_eq(rc, 0);
+    /* More than 64 bits, an eleventh byte, a varint cut short. */
+    long_of("\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x03", 10, &rc, &used);
+    ck_assert_int_eq(rc, -1);
+    long_of("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11, &rc, &used);
+    ck_assert_int_eq(rc, -1);
+    long_of("\x80", 1, &rc, &used);
+    ck_assert_int_eq(rc, -1);
+    long_of("", 0, &rc, &used);
+    ck_assert_int_eq(rc, -1);
+}
+END_TEST
+
+START_TEST(ints_floats_bytes_blocks) {
+    av_in in;
+    int32_t i;
+    av_in_init(&in, "\xfe\xff\xff\xff\x0f", 5);
+    ck_assert_int_eq(av_int(&in, &i), 0);
+    ck_assert_int_eq(i, INT32_MAX);
+    av_in_init(&in, "\x80\x80\x80\x80\x10", 5); /* 2^31 zigzagged: outside int */
+    ck_assert_int_eq(av_int(&in, &i), -1);
+    float f;
+    double d;
+    av_in_init(&in, "\x00\x00\xc0\x3f", 4);
+    ck_assert_int_eq(av_float(&in, &f), 0);
+    ck_assert(f == 1.5f);
+    av_in_init(&in, "\x00\x00\xc0", 3);
+    ck_assert_int_eq(av_float(&in, &f), -1);
+    av_in_init(&in, "\x00\x00\x00\x00\x00\x00\xf0\xbf", 8);
+    ck_assert_int_eq(av_double(&in, &d), 0);
+    ck_assert(d == -1.0);
+    const uint8_t *s;
+    size_t n;
+    av_in_init(&in, "\x06" "abc", 4);
+    ck_assert_int_eq(av_bytes(&in, &s, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(memcmp(s, "abc", 3) == 0);
+    av_in_init(&in, "\x08" "abc", 4); /* says 4, has 3 */
+    ck_assert_int_eq(av_bytes(&in, &s, &n), -1);
+    av_in_init(&in, "\x01" "abc", 4); /* negative length */
+    ck_assert_int_eq(av_bytes(&in, &s, &n), -1);
+    uint64_t count;
+    av_in_init(&in, "\x03\x04", 2); /* count -2, then the block's size */
+    ck_assert_int_eq(av_block(&in, &count), 0);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_int_eq(av_pos(&in), 2);
+}
+END_TEST
+
+/* ---- schemas ------------------------------------------------------------- */
+
+START_TEST(schemas_parse_with_logical_types_and_names) {
+    av_schema s;
+    char err[256];
+    const char *text =
+        "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"n\",\"fields\":["
+        "{\"name\":\"d\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":10,\"scale\":3}},"
+        "{\"name\":\"t\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+        "{\"name\":\"bad\",\"type\":{\"type\":\"string\",\"logicalType\":\"date\"}},"
+        "{\"name\":\"a\",\"type\":{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"x\",\"type\":\"int\"}]}},"
+        "{\"name\":\"b\",\"type\":[\"null\",\"n.A\"]},"
+        "{\"name\":\"c\",\"type\":\"A\"}]}";
+    ck_assert_msg(av_schema_parse(text, strlen(text), &s, err, sizeof err) == 0, "%s", err);
+    const av_node *r = s.root;
+    ck_assert_int_eq(r->type, AV_RECORD);
+    ck_assert_str_eq(r->name, "n.R");
+    ck_assert_uint_eq(r->n, 6);
+    ck_assert_int_eq(r->kids[0]->logical, AVL_DECIMAL);
+    ck_assert_uint_eq(r->kids[0]->precision, 10);
+    ck_assert_uint_eq(r->kids[0]->scale, 3);
+    ck_assert_int_eq(r->kids[1]->logical, AVL_TS_MICROS);
+    ck_assert_int_eq(r->kids[2]->logical, AVL_NONE); /* date on a string: ignored */
+    ck_assert_ptr_eq(r->kids[4]->kids[1], r->kids[3]);
+    ck_assert_ptr_eq(r->kids[5], r->kids[3]);
+    av_schema_free(&s);
+
+    static const char *const bad[] = {
+        "{\"type\":\"record\",\"name\":\"R\"}", "\"nosuch\"", "[]", "[[\"int\"]]", "{",
+        "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]}",
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"a\",\"type\":\"int\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(av_schema_parse(bad[i], strlen(bad[i]), &s, err, sizeof err) == -1, "%s", bad[i]);
+}
+END_TEST
+
+/* ---- decoding ------------------------------------------------------------ */
+
+typedef struct fixture {
+    chcolumns cols;
+    rowplan plan;
+    void *dec;
+    rowbuild rb;
+} fixture;
+
+static int setup(fixture *f, const char *columns, const char *schema, char *err, size_t errlen) {
+    ck_assert_msg(chcolumns_parse(columns, &f->cols, err, errlen) == 0, "%s", err);
+    ck_assert_msg(rowplan_build(&f->plan, &f->cols, err, errlen) == 0, "%s", err);
+    if (kb_avro_open_schema(&f->dec, &f->plan, FIELD_VALUE, schema, 0, err, errlen)) {
+        rowplan_free(&f->plan);
+        chcolumns_free(&f->cols);
+        return -1;
+    }
+    rowbuild_init(&f->rb, &f->plan);
+    return 0;
+}
+
+static void teardown(fixture *f) {
+    rowbuild_free(&f->rb);
+    kb_avro_decoder.close(f->dec);
+    rowplan_free(&f->plan);
+    chcolumns_free(&f->cols);
+}
+
+/* The row as hex bytes, or "ERROR column: reason". */
+static const char *row(fixture *f, const void *datum, size_t n) {
+    static char out[4096];
+    buf b;
+    buf_init(&b, 64);
+    kb_msg m = {.topic = "t", .value = datum, .value_len = n};
+    row_error e;
+    int rc = rowbuild_begin(&f->rb, &m, &b, &e);
+    if (!rc) rc = kb_avro_decoder.decode(f->dec, &f->rb, datum, n, &e);
+    if (!rc) rc = rowbuild_commit(&f->rb, &e);
+    else rowbuild_cancel(&f->rb);
+    size_t o = 0;
+    out[0] = '\0';
+    if (rc) snprintf(out, sizeof out, "ERROR %s: %s", e.column ? e.column : "-", e.reason);
+    else
+        for (size_t i = 0; i < b.len; i++)
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s%02x", i ? " " : "", b.data[i]);
+    buf_free(&b);
+    return out;
+}
+
+static const char *one(const char *columns, const char *schema, const void *datum, size_t n) {
+    static char out[4096];
+    fixture f;
+    char err[512];
+    if (setup(&f, columns, schema, err, sizeof err)) {
+        snprintf(out, sizeof out, "REFUSED %s", err);
+        return out;
+    }
+    snprintf(out, sizeof out, "%s", row(&f, datum, n));
+    teardown(&f);
+    return out;
+}
+
+#define REC(fields) "{\"type\":\"record\",\"name\":\"R\",\"fields\":[" fields "]}"
+#define F(name, type) "{\"name\":\"" name "\",\"type\":" type "}"
+
+START_TEST(fields_by_name_in_column_order) {
+    /* Writer order b, a; columns a, b, c: c is missing and gets its default. */
+    ck_assert_str_eq(one("a Int32, b String, c UInt8", REC(F("b", "\"string\"") "," F("a", "\"int\"")),
+                         "\x04hi\x03", 4),
+                     "fe ff ff ff 02 68 69 00");
+    /* A field no column takes is skipped. */
+    ck_assert_str_eq(one("a Int64", REC(F("x", "{\"type\":\"array\",\"items\":\"string\"}") "," F("a", "\"long\"")),
+                         "\x02\x02z\x00\x02", 5),
+                     "01 00 00 00 00 00 00 00");
+}
+END_TEST
+
+START_TEST(unions_nullable_and_default) {
+    const char *s = REC(F("a", "[\"null\",\"long\"]"));
+    ck_assert_str_eq(one("a Nullable(Int64)", s, "\x00", 1), "01");
+    ck_assert_str_eq(one("a Nullable(Int64)", s, "\x02\x04", 2), "00 02 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one("a Int64", s, "\x00", 1), "00 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one("a Int64", s, "\x04", 1), "ERROR a: union branch 2 outside the 2 of the schema");
+}
+END_TEST
+
+START_TEST(values_out_of_range_are_errors_not_wrapped) {
+    ck_assert_str_eq(one("a UInt8", REC(F("a", "\"int\"")), "\x80\x04", 2),
+                     "ERROR a: value 256 is out of range for UInt8");
+}
+END_TEST
+
+START_TEST(types_that_cannot_fit_are_refused_up_front) {
+    ck_assert_str_eq(one("a Int64", REC(F("a", "\"string\"")), "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro string) cannot go into column 'a' (Int64)");
+    ck_assert_str_eq(one("a Decimal(9, 3)",
+                         REC(F("a", "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}")),
+                         "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro bytes) cannot go into column 'a' (Decimal(9, 3)): the scales differ");
+    ck_assert_str_eq(one("a Enum8('x' = 1)",
+                         REC(F("a", "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"x\",\"y\"]}")), "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro enum E) cannot go into column 'a' (Enum8('x' = 1)): "
+                     "the Enum has no element 'y'");
+}
+END_TEST
+
+START_TEST(logical_types) {
+    /* timestamp-millis 1500 into DateTime64(6): 1.5 s as microseconds. */
+    ck_assert_str_eq(one("t DateTime64(6, 'UTC')", REC(F("t", "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}")),
+                         "\xb8\x17", 2),
+                     "60 e3 16 00 00 00 00 00");
+    /* decimal -1.00 in two bytes (0xff9c = -100) into Decimal(9, 2). */
+    ck_assert_str_eq(one("d Decimal(9, 2)",
+                         REC(F("d", "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}")),
+                         "\x04\xff\x9c", 3),
+                     "9c ff ff ff");
+    /* date: day 1 into Date. */
+    ck_assert_str_eq(one("d Date", REC(F("d", "{\"type\":\"int\",\"logicalType\":\"date\"}")), "\x02", 1), "01 00");
+}
+END_TEST
+
+START_TEST(records_into_tuples_and_paths) {
+    const char *s = REC(F("r", "{\"type\":\"record\",\"name\":\"In\",\"fields\":[" F("y", "\"int\"") "," F("x", "\"int\"") "]}"));
+    /* Writer y=1, x=2; the Tuple is (x, y). */
+    ck_assert_str_eq(one("r Tuple(x Int8, y Int8)", s, "\x02\x04", 2), "02 01");
+    ck_assert_str_eq(one("x Int8 PATH '$.r.x', r Tuple(x Int8, y Int8)", s, "\x02\x04", 2), "02 02 01");
+}
+END_TEST
+
+START_TEST(truncated_and_trailing_bytes) {
+    const char *s = REC(F("a", "\"string\""));
+    ck_assert_str_eq(one("a String", s, "\x06" "ab", 3), "ERROR a: truncated or malformed Avro string");
+    ck_assert_str_eq(one("a String", s, "\x02" "ab", 3), "ERROR -: 1 bytes left after the Avro datum");
+}
+END_TEST
+
+START_TEST(columns_from_a_schema) {
+    av_schema s;
+    char err[256];
+    const char *text = REC(F("id", "\"long\"") "," F("n", "[\"null\",\"string\"]") ","
+                           F("e", "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"a\",\"b\"]}"));
+    ck_assert_msg(av_schema_parse(text, strlen(text), &s, err, sizeof err) == 0, "%s", err);
+    buf b;
+    buf_init(&b, 64);
+    ck_assert_int_eq(kb_avro_columns(&s, &b, err, sizeof err), 0);
+    buf_u8(&b, 0);
+    ck_assert_str_eq((char *)b.data, "`id` Int64,\n`n` Nullable(String),\n`e` Enum8('a' = 0, 'b' = 1)\n");
+    buf_free(&b);
+    av_schema_free(&s);
+}
+END_TEST
+
+Suite *avro_suite(void) {
+    Suite *s = suite_create("avro");
+    TCase *tc = tcase_create("avro");
+    tcase_add_test(tc, zigzag_varints);
+    tcase_add_test(tc, ints_floats_bytes_blocks);
+    tcase_add_test(tc, schemas_parse_with_logical_types_and_names);
+    tcase_add_test(tc, fields_by_name_in_column_order);
+    tcase_add_test(tc, unions_nullable_and_default);
+    tcase_add_test(tc, values_out_of_range_are_errors_not_wrapped);
+    tcase_add_test(tc, types_that_cannot_fit_are_refused_up_front);
+    tcase_add_test(tc, logical_types);
+    tcase_add_test(tc, records_into_tuples_and_paths);
+    tcase_add_test(tc, truncated_and_trailing_bytes);
+    tcase_add_test(tc, columns_from_a_schema);
+    suite_add_tcase(s, tc);
+    return s;
+}
