@@ -12,6 +12,7 @@ the deliberate differences are in docs/avro-rules.md.
 from __future__ import annotations
 
 import socket
+import os
 import subprocess
 import uuid
 from decimal import Decimal
@@ -308,8 +309,8 @@ def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge
     conf = user_scripts_dir() / "kafka-bridge.d" / f"{topic}.conf"
     conf.parent.mkdir(exist_ok=True)
     conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\nschema-registry = {registry.url}\n")
-    out = subprocess.run([str(BRIDGE), "-F", str(conf), "--describe"], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([str(BRIDGE), "--pipeline", topic, "--describe"], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, KAFKA_BRIDGE_PIPELINES=str(conf.parent)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split(",\n") == ["`id` Int64", "`name` Nullable(String)",
                                        "`at` DateTime64(6, 'UTC')", "`tags` Array(String)\n"]
