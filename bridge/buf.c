@@ -36,3 +36,12 @@ oom:
     fprintf(stderr, "kafka-bridge: out of memory (buffer of %zu bytes)\n", b->len + extra);
     abort();
 }
+
+void *kb_xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "kafka-bridge: out of memory\n");
+        abort();
+    }
+    return p;
+}

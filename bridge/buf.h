@@ -82,4 +82,9 @@ static inline void buf_rb_string(buf *b, const void *p, size_t n) {
     buf_put(b, p, n);
 }
 
+/* calloc that never returns NULL: running out of memory ends the process
+ * with one line on stderr, the rule every module of the bridge follows.
+ * A zero count still gets a unique pointer. */
+void *kb_xcalloc(size_t n, size_t size);
+
 #endif

@@ -1,3 +1,4 @@
+#include "buf.h"
 #include "fieldpath.h"
 
 #include <stdio.h>
@@ -5,15 +6,6 @@
 #include <string.h>
 
 #define MAX_STEPS 64
-
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "kafka-bridge: out of memory\n");
-        abort();
-    }
-    return p;
-}
 
 static int fail(char *err, size_t errlen, const char *text, size_t n, const char *why) {
     snprintf(err, errlen, "invalid path '%.*s': %s", (int)(n > 80 ? 80 : n), text, why);
@@ -82,7 +74,7 @@ int fieldpath_parse(const char *text, size_t n, fieldpath **out, char *err, size
             why = "empty key";
             goto bad;
         }
-        s->key = xcalloc(key.len + 1, 1);
+        s->key = kb_xcalloc(key.len + 1, 1);
         memcpy(s->key, key.data, key.len);
         s->key_len = key.len;
         s->index = 0;
@@ -93,9 +85,9 @@ int fieldpath_parse(const char *text, size_t n, fieldpath **out, char *err, size
         goto bad;
     }
     buf_free(&key);
-    fieldpath *p = xcalloc(1, sizeof *p);
+    fieldpath *p = kb_xcalloc(1, sizeof *p);
     p->source = source;
-    p->steps = xcalloc(nsteps, sizeof *p->steps);
+    p->steps = kb_xcalloc(nsteps, sizeof *p->steps);
     if (nsteps) memcpy(p->steps, steps, nsteps * sizeof *steps);
     p->nsteps = nsteps;
     *out = p;

@@ -1,17 +1,9 @@
+#include "buf.h"
 #include "fieldtree.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "kafka-bridge: out of memory\n");
-        abort();
-    }
-    return p;
-}
 
 static int same_step(const fieldpath_step *a, const fieldpath_step *b) {
     if (!a->key || !b->key) return !a->key && !b->key && a->index == b->index;
@@ -28,10 +20,10 @@ void fieldtree_build(fieldtree *t, const rowplan *plan, field_source source) {
             with_path++;
         }
     }
-    t->same = xcalloc(plan->ncols, sizeof *t->same);
+    t->same = kb_xcalloc(plan->ncols, sizeof *t->same);
     for (size_t i = 0; i < plan->ncols; i++) t->same[i] = -1;
     if (!with_path) return;
-    t->nodes = xcalloc(total, sizeof *t->nodes);
+    t->nodes = kb_xcalloc(total, sizeof *t->nodes);
     t->nodes[0].column = t->nodes[0].any_column = -1;
     t->nnodes = 1;
     for (size_t i = 0; i < plan->ncols; i++) {

@@ -1,3 +1,4 @@
+#include "buf.h"
 #include "jsonrow.h"
 
 #include <stdarg.h>
@@ -19,21 +20,12 @@ typedef struct jsondec {
     fieldtree tree;      /* the paths of the columns of this part */
 } jsondec;
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "kafka-bridge: out of memory\n");
-        abort();
-    }
-    return p;
-}
-
 static jsondec *jsondec_new(const rowplan *plan, field_source source) {
-    jsondec *d = xcalloc(1, sizeof *d);
+    jsondec *d = kb_xcalloc(1, sizeof *d);
     d->plan = plan;
     d->source = source;
     size_t n = plan->ncols ? plan->ncols : 1;
-    const chtype **types = xcalloc(n, sizeof *types);
+    const chtype **types = kb_xcalloc(n, sizeof *types);
     for (size_t i = 0; i < plan->ncols; i++) types[i] = plan->cols[i].type;
     jsonvalue_init(&d->values, types, plan->ncols);
     free(types);
@@ -50,15 +42,6 @@ static void jsondec_free(jsondec *d) {
     free(d);
 }
 
-__attribute__((format(printf, 2, 3)))
-static int fail(row_error *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* The state of one message being decoded. */
 typedef struct row {
     jsondec *d;
@@ -69,7 +52,7 @@ typedef struct row {
 
 static int malformed(row *r) {
     r->e->byte = (long)(r->c.p - r->c.start);
-    return fail(r->e, "malformed JSON: %s", r->c.why);
+    return kb_row_fail(r->e, "malformed JSON: %s", r->c.why);
 }
 
 /* Encodes the value at the cursor for column col: into the output when it
@@ -127,7 +110,7 @@ static int descend(row *r, uint32_t node) {
                                             [KB_JSON_INVALID] = "invalid JSON"};
         r->e->column = d->plan->cols[d->tree.nodes[d->tree.nodes[node].first_child].any_column].name;
         r->e->byte = (long)(c->p - c->start);
-        return fail(r->e, "the column's path needs an object or an array here, got %s", names[kind]);
+        return kb_row_fail(r->e, "the column's path needs an object or an array here, got %s", names[kind]);
     }
     char close = kind == KB_JSON_OBJECT ? '}' : ']';
     c->p++;
@@ -191,7 +174,7 @@ static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
     jsondec *d = state;
     const rowplan *plan = d->plan;
     if (!data)
-        return fail(e, d->source == FIELD_VALUE
+        return kb_row_fail(e, d->source == FIELD_VALUE
                            ? "message has no value (a tombstone); expected a JSON object"
                            : "message has no key; expected a JSON value");
     row r = {d, rb, {data, data, (const char *)data + n, NULL}, e};

@@ -82,27 +82,18 @@ static void describe(const char *s, size_t n, char *out, size_t outlen) {
     out[o] = '\0';
 }
 
-__attribute__((format(printf, 2, 3)))
-static int fail(row_error *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int fail_value(row_error *e, const char *expected, const char *s, size_t n) {
     char shown[200];
     describe(s, n, shown, sizeof shown);
-    return fail(e, "expected %s, got \"%s\"", expected, shown);
+    return kb_row_fail(e, "expected %s, got \"%s\"", expected, shown);
 }
 
 static int fail_kind(row_error *e, const char *expected, kb_json_kind kind) {
-    return fail(e, "expected %s, got %s", expected, kind_name(kind));
+    return kb_row_fail(e, "expected %s, got %s", expected, kind_name(kind));
 }
 
 static int fail_json(row_error *e, const kb_json_cursor *c) {
-    return fail(e, "malformed JSON: %s", c->why);
+    return kb_row_fail(e, "malformed JSON: %s", c->why);
 }
 
 /* "value S is out of range for TYPE" / "... does not fit TYPE". */
@@ -114,7 +105,7 @@ static int fail_type(row_error *e, const char *what, const char *s, size_t n, co
     describe(s, n, shown, sizeof shown);
     snprintf(type, sizeof type, "%.*s", (int)name.len, (const char *)name.data);
     buf_free(&name);
-    return fail(e, "value %s %s %s", shown, what, type);
+    return kb_row_fail(e, "value %s %s %s", shown, what, type);
 }
 
 /* A refusal from rbwriter.h, told with the value as the message wrote it. */
@@ -447,7 +438,7 @@ static int put_enum(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_ki
         if (!it) {
             char shown[200];
             describe(s, n, shown, sizeof shown);
-            return fail(e, "\"%s\" is not an element of the Enum", shown);
+            return kb_row_fail(e, "\"%s\" is not an element of the Enum", shown);
         }
     }
     rbw_enum_item(dst, t, it);
@@ -478,7 +469,7 @@ static int put_date(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_ki
     } else if (tp_parse_date(s, n, &days, &why)) {
         char shown[200];
         describe(s, n, shown, sizeof shown);
-        return fail(e, "\"%s\" is not a date: %s", shown, why);
+        return kb_row_fail(e, "\"%s\" is not a date: %s", shown, why);
     }
     return rbw_days(dst, t, days, e) ? restate(e, s, n) : 0;
 }
@@ -512,7 +503,7 @@ static int put_time(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_ki
     if (failed) {
         char shown[200];
         describe(s, n, shown, sizeof shown);
-        return fail(e, "\"%s\" is not a date/time: %s", shown, why);
+        return kb_row_fail(e, "\"%s\" is not a date/time: %s", shown, why);
     }
     /* Local times are read in the column's zone.  The calendar range is
      * checked first, so the zone lookups see sane values. */
@@ -590,15 +581,15 @@ static int put_positional(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_j
     c->p++;
     for (size_t i = 0; i < t->nelems; i++) {
         if (i && kb_json_expect(c, ',', "expected ','")) {
-            return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
+            return kb_row_fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
         }
         kb_json_skip_ws(c);
         if (c->p < c->end && *c->p == ']')
-            return fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
+            return kb_row_fail(e, "expected a Tuple of %zu elements, got %zu", t->nelems, i);
         if (jsonvalue_put(v, t->elems[i], c, dst, e)) return -1;
     }
     if (kb_json_expect(c, ']', "expected ']'"))
-        return fail(e, "expected a Tuple of %zu elements, got more", t->nelems);
+        return kb_row_fail(e, "expected a Tuple of %zu elements, got more", t->nelems);
     return 0;
 }
 
@@ -630,7 +621,7 @@ static int put_tuple(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_k
         } else {
             if (span[2 * i + 1] != RBW_UNSET) {
                 v->nspans -= 2 * t->nelems;
-                return fail(e, "Tuple element '%s' given twice", t->names[i]);
+                return kb_row_fail(e, "Tuple element '%s' given twice", t->names[i]);
             }
             if (i != next) in_order = 0;
             next = i + 1;
@@ -665,7 +656,7 @@ static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind
 int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e) {
     kb_json_kind kind = kb_json_peek(c);
     if (kind == KB_JSON_INVALID)
-        return fail(e, "malformed JSON: %s", c->p >= c->end ? "unexpected end of message" : "expected a value");
+        return kb_row_fail(e, "malformed JSON: %s", c->p >= c->end ? "unexpected end of message" : "expected a value");
     if (t->kind == CT_LOWCARDINALITY) t = t->inner;
     if (kind == KB_JSON_NULL) {
         if (kb_json_literal(c, KB_JSON_NULL)) return fail_json(e, c);
@@ -726,5 +717,5 @@ static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind
     case CT_NULLABLE: case CT_LOWCARDINALITY:
         break; /* unwrapped above; the type parser forbids deeper nesting */
     }
-    return fail(e, "internal error: unhandled type");
+    return kb_row_fail(e, "internal error: unhandled type");
 }

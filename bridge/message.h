@@ -37,4 +37,9 @@ typedef struct row_error {
     char reason[256];
 } row_error;
 
+/* Fills e->reason and returns -1, so that a decoder fails a row in one
+ * statement: `return kb_row_fail(e, "...", ...);`. */
+__attribute__((format(printf, 2, 3)))
+int kb_row_fail(row_error *e, const char *fmt, ...);
+
 #endif

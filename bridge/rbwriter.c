@@ -5,15 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 2, 3)))
-static int fail(row_error *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* The type's name as ClickHouse prints it, for messages. */
 static void type_name(const chtype *t, char *out, size_t outlen) {
     buf name;
@@ -24,7 +15,7 @@ static void type_name(const chtype *t, char *out, size_t outlen) {
 }
 
 static int internal(row_error *e, const char *what) {
-    return fail(e, "internal error: %s called for another type", what);
+    return kb_row_fail(e, "internal error: %s called for another type", what);
 }
 
 /* Decimal digits of a magnitude, for messages: at most outlen - 1. */
@@ -105,7 +96,7 @@ int rbw_int(buf *out, const chtype *t, int negative, uint64_t magnitude, row_err
 range: {
     char name[120];
     type_name(t, name, sizeof name);
-    return fail(e, "value %s%" PRIu64 " is out of range for %s", negative ? "-" : "", magnitude, name);
+    return kb_row_fail(e, "value %s%" PRIu64 " is out of range for %s", negative ? "-" : "", magnitude, name);
 }
 }
 
@@ -123,7 +114,7 @@ int rbw_wide(buf *out, const chtype *t, int negative, const wideint *magnitude, 
             char name[120], text[90];
             type_name(t, name, sizeof name);
             wide_text(magnitude, text, sizeof text);
-            return fail(e, "value %s%s is out of range for %s", negative ? "-" : "", text, name);
+            return kb_row_fail(e, "value %s%s is out of range for %s", negative ? "-" : "", text, name);
         }
         return rbw_int(out, t, negative, magnitude->limb[0], e);
     }
@@ -131,7 +122,7 @@ int rbw_wide(buf *out, const chtype *t, int negative, const wideint *magnitude, 
         char name[120], text[90];
         type_name(t, name, sizeof name);
         wide_text(magnitude, text, sizeof text);
-        return fail(e, "value %s%s is out of range for %s", negative ? "-" : "", text, name);
+        return kb_row_fail(e, "value %s%s is out of range for %s", negative ? "-" : "", text, name);
     }
     wide_put_le(out, magnitude, negative, bits / 8);
     return 0;
@@ -193,7 +184,7 @@ int rbw_decimal(buf *out, const chtype *t, int negative, const wideint *scaled, 
             snprintf(shown, sizeof shown, "0.%.*s%s", (int)(t->scale - n),
                      "0000000000000000000000000000000000000000000000000000000000000000000000000000",
                      text);
-        return fail(e, "value %s%s does not fit %s", negative ? "-" : "", shown, name);
+        return kb_row_fail(e, "value %s%s does not fit %s", negative ? "-" : "", shown, name);
     }
     wide_put_le(out, scaled, negative, (unsigned)chtype_fixed_size(t));
     return 0;
@@ -204,7 +195,7 @@ int rbw_decimal(buf *out, const chtype *t, int negative, const wideint *scaled, 
 int rbw_fixedstring(buf *out, const chtype *t, const void *s, size_t n, row_error *e) {
     if (t->kind != CT_FIXEDSTRING) return internal(e, "rbw_fixedstring");
     if (n > t->length)
-        return fail(e, "a string of %zu bytes is too long for FixedString(%zu)", n, t->length);
+        return kb_row_fail(e, "a string of %zu bytes is too long for FixedString(%zu)", n, t->length);
     buf_reserve(out, t->length);
     if (n) memcpy(out->data + out->len, s, n);
     memset(out->data + out->len + n, 0, t->length - n);
@@ -225,7 +216,7 @@ void rbw_uuid(buf *out, const unsigned char bytes[16]) {
 int rbw_enum_value(buf *out, const chtype *t, long value, row_error *e) {
     if (t->kind != CT_ENUM8 && t->kind != CT_ENUM16) return internal(e, "rbw_enum_value");
     const chtype_enum_item *it = chtype_enum_by_value(t, value);
-    if (!it) return fail(e, "%ld is not an element of the Enum", value);
+    if (!it) return kb_row_fail(e, "%ld is not an element of the Enum", value);
     buf_le(out, (uint64_t)(int64_t)it->value, t->kind == CT_ENUM8 ? 1 : 2);
     return 0;
 }
@@ -242,7 +233,7 @@ int rbw_enum_name(buf *out, const chtype *t, const char *s, size_t n, row_error 
             else o += (size_t)snprintf(shown + o, sizeof shown - o, "\\x%02x", ch);
         }
         shown[o] = '\0';
-        return fail(e, "\"%s%s\" is not an element of the Enum", shown, n > 40 ? "..." : "");
+        return kb_row_fail(e, "\"%s%s\" is not an element of the Enum", shown, n > 40 ? "..." : "");
     }
     buf_le(out, (uint64_t)(int64_t)it->value, t->kind == CT_ENUM8 ? 1 : 2);
     return 0;
@@ -253,13 +244,13 @@ int rbw_enum_name(buf *out, const chtype *t, const char *s, size_t n, row_error 
 int rbw_days(buf *out, const chtype *t, int64_t days, row_error *e) {
     if (t->kind == CT_DATE32) {
         if (days < -25567 || days > 120529)
-            return fail(e, "expected a date in 1900-01-01..2299-12-31, got day %" PRId64, days);
+            return kb_row_fail(e, "expected a date in 1900-01-01..2299-12-31, got day %" PRId64, days);
         buf_le(out, (uint64_t)days, 4);
         return 0;
     }
     if (t->kind != CT_DATE) return internal(e, "rbw_days");
     if (days < 0 || days > 65535)
-        return fail(e, "expected a date in 1970-01-01..2149-06-06, got day %" PRId64, days);
+        return kb_row_fail(e, "expected a date in 1970-01-01..2149-06-06, got day %" PRId64, days);
     buf_le(out, (uint64_t)days, 2);
     return 0;
 }
@@ -269,7 +260,7 @@ int rbw_time(buf *out, const chtype *t, int64_t seconds, uint32_t nanos, row_err
                                       100000, 1000000, 10000000, 100000000, 1000000000};
     if (t->kind == CT_DATETIME) { /* a fraction is dropped, as ClickHouse does */
         if (seconds < 0 || seconds > (int64_t)UINT32_MAX)
-            return fail(e, "expected a time in 1970-01-01 00:00:00..2106-02-07 06:28:15 UTC, got %" PRId64 " s",
+            return kb_row_fail(e, "expected a time in 1970-01-01 00:00:00..2106-02-07 06:28:15 UTC, got %" PRId64 " s",
                         seconds);
         buf_le(out, (uint64_t)seconds, 4);
         return 0;
@@ -277,12 +268,12 @@ int rbw_time(buf *out, const chtype *t, int64_t seconds, uint32_t nanos, row_err
     if (t->kind != CT_DATETIME64 || nanos > 999999999u) return internal(e, "rbw_time");
     /* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31. */
     if (seconds < -2208988800LL || seconds > 10413791999LL)
-        return fail(e, "expected a time in 1900-01-01..2299-12-31 UTC, got %" PRId64 " s", seconds);
+        return kb_row_fail(e, "expected a time in 1900-01-01..2299-12-31 UTC, got %" PRId64 " s", seconds);
     /* At precision 7 and more, Int64 ticks end before 2299 (in 2262 at 9). */
     int64_t ticks;
     if (__builtin_mul_overflow(seconds, pow10[t->precision], &ticks) ||
         __builtin_add_overflow(ticks, (int64_t)(nanos / pow10[9 - t->precision]), &ticks))
-        return fail(e, "expected a time that fits DateTime64(%u), got %" PRId64 " s", t->precision, seconds);
+        return kb_row_fail(e, "expected a time that fits DateTime64(%u), got %" PRId64 " s", t->precision, seconds);
     buf_le(out, (uint64_t)ticks, 8);
     return 0;
 }

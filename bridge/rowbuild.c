@@ -1,3 +1,4 @@
+#include "buf.h"
 #include "rowbuild.h"
 
 #include <stdio.h>
@@ -6,20 +7,11 @@
 
 #include "rbwriter.h"
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "kafka-bridge: out of memory\n");
-        abort();
-    }
-    return p;
-}
-
 void rowbuild_init(rowbuild *rb, const rowplan *plan) {
     memset(rb, 0, sizeof *rb);
     rb->plan = plan;
-    rb->slots = xcalloc(plan->ncols, sizeof *rb->slots);
-    rb->seen = xcalloc(plan->ncols, sizeof *rb->seen);
+    rb->slots = kb_xcalloc(plan->ncols, sizeof *rb->slots);
+    rb->seen = kb_xcalloc(plan->ncols, sizeof *rb->seen);
     buf_init(&rb->fields, 4096);
 }
 

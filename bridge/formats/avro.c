@@ -16,6 +16,7 @@
  * it, say) is read once per column from the same position: cheaper than
  * any copy, and Avro bytes decode the same way twice.
  */
+#include "../buf.h"
 #include "avro.h"
 
 #include <stdarg.h>
@@ -101,15 +102,6 @@ typedef struct avdec {
     buf scratch;     /* tuple reordering */
 } avdec;
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "kafka-bridge: out of memory\n");
-        abort();
-    }
-    return p;
-}
-
 /* ---- compiling --------------------------------------------------------- */
 
 typedef struct compiler {
@@ -173,9 +165,9 @@ static int compile_tuple(compiler *c, const av_node *w, const chtype *tup, const
         return refuse(c, w, tup, column, "an unnamed Tuple takes a record of as many fields");
     op->code = OP_TUPLE;
     op->nkids = w->n;
-    op->kids = xcalloc(w->n, sizeof *op->kids);
-    op->elem = xcalloc(w->n, sizeof *op->elem);
-    op->span = xcalloc(2 * tup->nelems, sizeof *op->span);
+    op->kids = kb_xcalloc(w->n, sizeof *op->kids);
+    op->elem = kb_xcalloc(w->n, sizeof *op->elem);
+    op->span = kb_xcalloc(2 * tup->nelems, sizeof *op->span);
     size_t found = 0, at = strlen(c->path);
     op->in_order = w->n == tup->nelems;
     for (size_t i = 0; i < w->n; i++) {
@@ -223,7 +215,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
     case AV_UNION: {
         op->code = OP_UNION;
         op->nkids = w->n;
-        op->kids = xcalloc(w->n, sizeof *op->kids);
+        op->kids = kb_xcalloc(w->n, sizeof *op->kids);
         int fits = 0, others = 0;
         char first[300] = "";
         for (size_t i = 0; i < w->n; i++) {
@@ -313,7 +305,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
         if (k == CT_STRING) op->code = OP_ENUM_STRING;
         else if (k == CT_ENUM8 || k == CT_ENUM16) {
             op->code = OP_ENUM_ENUM;
-            op->items = xcalloc(w->n, sizeof *op->items);
+            op->items = kb_xcalloc(w->n, sizeof *op->items);
             for (size_t i = 0; i < w->n && !rc; i++) {
                 op->items[i] = chtype_enum_by_name(b, w->names[i], strlen(w->names[i]));
                 if (!op->items[i]) {
@@ -328,7 +320,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
         if (k == CT_ARRAY || k == CT_NESTED) {
             op->code = OP_ARRAY;
             op->nkids = 1;
-            op->kids = xcalloc(1, sizeof *op->kids);
+            op->kids = kb_xcalloc(1, sizeof *op->kids);
             if (k == CT_ARRAY) rc = compile_value(c, w->kids[0], b->inner, column, &op->kids[0]);
             else if (w->kids[0]->type != AV_RECORD) rc = refuse(c, w, t, column, "Nested takes an array of records");
             else {
@@ -344,7 +336,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
         if (k == CT_MAP && chtype_base(b->elems[0])->kind == CT_STRING) {
             op->code = OP_MAP;
             op->nkids = 1;
-            op->kids = xcalloc(1, sizeof *op->kids);
+            op->kids = kb_xcalloc(1, sizeof *op->kids);
             rc = compile_value(c, w->kids[0], b->elems[1], column, &op->kids[0]);
         } else rc = refuse(c, w, t, column, k == CT_MAP ? "map keys are strings" : NULL);
         break;
@@ -368,7 +360,7 @@ static int compile_fields(compiler *c, const avdec *d, const av_node *w, uint32_
     op->code = OP_FIELDS;
     op->w = w;
     op->nkids = w->n;
-    op->kids = xcalloc(w->n, sizeof *op->kids);
+    op->kids = kb_xcalloc(w->n, sizeof *op->kids);
     size_t at = strlen(c->path);
     for (size_t i = 0; i < w->n; i++) {
         const char *name = w->names[i];
@@ -400,7 +392,7 @@ static void add_kid(av_op *op, av_op *kid) {
 static int column_op(compiler *c, const avdec *d, const av_node *w, int col, av_op *out) {
     av_op k = {.code = OP_COLUMN, .w = w, .column = col};
     k.nkids = 1;
-    k.kids = xcalloc(1, sizeof *k.kids);
+    k.kids = kb_xcalloc(1, sizeof *k.kids);
     k.column_name = d->plan->cols[col].name;
     if (compile_value(c, w, d->plan->cols[col].type, k.column_name, &k.kids[0])) {
         op_free(&k);
@@ -433,7 +425,7 @@ static int compile_node(compiler *c, const avdec *d, const av_node *w, uint32_t 
                 k.code = OP_UNION;
                 k.w = w;
                 k.nkids = w->n;
-                k.kids = xcalloc(w->n, sizeof *k.kids);
+                k.kids = kb_xcalloc(w->n, sizeof *k.kids);
                 rec = NULL;
                 for (size_t i = 0; i < w->n; i++) {
                     k.kids[i].code = OP_SKIP;
@@ -855,7 +847,7 @@ static compiled *add_entry(avdec *d, uint32_t id, const char *text, char *err, s
 }
 
 static avdec *new_decoder(const rowplan *plan, field_source source) {
-    avdec *d = xcalloc(1, sizeof *d);
+    avdec *d = kb_xcalloc(1, sizeof *d);
     d->plan = plan;
     d->source = source;
     fieldtree_build(&d->tree, plan, source);

@@ -47,15 +47,6 @@ typedef struct mpdec {
     size_t norder;
 } mpdec;
 
-__attribute__((format(printf, 2, 3)))
-static int fail(row_error *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *kind_name(const msgpack_object *o) {
     switch (o->type) {
     case MSGPACK_OBJECT_NIL: return "nil";
@@ -77,7 +68,7 @@ static int fail_type(row_error *e, const chtype *t, const msgpack_object *o) {
     buf name;
     buf_init(&name, 32);
     chtype_format(t, &name);
-    fail(e, "%s cannot be %.*s", kind_name(o), (int)name.len, (const char *)name.data);
+    kb_row_fail(e, "%s cannot be %.*s", kind_name(o), (int)name.len, (const char *)name.data);
     buf_free(&name);
     return -1;
 }
@@ -171,7 +162,7 @@ static int put_integer(mpdec *d, const chtype *t, const msgpack_object *o, buf *
         rbw_f32(dst, t, negative ? -(float)m : (float)m);
         return 0;
     case CT_ENUM8: case CT_ENUM16:
-        if (m > 32768) return fail(e, "%s%" PRIu64 " is not an element of the Enum", negative ? "-" : "", m);
+        if (m > 32768) return kb_row_fail(e, "%s%" PRIu64 " is not an element of the Enum", negative ? "-" : "", m);
         return rbw_enum_value(dst, t, negative ? -(long)m : (long)m, e);
     case CT_DATE: case CT_DATE32:
         return rbw_days(dst, t, m > INT64_MAX ? (negative ? INT64_MIN : INT64_MAX)
@@ -201,11 +192,11 @@ static int put_integer(mpdec *d, const chtype *t, const msgpack_object *o, buf *
             return rbw_decimal(dst, t, negative, &w, e);
         }
         case CT_IPV4:
-            if (negative || m > UINT32_MAX) return fail(e, "value %s%" PRIu64 " is out of range for IPv4", negative ? "-" : "", m);
+            if (negative || m > UINT32_MAX) return kb_row_fail(e, "value %s%" PRIu64 " is out of range for IPv4", negative ? "-" : "", m);
             rbw_ipv4(dst, (uint32_t)m);
             return 0;
         case CT_BOOL:
-            if (m > 1) return fail(e, "expected 0 or 1, got %s%" PRIu64, negative ? "-" : "", m);
+            if (m > 1) return kb_row_fail(e, "expected 0 or 1, got %s%" PRIu64, negative ? "-" : "", m);
             rbw_bool(dst, (int)m);
             return 0;
         default:
@@ -297,7 +288,7 @@ static int put_bin(mpdec *d, const chtype *t, const msgpack_object *o, buf *dst,
         buf name;
         buf_init(&name, 32);
         chtype_format(t, &name);
-        fail(e, "a bin of %zu bytes cannot be %.*s (it takes %zu)", n, (int)name.len, (const char *)name.data, want);
+        kb_row_fail(e, "a bin of %zu bytes cannot be %.*s (it takes %zu)", n, (int)name.len, (const char *)name.data, want);
         buf_free(&name);
         return -1;
     }
@@ -337,9 +328,9 @@ static int put_ext(mpdec *d, const chtype *t, const msgpack_object *o, buf *dst,
             nanos = be(p, 4);
             seconds = (int64_t)be(p + 4, 8);
         } else {
-            return fail(e, "a timestamp extension of %zu bytes (expected 4, 8 or 12)", n);
+            return kb_row_fail(e, "a timestamp extension of %zu bytes (expected 4, 8 or 12)", n);
         }
-        if (nanos > 999999999) return fail(e, "a timestamp extension with %" PRIu64 " nanoseconds", nanos);
+        if (nanos > 999999999) return kb_row_fail(e, "a timestamp extension with %" PRIu64 " nanoseconds", nanos);
         if (t->kind != CT_DATETIME && t->kind != CT_DATETIME64) return fail_type(e, t, o);
         return rbw_time(dst, t, seconds, (uint32_t)nanos, e);
     }
@@ -347,7 +338,7 @@ static int put_ext(mpdec *d, const chtype *t, const msgpack_object *o, buf *dst,
         rbw_uuid(dst, p);
         return 0;
     }
-    if (o->via.ext.type != 2) return fail(e, "unsupported MessagePack extension type %d", o->via.ext.type);
+    if (o->via.ext.type != 2) return kb_row_fail(e, "unsupported MessagePack extension type %d", o->via.ext.type);
     return fail_type(e, t, o);
 }
 
@@ -364,7 +355,7 @@ static int put_named(mpdec *d, const chtype *t, const msgpack_object_map *m, buf
             if (key->type != MSGPACK_OBJECT_STR || key->via.str.size != len ||
                 memcmp(key->via.str.ptr, t->names[i], len) != 0)
                 continue;
-            if (found) return fail(e, "Tuple element '%s' given twice", t->names[i]);
+            if (found) return kb_row_fail(e, "Tuple element '%s' given twice", t->names[i]);
             found = &m->ptr[k].val;
         }
         if (!found) rbw_default(dst, t->elems[i]);
@@ -377,7 +368,7 @@ static int put_tuple(mpdec *d, const chtype *t, const msgpack_object *o, buf *ds
     if (o->type == MSGPACK_OBJECT_MAP && t->names) return put_named(d, t, &o->via.map, dst, e);
     if (o->type != MSGPACK_OBJECT_ARRAY) return fail_type(e, t, o);
     if (o->via.array.size != t->nelems)
-        return fail(e, "expected a Tuple of %zu elements, got %" PRIu32, t->nelems, o->via.array.size);
+        return kb_row_fail(e, "expected a Tuple of %zu elements, got %" PRIu32, t->nelems, o->via.array.size);
     for (size_t i = 0; i < t->nelems; i++)
         if (put(d, t->elems[i], &o->via.array.ptr[i], dst, e)) return -1;
     return 0;
@@ -490,7 +481,7 @@ static int visit(mpdec *d, rowbuild *rb, uint32_t node, const msgpack_object *o,
     }
     e->column = d->plan->cols[t->nodes[t->nodes[node].first_child].any_column].name;
     e->byte = offset_of(d, o);
-    return fail(e, "the column's path needs a map or an array here, got %s", kind_name(o));
+    return kb_row_fail(e, "the column's path needs a map or an array here, got %s", kind_name(o));
 }
 
 /* msgpack-c allocates an array's or map's elements as soon as it reads
@@ -521,7 +512,7 @@ static long check_values(const unsigned char *p, size_t n, size_t at, size_t cou
             switch (b) {
             case 0xc1:
                 e->byte = (long)(i - 1);
-                return fail(e, "malformed MessagePack: byte 0xc1 is never used");
+                return kb_row_fail(e, "malformed MessagePack: byte 0xc1 is never used");
             case 0xc4: case 0xd9: w = 1; break;                  /* bin8, str8 */
             case 0xc5: case 0xda: w = 2; break;                  /* bin16, str16 */
             case 0xc6: case 0xdb: w = 4; break;                  /* bin32, str32 */
@@ -546,27 +537,27 @@ static long check_values(const unsigned char *p, size_t n, size_t at, size_t cou
         need += elems;
         if (need > n - i) {
             e->byte = (long)i;
-            return fail(e, "malformed MessagePack: a container declares more elements than the message holds");
+            return kb_row_fail(e, "malformed MessagePack: a container declares more elements than the message holds");
         }
     }
     return (long)i;
 short_:
     e->byte = (long)n;
-    return fail(e, "malformed MessagePack: the value ends early");
+    return kb_row_fail(e, "malformed MessagePack: the value ends early");
 }
 
 static int unpack_error(row_error *e, msgpack_unpack_return rc, size_t at) {
     e->byte = (long)at;
-    if (rc == MSGPACK_UNPACK_CONTINUE) return fail(e, "malformed MessagePack: the value ends early");
-    if (rc == MSGPACK_UNPACK_NOMEM_ERROR) return fail(e, "MessagePack value too large for memory");
-    return fail(e, "malformed MessagePack");
+    if (rc == MSGPACK_UNPACK_CONTINUE) return kb_row_fail(e, "malformed MessagePack: the value ends early");
+    if (rc == MSGPACK_UNPACK_NOMEM_ERROR) return kb_row_fail(e, "MessagePack value too large for memory");
+    return kb_row_fail(e, "malformed MessagePack");
 }
 
 static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_error *e) {
     mpdec *d = state;
     const char *what = d->source == FIELD_KEY ? "key" : "value";
     if (!data)
-        return fail(e, "message has no %s%s; expected MessagePack", what,
+        return kb_row_fail(e, "message has no %s%s; expected MessagePack", what,
                     d->source == FIELD_KEY ? "" : " (a tombstone)");
     d->data = data;
     msgpack_zone_clear(&d->zone);
@@ -576,7 +567,7 @@ static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_
         for (size_t k = 0; k < d->norder; k++) {
             size_t at = off;
             if (at == n)
-                return fail(e, "expected %zu MessagePack values (one per column), got %zu", d->norder, k);
+                return kb_row_fail(e, "expected %zu MessagePack values (one per column), got %zu", d->norder, k);
             if (check_values(data, n, at, 1, e) < 0) return -1;
             msgpack_unpack_return rc = msgpack_unpack(data, n, &off, &d->zone, &o);
             if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) return unpack_error(e, rc, at);
@@ -587,7 +578,7 @@ static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_
         }
         if (off != n) {
             e->byte = (long)off;
-            return fail(e, "unexpected data after the %zu MessagePack values of the columns", d->norder);
+            return kb_row_fail(e, "unexpected data after the %zu MessagePack values of the columns", d->norder);
         }
         return 0;
     }
@@ -595,19 +586,19 @@ static int mp_decode(void *state, rowbuild *rb, const void *data, size_t n, row_
     msgpack_unpack_return rc = msgpack_unpack(data, n, &off, &d->zone, &o);
     if (rc == MSGPACK_UNPACK_EXTRA_BYTES) {
         e->byte = (long)off;
-        return fail(e, "unexpected data after the MessagePack %s", d->source == FIELD_KEY ? "value" : "map");
+        return kb_row_fail(e, "unexpected data after the MessagePack %s", d->source == FIELD_KEY ? "value" : "map");
     }
     if (rc != MSGPACK_UNPACK_SUCCESS) return unpack_error(e, rc, 0);
     if (d->source == FIELD_KEY) return d->tree.nodes ? visit(d, rb, 0, &o, e) : 0;
     if (o.type != MSGPACK_OBJECT_MAP) {
         e->byte = 0;
-        return fail(e, "expected a MessagePack map, got %s", kind_name(&o));
+        return kb_row_fail(e, "expected a MessagePack map, got %s", kind_name(&o));
     }
     for (uint32_t i = 0; i < o.via.map.size; i++) {
         const msgpack_object *k = &o.via.map.ptr[i].key, *v = &o.via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR) {
             e->byte = offset_of(d, v);
-            return fail(e, "a field name must be a str, got %s", kind_name(k));
+            return kb_row_fail(e, "a field name must be a str, got %s", kind_name(k));
         }
         int col = rowplan_find(d->plan, k->via.str.ptr, k->via.str.size);
         if (col >= 0 && put_column(d, rb, (size_t)col, v, e)) return -1;
