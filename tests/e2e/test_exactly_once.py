@@ -141,13 +141,22 @@ def pipeline(broker, clickhouse, bridge):
         clickhouse.query(f"DROP DATABASE IF EXISTS {p.db} SYNC")
 
 
+def this_suites_bridge() -> str:
+    """A pgrep -f pattern for the events bridge that this test process's
+    chDB started: ClickHouse runs it by its full user_scripts path, which
+    is per process, so suites running side by side never hit each other's
+    bridges. The bracket keeps the pattern from matching the shell that
+    carries it."""
+    path = re.escape(str(user_scripts_dir() / "kafka-bridge"))
+    return f"[{path[0]}]{path[1:]} --pipeline events"
+
+
 def fault_during_run(action: str, delay: float = 1.0, env: dict | None = None) -> subprocess.Popen:
     """Starts a shell that waits for the pipeline's bridge to be running,
     waits `delay` seconds more, then runs `action` (shell). chDB keeps the
     Python interpreter busy for the length of a query, so the fault comes
     from another process; the caller runs the INSERT meanwhile."""
-    # '[k]afka' matches the bridge but not this script's own command line.
-    script = ("for i in $(seq 1500); do pgrep -f '[k]afka-bridge --pipeline events' >/dev/null && break; "
+    script = (f"for i in $(seq 1500); do pgrep -f '{this_suites_bridge()}' >/dev/null && break; "
               f"sleep 0.02; done; sleep {delay}; {action}")
     return subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=env, text=True)
@@ -205,7 +214,7 @@ def test_refreshable_view_ingests_continuously(pipeline, clickhouse):
 def test_kill_9_in_the_middle_of_a_run(pipeline):
     p = pipeline(extra=SLOW)
     p.produce_bulk(30000)
-    killer = fault_during_run("pkill -9 -f '[k]afka-bridge --pipeline events' && echo killed", delay=0.5)
+    killer = fault_during_run(f"pkill -9 -f '{this_suites_bridge()}' && echo killed", delay=0.5)
     p.run()  # fails, or ends early on a row boundary: either way a prefix
     assert killer.communicate(timeout=60)[0].strip() == "killed"
     assert int(p.ch.value(f"SELECT count() FROM {p.db}.events")) < 30000
@@ -242,7 +251,7 @@ def test_broker_restarted_during_a_run(pipeline, broker):
     p.produce_bulk(30000)
     kafka = REPO_ROOT / "scripts/kafka"
     restart = fault_during_run(
-        f"pgrep -f '[k]afka-bridge --pipeline events' >/dev/null && echo mid-run; "
+        f"pgrep -f '{this_suites_bridge()}' >/dev/null && echo mid-run; "
         f"{kafka} halt && {kafka} resume >/dev/null && echo restarted", delay=0.5,
         env={**os.environ, "KAFKA_STATE_DIR": str(broker.state_dir)})
     p.run()  # usually fails (no progress while the broker is away): fine
