@@ -517,12 +517,26 @@ static int flush_entry(bridge_options *o, const char *path, int line, char *name
     return 0;
 }
 
+#define PIPELINE_FILE_MAX (1 << 20)
+
 static int load_file(bridge_options *o, const char *path, int depth, char *err, size_t errlen) {
     if (depth > 4) return fail(err, errlen, "%s: config files include each other too deeply", path);
     FILE *f = fopen(path, "r");
     if (!f) return fail(err, errlen, "cannot open pipeline file %s: %s", path, strerror(errno));
     struct stat st;
-    int shared = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        return fail(err, errlen, "cannot stat pipeline file %s: %s", path, strerror(e));
+    }
+    /* A pipeline file is a few lines: a device or a huge file named by
+     * `config =` is a mistake, and reading it would never end. */
+    if (!S_ISREG(st.st_mode) || st.st_size > PIPELINE_FILE_MAX) {
+        fclose(f);
+        return fail(err, errlen, "pipeline file %s: %s", path,
+                    S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
+    }
+    int shared = (st.st_mode & 077) != 0;
     char *line = NULL, *name = NULL, *value = NULL;
     size_t cap = 0;
     int lineno = 0, entry_line = 0, rc = 0;

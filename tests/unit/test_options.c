@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -342,6 +343,31 @@ START_TEST(pipeline_file_comments_and_bom) {
 }
 END_TEST
 
+START_TEST(an_include_must_be_a_small_regular_file) {
+    /* `config = /dev/zero` would be read forever. */
+    write_file("dev.conf", "brokers = a:1\ntopic = t\ncolumns = x:UInt8\nconfig = /dev/zero\n");
+    bridge_options o;
+    char err[512];
+    ck_assert_int_eq(parse(&o, err, sizeof err, 3, "--pipeline", "dev"), OPTIONS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "dev.conf:4: pipeline file /dev/zero: not a regular file"));
+    options_free(&o);
+
+    char big[PATH_MAX];
+    snprintf(big, sizeof big, "%s/big.inc", dir);
+    FILE *f = fopen(big, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 2 << 20, SEEK_SET), 0);
+    fputc('\n', f);
+    fclose(f);
+    char conf[PATH_MAX + 32];
+    snprintf(conf, sizeof conf, "brokers = a:1\ntopic = t\ncolumns = x:UInt8\nconfig = %s\n", big);
+    write_file("huge.conf", conf);
+    ck_assert_int_eq(parse(&o, err, sizeof err, 3, "--pipeline", "huge"), OPTIONS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "big.inc: larger than 1 MiB"));
+    options_free(&o);
+}
+END_TEST
+
 Suite *options_suite(void) {
     Suite *s = suite_create("options");
     TCase *tc = tcase_create("parse");
@@ -358,6 +384,7 @@ Suite *options_suite(void) {
     tcase_add_test(tc, a_readable_file_with_a_secret_is_refused);
     tcase_add_test(tc, conflicting_or_ignored_options_are_errors);
     tcase_add_test(tc, pipeline_file_comments_and_bom);
+    tcase_add_test(tc, an_include_must_be_a_small_regular_file);
     suite_add_tcase(s, tc);
     return s;
 }
