@@ -7,7 +7,8 @@
  * decoded with it: the schema reader, the column derivation, the compiler
  * and the decoder all meet fuzzed input.  Seeds: tests/fuzz/corpus/avro.
  * Any input must give a row or a clean refusal, never a crash, a leak or
- * a sanitizer report; a refused datum leaves the output as it was.
+ * a sanitizer report; a refused datum leaves the output as it was, and an
+ * accepted one is exactly one well-formed RowBinary row (rbcheck.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "chtype.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "rbcheck.h"
 #include "rowbuild.h"
 #include "rowplan.h"
 
@@ -61,6 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         else rowbuild_cancel(&rb);
         if (rc && (out.len != 1 || out.data[0] != 0xAB)) abort();
         if (rc && e.reason[0] == '\0') abort();
+        if (!rc) {
+            size_t pos = 1;
+            char why[256];
+            int malformed = rbcheck_row(&cols, out.data, out.len, &pos, why, sizeof why);
+            if (malformed || pos != out.len) {
+                fprintf(stderr, "fuzz_avro: malformed row: %s\n", malformed ? why : "bytes past the row");
+                abort();
+            }
+        }
         buf_free(&out);
         rowbuild_free(&rb);
         kb_avro_decoder.close(dec);

@@ -6,8 +6,14 @@
  * value (the rest); both are decoded into one row of a plan that has a
  * column of every kind, paths into the value and a column from the key,
  * so that every decoder meets every type.  Any input must give a row or
- * a clean refusal, never a crash, a leak or a sanitizer report; a refused
- * message must leave the output as it was.
+ * a clean refusal, never a crash, a leak or a sanitizer report.  Beyond
+ * that, each input checks three promises:
+ *   - a refused message leaves the output as it was, and says why;
+ *   - the rows of an accepted one are well-formed RowBinary of the
+ *     columns, exactly the bytes written (rbcheck.h reads them back);
+ *   - the long-lived decoder, warm from every earlier input, writes what
+ *     a decoder opened for this input alone writes: no state leaks from
+ *     one message into the next.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 
 #include "chtype.h"
+#include "rbcheck.h"
 #include "decoder.h"
 #include "rowplan.h"
 
@@ -43,7 +50,7 @@ static const char *value_paths(const char *format) {
 static rowplan plan;
 static chcolumns cols;
 static kb_rowdecoder dec;
-static buf out;
+static buf out, fresh_out;
 
 static void setup(void) {
     char err[512];
@@ -57,6 +64,12 @@ static void setup(void) {
         abort();
     }
     buf_init(&out, 1 << 16);
+    buf_init(&fresh_out, 1 << 16);
+}
+
+static void fail_check(const char *what, const char *detail) {
+    fprintf(stderr, "fuzz_decoder (%s): %s%s%s\n", FUZZ_FORMAT, what, detail ? ": " : "", detail ? detail : "");
+    abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -71,7 +84,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     out.len = 0;
     buf_u8(&out, 0xAB); /* a previous row, which a refusal must leave alone */
     int rows = kb_rowdecoder_decode(&dec, &m, &out, &e);
-    if (rows < 0 && (out.len != 1 || out.data[0] != 0xAB)) abort();
-    if (rows < 0 && e.reason[0] == '\0') abort(); /* a refusal always says why */
+    if (rows < 0) {
+        if (out.len != 1 || out.data[0] != 0xAB) fail_check("a refused message changed the output", NULL);
+        if (e.reason[0] == '\0') fail_check("a refusal without a reason", NULL);
+    } else {
+        size_t pos = 1;
+        char why[256];
+        for (int i = 0; i < rows; i++)
+            if (rbcheck_row(&cols, out.data, out.len, &pos, why, sizeof why))
+                fail_check("malformed RowBinary", why);
+        if (pos != out.len) fail_check("bytes written past the rows", NULL);
+    }
+
+    kb_rowdecoder fresh;
+    char err[512];
+    if (kb_rowdecoder_open(&fresh, &plan, FUZZ_FORMAT, !strcmp(FUZZ_FORMAT, "lines") ? "raw" : FUZZ_FORMAT,
+                           NULL, err, sizeof err))
+        fail_check("cannot open a second decoder", err);
+    fresh_out.len = 0;
+    buf_u8(&fresh_out, 0xAB);
+    row_error fresh_e;
+    int fresh_rows = kb_rowdecoder_decode(&fresh, &m, &fresh_out, &fresh_e);
+    kb_rowdecoder_close(&fresh);
+    if (fresh_rows != rows || fresh_out.len != out.len || memcmp(fresh_out.data, out.data, out.len))
+        fail_check("a reused decoder wrote other bytes than a fresh one", NULL);
+    if (rows < 0 && strcmp(fresh_e.reason, e.reason))
+        fail_check("a reused decoder gave another reason than a fresh one", fresh_e.reason);
     return 0;
 }
