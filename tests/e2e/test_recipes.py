@@ -6,9 +6,12 @@ ClickHouse stored against what was produced."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import re
 import subprocess
 import uuid
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -131,3 +134,113 @@ def test_docker_stack_static():
         assert f"COPY clickhouse-config/config.d/{xml.name} /etc/clickhouse-server/config.d/{xml.name}" \
             in dockerfile, f"the image does not install {xml.name}"
         ElementTree.parse(xml)
+
+    # The UDF and dictionary XML the tests load is what the image installs,
+    # and the server is told where to find it.
+    for xml in (REPO_ROOT / "clickhouse-config").glob("kafka_*.xml"):
+        assert f"clickhouse-config/{xml.name}" in dockerfile, f"the image does not install {xml.name}"
+    for program in ("kafka-bridge", "kafka-produce", "kafka-decode", "kafka-dict"):
+        assert f"/{program}" in dockerfile, f"the image does not install {program}"
+    services = set(proc.stdout.split())
+    assert {"clickhouse-init", "grafana"} <= services
+
+
+def dockerfile_build_stage() -> tuple[list[list[str]], list[str]]:
+    """The build stage of docker/Dockerfile: its COPY sources and its RUN
+    commands, continuation lines joined."""
+    text = (DOCKER / "Dockerfile").read_text().replace("\\\n", " ")
+    stage = text.split(" AS build", 1)[1].split("\nFROM ", 1)[0]
+    copies, runs = [], []
+    for line in stage.splitlines():
+        if line.startswith("COPY "):
+            copies.append(line.split()[1:])
+        elif line.startswith("RUN "):
+            runs.append(line[4:])
+    return copies, runs
+
+
+def test_docker_image_builds_from_what_it_copies(tmp_path):
+    """The image's build stage, replayed on this machine: only the files its
+    COPY lines bring, the meson and ninja commands of its RUN line, and the
+    runtime-packages script that chooses what the final stage installs.
+    What differs from a real image build: this machine's compiler and
+    libraries instead of the server image's."""
+    copies, runs = dockerfile_build_stage()
+    src = tmp_path / "src"
+    src.mkdir()
+    bin_dir = tmp_path / "bin"  # COPY to an absolute path: a tool on the image's PATH
+    for *sources, dest in copies:
+        for s in sources:
+            if dest.startswith("/"):
+                target = bin_dir / Path(dest).name
+            elif dest.endswith("/") or dest == ".":
+                target = src / dest / Path(s).name
+            else:
+                target = src / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (REPO_ROOT / s).is_dir():
+                shutil.copytree(REPO_ROOT / s, target)
+            else:
+                shutil.copy2(REPO_ROOT / s, target)
+    build = [r for r in runs if "meson setup" in r]
+    assert len(build) == 1, "expected one RUN with the meson build"
+    command = build[0].replace("/build", str(tmp_path / "build"))
+    proc = subprocess.run(["bash", "-c", f"set -e; {command}"], cwd=src, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    packages = (tmp_path / "build/runtime-packages.txt").read_text().split()
+    assert "librdkafka1" in packages and "libc6" in packages, packages
+    for p in packages:
+        assert subprocess.run(["dpkg", "-s", p], capture_output=True).returncode == 0, p
+    for program in ("bridge/kafka-bridge", "udf/kafka-produce", "udf/kafka-decode", "udf/kafka-dict"):
+        assert (tmp_path / "build" / program).exists(), program
+
+
+def test_grafana_provisioning_is_consistent():
+    """The data source the dashboard names is the one provisioned, and both
+    parse (with the YAML parser Debian's docker-compose brings)."""
+    grafana = DOCKER / "grafana"
+    proc = subprocess.run(["/usr/bin/python3", "-c",
+                           "import json, sys, yaml; print(json.dumps([yaml.safe_load(open(f)) for f in sys.argv[1:]]))",
+                           str(grafana / "provisioning/datasources/clickhouse.yaml"),
+                           str(grafana / "provisioning/dashboards/kafka-bridge.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    datasources, dashboards = json.loads(proc.stdout)
+    (ds,) = datasources["datasources"]
+    assert ds["type"] == "grafana-clickhouse-datasource" and ds["jsonData"]["host"] == "clickhouse"
+    assert dashboards["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dash = json.loads((grafana / "dashboards/kafka-bridge.json").read_text())
+    assert dash["panels"]
+    for panel in dash["panels"]:
+        for t in [panel, *panel["targets"]]:
+            assert t["datasource"]["uid"] == ds["uid"], panel["title"]
+
+
+def test_grafana_dashboard_queries_run(broker, clickhouse, db):
+    """Every panel's SQL runs, as Grafana sends it, against the recipes'
+    objects: the site-events recipe (sql/events.sql) in the dashboard's
+    `database`, and the events table of sql/ingest.sql in the data
+    source's default database."""
+    topic = unique("events")
+    broker.create_topic(topic, 2)
+    install_pipeline("site-events", broker.bootstrap, topic=topic)
+    broker.produce(topic, [(None, None, json.dumps(site_event(i)).encode()) for i in range(40)])
+    site = unique("site")
+    clickhouse.query(f"CREATE DATABASE {site}")
+    try:
+        clickhouse.query(f"USE {site};\n{recipe('events.sql')}")
+        clickhouse.query(f"USE {db};\n" + recipe("ingest.sql").split("INSERT INTO")[0])
+        dash = json.loads((DOCKER / "grafana/dashboards/kafka-bridge.json").read_text())
+        results = {}
+        for panel in dash["panels"]:
+            (target,) = panel["targets"]
+            sql = target["rawSql"].replace("${database}", site)
+            assert "$" not in sql, f"{panel['title']}: a Grafana variable the test does not know"
+            results[panel["id"]] = clickhouse.rows(f"USE {db};\n{sql}")
+        assert sorted(int(p) for p, _lag in results[1]) == [0, 1]
+        assert all(lag == "0" for _p, lag in results[1])
+        assert sum(float(r[1]) for r in results[2]) > 0
+    finally:
+        clickhouse.query("USE default")
+        clickhouse.query(f"DROP DATABASE IF EXISTS {site} SYNC")
