@@ -359,7 +359,7 @@ START_TEST(an_include_must_be_a_small_regular_file) {
     ck_assert_int_eq(fseek(f, 2 << 20, SEEK_SET), 0);
     fputc('\n', f);
     fclose(f);
-    char conf[PATH_MAX + 32];
+    char conf[PATH_MAX + 128];
     snprintf(conf, sizeof conf, "brokers = a:1\ntopic = t\ncolumns = x:UInt8\nconfig = %s\n", big);
     write_file("huge.conf", conf);
     ck_assert_int_eq(parse(&o, err, sizeof err, 3, "--pipeline", "huge"), OPTIONS_ERROR);
