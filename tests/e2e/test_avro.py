@@ -339,3 +339,72 @@ def test_deliberate_differences(clickhouse, broker, registry, bridge):
     theirs = through_clickhouse(clickhouse, registry, columns, msgs)
     assert clickhouse.value(f"SELECT at FROM {ours}") == "2023-11-14 22:13:20.123000"
     assert clickhouse.value(f"SELECT at FROM {theirs}") == "1970-01-20 16:13:20.000123"
+
+
+# ---- Avro keys ---------------------------------------------------------------
+
+def test_avro_key_with_avro_value(clickhouse, broker, registry, bridge):
+    """A CDC topic: key and value both Confluent-framed, each with the id of
+    its own subject (`<topic>-key`, `<topic>-value`); key columns by $key
+    paths, the whole key of a primitive schema by `$key`."""
+    topic = unique("keyed")
+    key_schema = record("K", [{"name": "id", "type": "long"}, {"name": "region", "type": "string"}])
+    value_schema = record("V", [{"name": "name", "type": "string"}, {"name": "n", "type": "int"}])
+    kid = registry.register(f"{topic}-key", key_schema)
+    vid = registry.register(f"{topic}-value", value_schema)
+    assert kid != vid
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, frame(kid, datum(key_schema, {"id": i, "region": f"r{i % 2}"})),
+                            frame(vid, datum(value_schema, {"name": f"n{i}", "n": i * 10})))
+                           for i in range(5)])
+    columns = ["id Int64 PATH '$key.id'", "region String PATH '$key.region'", "name String", "n Int32"]
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = avro-confluent\nkey-format = avro-confluent\n"
+                          f"schema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT id, region, name, n FROM {table} ORDER BY id") == [
+        (str(i), f"r{i % 2}", f"n{i}", str(i * 10)) for i in range(5)]
+    # The same key bytes through ClickHouse's AvroConfluent agree.
+    kcols = ["id Int64", "region String"]
+    theirs = through_clickhouse(clickhouse, registry, kcols,
+                                [frame(kid, datum(key_schema, {"id": i, "region": f"r{i % 2}"}))
+                                 for i in range(5)])
+    assert clickhouse.rows(f"SELECT id, region FROM {table} ORDER BY id") == \
+        clickhouse.rows(f"SELECT id, region FROM {theirs} ORDER BY id")
+
+
+def test_avro_primitive_key_as_whole_key(clickhouse, broker, registry, bridge):
+    topic = unique("pkey")
+    kid = registry.register(f"{topic}-key", "\"string\"")
+    value_schema = record("V", [{"name": "n", "type": "long"}])
+    vid = registry.register(f"{topic}-value", value_schema)
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, frame(kid, datum("\"string\"", f"user-{i}")),
+                            frame(vid, datum(value_schema, {"n": i}))) for i in range(3)])
+    columns = ["user String PATH '$key'", "n Int64"]
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = avro-confluent\nkey-format = avro-confluent\n"
+                          f"schema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT user, n FROM {table} ORDER BY n") == [(f"user-{i}", str(i)) for i in range(3)]
+
+
+def test_avro_key_faults_say_key(clickhouse, broker, registry, bridge):
+    """A bad key is a bad message naming the key; a missing key likewise."""
+    topic = unique("badkey")
+    key_schema = record("K", [{"name": "id", "type": "long"}])
+    kid = registry.register(f"{topic}-key", key_schema)
+    good_key = frame(kid, datum(key_schema, {"id": 7}))
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, good_key, b"{}"), (None, b"\x05" + good_key[1:], b"{}")])
+    columns = ["id Int64 PATH '$key.id'", "_offset UInt64"]
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = json\nkey-format = avro-confluent\nschema-registry = {registry.url}\n")
+    with pytest.raises(ClickHouseError) as caught:
+        clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    msg = caught.value.message.replace("\\'", "'")
+    assert "offset 1" in msg and "in the key" in msg and "bad magic byte 0x05" in msg
+    assert clickhouse.value(f"SELECT count() FROM {table}") == "0"
