@@ -39,9 +39,10 @@ def write_pipeline(broker, topic: str, columns: list[str], extra: str = "") -> s
     name = unique("avro")
     conf_dir = user_scripts_dir() / "kafka-bridge.d"
     conf_dir.mkdir(exist_ok=True)
-    (conf_dir / f"{name}.conf").write_text(
-        f"brokers = {broker.bootstrap}\ntopic = {topic}\n"
-        "columns = " + ",\n    ".join(columns) + "\n" + extra)
+    path = conf_dir / f"{name}.conf"
+    path.touch(mode=0o600)  # it may hold a registry password
+    path.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\n"
+                    "columns = " + ",\n    ".join(columns) + "\n" + extra)
     return name
 
 
@@ -266,6 +267,64 @@ def test_registry_down_fails_the_run(clickhouse, broker, registry, bridge):
     msg = failure(clickhouse, broker, registry, ["id Int64"], [frame(1, datum(SIMPLE, {"id": 1}))],
                   extra="on-error = skip\n", url=f"http://127.0.0.1:{port}/apis/ccompat/v7")
     assert "did not answer" in msg and str(port) in msg
+
+
+# A second registry, as a production one is set up: HTTPS only, with a
+# certificate made here, and HTTP basic auth.  Apicurio does both itself
+# (Quarkus's TLS settings and its embedded user list), so no proxy stands
+# in front of it.
+SECURE_USER, SECURE_PASSWORD = "ingest", "pw-8c1f"
+
+
+@pytest.fixture(scope="module")
+def secure_registry(tmp_path_factory):
+    from harness.registry import Registry
+    d = tmp_path_factory.mktemp("secure-registry")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True, timeout=60)
+    auth = ("-Dquarkus.http.auth.basic=true -Dapicurio.authn.enabled=true "
+            "-Dquarkus.security.users.embedded.plain-text=true "
+            f"-Dquarkus.security.users.embedded.users.{SECURE_USER}={SECURE_PASSWORD} "
+            f"-Dquarkus.security.users.embedded.roles.{SECURE_USER}=sr-admin")
+    r = Registry(d / "state", env={"REGISTRY_TLS_CERT": str(d / "cert.pem"),
+                                   "REGISTRY_TLS_KEY": str(d / "key.pem"), "REGISTRY_JVM_OPTS": auth},
+                 auth=(SECURE_USER, SECURE_PASSWORD), cafile=d / "cert.pem")
+    r.start()
+    r.cafile = d / "cert.pem"
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+def secure_settings(reg, password=SECURE_PASSWORD, ca=True) -> str:
+    return (f"schema-registry-user = {SECURE_USER}\nschema-registry-password = {password}\n"
+            + (f"schema-registry-ca = {reg.cafile}\n" if ca else ""))
+
+
+def test_registry_with_https_and_basic_auth(clickhouse, broker, secure_registry, bridge):
+    assert secure_registry.url.startswith("https://")
+    msgs = framed(secure_registry, unique("sec") + "-value", SIMPLE, [{"id": 1}, {"id": 2}])
+    table = through_bridge(clickhouse, broker, secure_registry, ["id Int64"], msgs,
+                           secure_settings(secure_registry))
+    assert clickhouse.rows(f"SELECT id FROM {table} ORDER BY id") == [("1",), ("2",)]
+
+
+def test_wrong_registry_credentials_fail_the_run(clickhouse, broker, secure_registry, bridge):
+    msgs = framed(secure_registry, unique("cred") + "-value", SIMPLE, [{"id": 1}])
+    msg = failure(clickhouse, broker, secure_registry, ["id Int64"], msgs,
+                  extra="on-error = skip\n" + secure_settings(secure_registry, password="not-it"))
+    assert "HTTP 401" in msg and "check the registry credentials" in msg
+    assert "not-it" not in msg
+
+
+def test_registry_certificate_not_trusted_without_the_ca_file(clickhouse, broker, secure_registry, bridge):
+    msgs = framed(secure_registry, unique("ca") + "-value", SIMPLE, [{"id": 1}])
+    msg = failure(clickhouse, broker, secure_registry, ["id Int64"], msgs,
+                  extra="on-error = skip\n" + secure_settings(secure_registry, ca=False))
+    assert secure_registry.url in msg and "certificate" in msg
 
 
 def test_schema_that_cannot_fit_names_field_and_column(clickhouse, broker, registry, bridge):
