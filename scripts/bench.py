@@ -15,8 +15,13 @@ The matrix. Each cell is a topic of one message shape on P partitions
           ones plus Array(String), Map(String, String), two named Tuples read
           from JSON objects, Array(Float64), 12 UInt32 and 12 String fields
   large   ~10 KB: the narrow fields, a 9-10 KB String and an Array(UInt32)
+  avro    ~46 B: the narrow fields as a Confluent-framed Avro datum (ts a
+          timestamp-millis), its schema in a real registry (scripts/registry,
+          started and stopped here); (a) reads it with format avro-confluent,
+          (c) with kafka_format = 'AvroConfluent'; (b) is left out (kcat
+          cannot turn Avro into rows)
 The default run is a subset (narrow on 4 and 128 partitions, wide on 16, large
-on 4; a few minutes); --full runs every shape on 1, 4, 16 and 128 partitions
+and avro on 4; a few minutes); --full runs every shape on 1, 4, 16 and 128 partitions
 with more messages; --shapes/--partitions pick cells. While producing, the
 script adds up what each message contributes to a set of verification sums
 (count, uniqExact(id), sums of every numeric field, lengths of the strings,
@@ -168,8 +173,8 @@ class Shape:
     adds to each verification sum; load_topic() adds them up while
     producing, and each case's table must give the same totals."""
 
-    def __init__(self, name, columns, row, verify_sql, verify_keys, messages, full_messages):
-        self.name, self.columns, self.row = name, columns, row
+    def __init__(self, name, columns, row, verify_sql, verify_keys, messages, full_messages, avro=False):
+        self.name, self.columns, self.row, self.avro = name, columns, row, avro
         self.verify_sql, self.verify_keys = verify_sql, verify_keys
         self.messages, self.full_messages = messages, full_messages
         self.structure = ", ".join(f"{n} {t}" for n, t in columns)
@@ -249,10 +254,36 @@ def large_row(i: int, cache: dict) -> tuple[str, tuple]:
 LARGE_VERIFY = NARROW_VERIFY.replace("\nFROM target", ", sum(length(body)), sum(arraySum(items))\nFROM target")
 LARGE_KEYS = NARROW_KEYS + ["sum_body_len", "sum_items"]
 
+AVRO_SCHEMA = {"type": "record", "name": "Event", "fields": [
+    {"name": "id", "type": "long"}, {"name": "user_id", "type": "long"}, {"name": "page", "type": "string"},
+    {"name": "amount", "type": "double"},
+    {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "ok", "type": "boolean"}]}
+AVRO = {"schema_id": None, "url": None}  # set by main() once the registry runs
+
+
+def avro_row(i: int, cache: dict) -> tuple[bytes, tuple]:
+    """The narrow message's values as a Confluent-framed Avro datum."""
+    import io
+    import struct
+    import fastavro
+    parsed = cache.get("parsed")
+    if parsed is None:
+        parsed = cache["parsed"] = fastavro.parse_schema(AVRO_SCHEMA)
+    _, sums = narrow_row(i, {})
+    out = io.BytesIO()
+    out.write(b"\0" + struct.pack(">I", AVRO["schema_id"]))
+    fastavro.schemaless_writer(out, parsed, {
+        "id": i, "user_id": 1000 + i % 50000, "page": "/cat/%02d/item/%07d" % (i % 17, i * 7919 % 10000000),
+        "amount": float("%d.%02d" % (i % 1000, i % 100)), "ts": TS_BASE_MS + i * 37, "ok": i % 3 != 0})
+    return out.getvalue(), sums
+
+
 SHAPES = {
     "narrow": Shape("narrow", COLUMNS, narrow_row, NARROW_VERIFY, NARROW_KEYS, 300_000, 1_000_000),
     "wide": Shape("wide", WIDE_COLUMNS, wide_row, WIDE_VERIFY, WIDE_KEYS, 60_000, 200_000),
     "large": Shape("large", LARGE_COLUMNS, large_row, LARGE_VERIFY, LARGE_KEYS, 8_000, 30_000),
+    "avro": Shape("avro", COLUMNS, avro_row, NARROW_VERIFY, NARROW_KEYS, 300_000, 1_000_000, avro=True),
 }
 
 
@@ -402,12 +433,9 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
             pipelines = work / "pipelines"
             pipelines.mkdir()
             (pipelines / "bench.conf").write_text(
-                f"brokers = {args.bootstrap}
-topic = {topic}
-columns = {shape.structure}
-"
-                f"memory-budget = {args.memory_budget}
-")
+                f"brokers = {args.bootstrap}\ntopic = {topic}\ncolumns = {shape.structure}\n"
+                f"memory-budget = {args.memory_budget}\n"
+                + (f"format = avro-confluent\nschema-registry = {AVRO['url']}\n" if shape.avro else ""))
             write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
                           env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         elif case == "b":
@@ -416,7 +444,8 @@ columns = {shape.structure}
                            "-e", "-q", "-f", "%s\\n"], pass_args=False)
         spec = {"case": case, "shape": shape.name, "bootstrap": args.bootstrap, "topic": topic, "n": expect["count"],
                 "datadir": str(work / "chdb"), "scripts": str(scripts), "expect": expect,
-                "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args}
+                "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args,
+                "registry_url": AVRO["url"] if shape.avro else None}
         (work / "spec.json").write_text(json.dumps(spec))
         meas = run_measured([sys.executable, str(Path(__file__).resolve()), "--child", str(work / "spec.json")],
                             work / "stdout")
@@ -494,7 +523,9 @@ def child_main(spec_path: str) -> int:
         group = f"bench-{uuid.uuid4().hex}"
         create = (f"CREATE TABLE queue ({STRUCTURE}) ENGINE = Kafka SETTINGS "
                   f"kafka_broker_list = '{spec['bootstrap']}', kafka_topic_list = '{spec['topic']}', "
-                  f"kafka_group_name = '{group}', kafka_format = 'JSONEachRow'")
+                  f"kafka_group_name = '{group}', kafka_format = "
+                  + (f"'AvroConfluent', format_avro_schema_registry_url = '{spec['registry_url']}'"
+                     if spec["registry_url"] else "'JSONEachRow'"))
         if spec["kafka_engine_settings"]:
             create += ", " + spec["kafka_engine_settings"]
         sql = "INSERT INTO target SELECT * FROM queue SETTINGS stream_like_engine_allow_direct_select = 1"
@@ -615,7 +646,7 @@ def print_table(title: str, rows: list[dict], rss_header: str) -> None:
         print(line(row))
 
 
-DEFAULT_MATRIX = [("narrow", 4), ("narrow", 128), ("wide", 16), ("large", 4)]
+DEFAULT_MATRIX = [("narrow", 4), ("narrow", 128), ("wide", 16), ("large", 4), ("avro", 4)]
 FULL_PARTITIONS = [1, 4, 16, 128]
 
 
@@ -719,7 +750,7 @@ def main(argv: list[str]) -> int:
         shapes = (args.shapes or "narrow").split(",")
         parts = [int(x) for x in (args.partitions or "4").split(",")]
         if not set(shapes) <= set(SHAPES) or any(x < 1 for x in parts):
-            p.error("--shapes takes narrow, wide, large; --partitions positive counts")
+            p.error("--shapes takes narrow, wide, large, avro; --partitions positive counts")
         matrix = [(s_, n_) for s_ in shapes for n_ in parts]
     elif args.full:
         matrix = [(s_, n_) for s_ in SHAPES for n_ in FULL_PARTITIONS]
@@ -749,9 +780,26 @@ def main(argv: list[str]) -> int:
     if args.bridge_args and "a" in cases:
         print(f"case (a) extra bridge arguments: {args.bridge_args}")
 
+    registry = None
+    if any(SHAPES[s_].avro for s_, _ in matrix):
+        sys.path.insert(0, str(ROOT / "tests"))
+        from harness.registry import Registry
+        registry = Registry(Path(tempfile.mkdtemp(prefix="bench-registry-", dir=args.tmp)) / "state")
+        log("starting a schema registry for the avro shape")
+        AVRO["url"] = registry.start()
+        AVRO["schema_id"] = registry.register("bench-avro-value", AVRO_SCHEMA)
+    try:
+        return run_matrix(args, matrix, cases, vers)
+    finally:
+        if registry:
+            registry.stop()
+
+
+def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], vers: dict) -> int:
     results, all_runs = [], []
     for shape_name, partitions in matrix:
         shape = SHAPES[shape_name]
+        cases = [c for c in all_cases if not (shape.avro and c == "b")]
         n = args.messages or (shape.full_messages if args.full else shape.messages)
         args.messages_now = n
         topic = f"bench-{shape_name}-{partitions}-{uuid.uuid4().hex[:8]}"
@@ -777,7 +825,7 @@ def main(argv: list[str]) -> int:
     out = {
         "compression": args.compression, "repeat": args.repeat, "memory_budget": args.memory_budget,
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
-        "kafka_engine_settings": kafka_engine_settings(args) if "c" in cases else None,
+        "kafka_engine_settings": kafka_engine_settings(args) if "c" in all_cases else None,
         "bridge_args": args.bridge_args, "matrix": results, "runs": all_runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

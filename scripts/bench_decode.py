@@ -33,6 +33,13 @@ inside its query. The decoder alone is shown too, for the decoder's own cost.
 
 Before timing, both RowBinary outputs of each file are compared byte for
 byte, so the two sides do the same work with the same result.
+
+Avro (--avro-rows, 0 skips it): the narrow messages as Avro datums
+(fastavro; ts a timestamp-millis), timed the same way: the bridge's side is
+build/tests/bench/avro-bench (its compiled plan; reading and splitting the
+file counted) plus ClickHouse's parse of its RowBinary; ClickHouse's side is
+AvroConfluent on the same datums, Confluent-framed and concatenated, through
+a real registry (scripts/registry, started and stopped here).
 """
 
 from __future__ import annotations
@@ -129,6 +136,63 @@ def write_file(path: Path, n: int, make) -> None:
             f.write(make(i) + "\n")
 
 
+AVRO_SCHEMA = {"type": "record", "name": "Event", "fields": [
+    {"name": "id", "type": "long"}, {"name": "user_id", "type": "long"}, {"name": "page", "type": "string"},
+    {"name": "amount", "type": "double"},
+    {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "ok", "type": "boolean"}]}
+
+
+def avro_case(args, work: Path, sess, timed) -> dict | None:
+    """The narrow messages as Avro: see the module doc."""
+    import io
+    import struct
+    import fastavro
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from harness.registry import Registry
+
+    n = args.avro_rows
+    lengths, framed = work / "narrow.avro-datums", work / "narrow.avro-framed"
+    schema_file = work / "narrow.avsc"
+    schema_file.write_text(json.dumps(AVRO_SCHEMA))
+    parsed = fastavro.parse_schema(AVRO_SCHEMA)
+    datums = []
+    for i in range(n):
+        out = io.BytesIO()
+        # The same values as narrow_line(i).
+        fastavro.schemaless_writer(out, parsed, {
+            "id": i, "user_id": 1000 + i % 5000, "page": f"/cat/{i % 100:02d}/item/{i:07d}",
+            "amount": float(f"{(i % 100000) / 100:.2f}"),
+            "ts": 1714564800000 + (i // 60 % 60) * 60000 + (i % 60) * 1000 + i % 1000, "ok": i % 3 == 0})
+        datums.append(out.getvalue())
+    lengths.write_bytes(b"".join(struct.pack("<I", len(d)) + d for d in datums))
+    reg = Registry(work / "registry")
+    reg.start()
+    try:
+        sid = reg.register("bench-decode-narrow-value", AVRO_SCHEMA)
+        framed.write_bytes(b"".join(b"\0" + struct.pack(">I", sid) + d for d in datums))
+        bench = args.build / "tests" / "bench" / "avro-bench"
+        ours_rb = work / "avro.bridge.rowbinary"
+        out = subprocess.run([str(bench), str(lengths), str(schema_file), str(args.rounds), str(ours_rb)],
+                             check=True, capture_output=True, text=True).stdout
+        ours = json.loads(out.split("json ", 1)[1])
+        quoted = NARROW.replace("'", "\\'")
+        settings = f"format_avro_schema_registry_url = '{reg.url}'"
+        select = f"SELECT * FROM file('{framed}', AvroConfluent, '{quoted}')"
+        theirs = sess.query(f"{select} SETTINGS {settings}", "RowBinary").bytes()
+        if ours_rb.read_bytes() != theirs:
+            print("bench-decode: avro: the bridge's RowBinary differs from ClickHouse's", file=sys.stderr)
+            return None
+        # Framed, as the bridge reads them from Kafka (5 bytes more a message).
+        size = framed.stat().st_size
+        row = {"case": "avro", "format": "AvroConfluent", "rows": n, "bytes": size, "bytes_per_row": size / n,
+               "bridge_decode_cpu_s": ours["cpu_seconds"], "bridge_read_cpu_s": ours["read_cpu_seconds"]}
+        timed(row, select, f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')", settings)
+        return row
+    finally:
+        reg.stop()
+
+
 def cpu() -> float:
     u = resource.getrusage(resource.RUSAGE_SELF)
     return u.ru_utime + u.ru_stime
@@ -140,6 +204,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--narrow-rows", type=int, default=1_000_000)
     ap.add_argument("--wide-rows", type=int, default=200_000)
+    ap.add_argument("--avro-rows", type=int, default=1_000_000)
     args = ap.parse_args()
 
     from chdb import session as chdb_session
@@ -152,6 +217,23 @@ def main() -> int:
     bench = args.build / "tests" / "bench" / "decode-bench"
     sess = chdb_session.Session(f"file:{work / 'chdb'}")
     results = []
+    def best_of(sql: str) -> float:
+        best = 1e30
+        for _ in range(args.rounds):
+            t0 = cpu()
+            sess.query(sql, "Null")
+            best = min(best, cpu() - t0)
+        return best
+
+    def timed(row: dict, select: str, rb_select: str, settings: str) -> None:
+        for label, extra in (("", ""),
+                             ("_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
+            row[f"clickhouse{label}_cpu_s"] = best_of(f"{select} FORMAT Null SETTINGS {settings}{extra}")
+            # The bridge's output still has to become ClickHouse columns.
+            row[f"rowbinary_parse{label}_cpu_s"] = best_of(f"{rb_select} FORMAT Null SETTINGS {settings}{extra}")
+            row[f"bridge{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["bridge_decode_cpu_s"]
+                                           + row[f"rowbinary_parse{label}_cpu_s"])
+
     for name, columns, path, n, make in cases:
         write_file(path, n, make)
         size = path.stat().st_size
@@ -170,25 +252,15 @@ def main() -> int:
         out = subprocess.run([str(bench), str(path), columns, str(args.rounds)], check=True,
                              capture_output=True, text=True).stdout
         ours = json.loads(out)
-        row = {"case": name, "rows": n, "bytes": size, "bytes_per_row": size / n,
+        row = {"case": name, "format": "JSONEachRow", "rows": n, "bytes": size, "bytes_per_row": size / n,
                "bridge_decode_cpu_s": ours["cpu_seconds"], "bridge_read_cpu_s": ours["read_cpu_seconds"]}
-        rb_select = f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')"
+        timed(row, select, f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')", SETTINGS)
+        results.append(row)
 
-        def best_of(sql: str) -> float:
-            best = 1e30
-            for _ in range(args.rounds):
-                t0 = cpu()
-                sess.query(sql, "Null")
-                best = min(best, cpu() - t0)
-            return best
-
-        for label, extra in (("", ""),
-                             ("_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
-            row[f"clickhouse{label}_cpu_s"] = best_of(f"{select} FORMAT Null SETTINGS {SETTINGS}{extra}")
-            # The bridge's output still has to become ClickHouse columns.
-            row[f"rowbinary_parse{label}_cpu_s"] = best_of(f"{rb_select} FORMAT Null SETTINGS {SETTINGS}{extra}")
-            row[f"bridge{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["bridge_decode_cpu_s"]
-                                           + row[f"rowbinary_parse{label}_cpu_s"])
+    if args.avro_rows:
+        row = avro_case(args, work, sess, timed)
+        if row is None:
+            return 1
         results.append(row)
 
     print(f"{'case':8} {'rows':>9} {'B/row':>6} | {'path to ClickHouse columns':44} {'CPU s':>7} "
@@ -197,9 +269,9 @@ def main() -> int:
         for label, key, base in (
                 ("bridge: decoder alone (no read)", "bridge_decode_cpu_s", "bridge_cpu_s"),
                 ("bridge: read+decode+CH RowBinary parse", "bridge_cpu_s", "bridge_cpu_s"),
-                ("ClickHouse JSONEachRow", "clickhouse_cpu_s", "bridge_cpu_s"),
+                (f"ClickHouse {row['format']}", "clickhouse_cpu_s", "bridge_cpu_s"),
                 ("bridge, CH one thread", "bridge_1thread_cpu_s", "bridge_1thread_cpu_s"),
-                ("ClickHouse JSONEachRow, one thread", "clickhouse_1thread_cpu_s", "bridge_1thread_cpu_s")):
+                (f"ClickHouse {row['format']}, one thread", "clickhouse_1thread_cpu_s", "bridge_1thread_cpu_s")):
             s = row[key]
             print(f"{row['case']:8} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:44} {s:7.3f} "
                   f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {s / row[base]:8.2f}")

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from harness.clickhouse import ClickHouse  # noqa: E402
 from harness.kafka import Broker  # noqa: E402
+from harness.registry import Registry, datum, frame  # noqa: E402
 
 MESSAGES = 20_000
 PARTITIONS = 4
@@ -38,6 +39,61 @@ def show(ch: ClickHouse, title: str, sql: str) -> None:
     code = "\n".join(line for line in sql.strip().splitlines() if not line.lstrip().startswith("--"))
     print(f"\n-- {title}\n{code}")
     print(ch.query(sql, "PrettyCompactMonoBlock"), end="")
+
+
+ORDER_SCHEMA = {"type": "record", "name": "Order", "fields": [
+    {"name": "id", "type": "long"}, {"name": "customer", "type": "string"},
+    {"name": "total", "type": {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2}},
+    {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "coupon", "type": ["null", "string"], "default": None}]}
+
+
+def avro_part(work: Path, broker: Broker, ch: ClickHouse, scripts: Path) -> int:
+    """A Confluent-framed Avro topic through a real schema registry: the
+    table made from the registry's schema (--describe), one pipeline file."""
+    import datetime
+    import os
+    import subprocess
+    from decimal import Decimal
+
+    registry = Registry(work / "registry")
+    try:
+        print("\nstarting a schema registry (Apicurio) ...", flush=True)
+        registry.start()
+        sid = registry.register("orders-value", ORDER_SCHEMA)
+        broker.create_topic("orders", 2)
+        n = 1_000
+        start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+        broker.produce("orders", [frame(sid, datum(ORDER_SCHEMA, {
+            "id": i, "customer": f"c{i % 37}", "total": Decimal(i * 7 % 10000) / 100,
+            "at": start + datetime.timedelta(minutes=i), "coupon": "WINTER" if i % 5 == 0 else None}))
+            for i in range(n)])
+        print(f"produced {n} Avro orders (Confluent framing, schema id {sid}) to topic 'orders'")
+        pipelines = scripts / "kafka-bridge.d"
+        (pipelines / "orders.conf").write_text(
+            f"brokers = {broker.bootstrap}\ntopic = orders\nformat = avro-confluent\n"
+            f"schema-registry = {registry.url}\n")
+        described = subprocess.run([str(scripts / "kafka-bridge"), "--pipeline", "orders", "--describe"],
+                                   capture_output=True, text=True, timeout=60, check=True,
+                                   env=dict(os.environ, KAFKA_BRIDGE_PIPELINES=str(pipelines))).stdout
+        columns = described.replace("\n", " ").strip()
+        print(f"\nkafka-bridge --pipeline orders --describe:\n{described}", end="")
+        with (pipelines / "orders.conf").open("a") as f:
+            f.write(f"columns = {columns}\n")
+        ch.query(f"CREATE TABLE orders ({columns}) ENGINE = MergeTree ORDER BY id")
+        quoted = columns.replace("\\", "\\\\").replace("'", "\\'")
+        ch.query("INSERT INTO orders SELECT * FROM executable('kafka-bridge --pipeline orders', "
+                 f"'RowBinaryWithNamesAndTypes', '{quoted}')")
+        show(ch, "Avro orders that landed", "SELECT count() AS rows, sum(total) AS total, "
+             "countIf(coupon IS NOT NULL) AS with_coupon FROM orders")
+        show(ch, "a few orders", "SELECT * FROM orders ORDER BY id LIMIT 3")
+        stored = int(ch.value("SELECT uniqExact(id) FROM orders"))
+        if stored != n:
+            print(f"\nERROR: {stored} Avro orders stored, {n} produced", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        registry.stop()
 
 
 def main() -> int:
@@ -88,6 +144,8 @@ def main() -> int:
             print(f"\nERROR: {stored} rows ({distinct} distinct) stored, {total} produced", file=sys.stderr)
             return 1
         print(f"\nall {total} messages stored exactly once")
+        if avro_part(work, broker, ch, scripts):
+            return 1
         ch.close()
         return 0
     finally:

@@ -7,9 +7,11 @@ the Confluent framing: magic byte 0 and the 4-byte big-endian schema id.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -32,12 +34,21 @@ class RegistryError(RuntimeError):
 class Registry:
     """One registry with its own state directory; url is the Confluent API."""
 
-    def __init__(self, state_dir: str | os.PathLike | None = None):
+    def __init__(self, state_dir: str | os.PathLike | None = None, env: dict[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, cafile: str | os.PathLike | None = None):
+        """env: extra settings for scripts/registry (REGISTRY_TLS_CERT, ...);
+        auth and cafile: what this client sends and trusts."""
         self.state_dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="registry-"))
         self.url: str | None = None
+        self.env = env or {}
+        self._headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {token}"
+        self._ssl = ssl.create_default_context(cafile=str(cafile)) if cafile else None
 
     def _script(self, *args: str) -> str:
-        env = dict(os.environ, REGISTRY_STATE_DIR=str(self.state_dir))
+        env = dict(os.environ, REGISTRY_STATE_DIR=str(self.state_dir), **self.env)
         proc = subprocess.run([str(REGISTRY_SCRIPT), *args], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if proc.returncode != 0:
@@ -55,10 +66,9 @@ class Registry:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=self._headers)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self._ssl) as r:
                 return json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             raise RegistryError(f"{method} {path}: HTTP {e.code}: {e.read()[:500]!r}") from None
