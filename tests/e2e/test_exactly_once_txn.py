@@ -92,7 +92,7 @@ def runs_while_producing(p, uncommitted: bool) -> None:
     if uncommitted:
         extra += "\nkafka.isolation.level = read_uncommitted"
     p.configure(extra)
-    prod = producer(p, "loop", "10")
+    prod = producer(p, "loop", "7")
     try:
         runs = 0
         time.sleep(1)
