@@ -38,6 +38,8 @@ struct consumer {
     const partition_start *starts; /* explicit starts, for the group commit */
     size_t nstarts;
     int commit;                    /* a commit group was given */
+    rd_kafka_topic_partition_list_t *positions; /* the assigned partitions, for
+                                                 * rd_kafka_position() */
 };
 
 int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen) {
@@ -305,6 +307,10 @@ static int assign(consumer *c, char *err, size_t errlen) {
         return -1;
     }
     c->queue = rd_kafka_queue_get_consumer(c->rk);
+    /* Made once, for finish_passed(): the poll path allocates nothing. */
+    c->positions = rd_kafka_topic_partition_list_new((int)c->nparts);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (!c->parts[i].done) rd_kafka_topic_partition_list_add(c->positions, c->topic, c->parts[i].partition);
     return 0;
 }
 
@@ -371,6 +377,7 @@ int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t 
 void consumer_close(consumer *c) {
     if (!c) return;
     if (c->queue) rd_kafka_queue_destroy(c->queue);
+    if (c->positions) rd_kafka_topic_partition_list_destroy(c->positions);
     /* No group was joined and nothing is committed, so there is nothing
      * for a consumer close to hand over. */
     if (c->rk) rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -389,6 +396,26 @@ static void finish(consumer *c, part_state *ps) {
     if (!ps->done) {
         ps->done = 1;
         c->pending--;
+    }
+}
+
+/* Finishes the partitions whose consumer position has reached the stop
+ * offset.  A topic written by a transactional producer ends each
+ * transaction with a marker that takes an offset but is never handed out,
+ * so the last offset before the stop may have no message; librdkafka moves
+ * the position past such markers (and past aborted messages it drops).
+ * Without this a run would wait for a partition EOF, which never comes
+ * while the producer keeps writing.  Checked only when a poll did not fill
+ * the batch: a full batch means more messages are flowing anyway. */
+static void finish_passed(consumer *c) {
+    rd_kafka_topic_partition_list_t *l = c->positions;
+    if (!l || rd_kafka_position(c->rk, l)) return;
+    for (int i = 0; i < l->cnt; i++) {
+        part_state *ps = find_part(c, l->elems[i].partition);
+        if (ps && !ps->done && l->elems[i].offset >= ps->stop) {
+            if (l->elems[i].offset > ps->next) ps->next = l->elems[i].offset;
+            finish(c, ps);
+        }
     }
 }
 
@@ -425,6 +452,11 @@ int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeou
             continue;
         }
         if (rc != 0 || !ps || ps->done || m->offset >= ps->stop) {
+            /* A message at or past the stop offset means the partition has
+             * nothing more to give this run, even when the offsets before
+             * the stop hold no message (a transaction marker, or messages
+             * of an aborted transaction). */
+            if (rc == 0 && ps && m->offset >= ps->stop) finish(c, ps);
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -437,6 +469,7 @@ int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeou
         return -1;
     }
     *n = kept;
+    if (c->pending && kept < max) finish_passed(c);
     return 0;
 }
 

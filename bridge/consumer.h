@@ -3,9 +3,14 @@
  *
  * The partitions are assigned directly: no consumer group is joined, so
  * there is no rebalance and the first messages arrive within a fetch round
- * trip.  When the run starts, each partition's end offset (its high
- * watermark) is read and becomes the stop position, so a run is a bounded
- * batch even while producers keep writing.
+ * trip.  When the run starts, each partition's end offset is read and
+ * becomes the stop position, so a run is a bounded batch even while
+ * producers keep writing.  The end offset is the one librdkafka's offset
+ * look-up gives for the configured isolation.level: the last stable
+ * offset under read_committed (the default), the high watermark under
+ * read_uncommitted.  A partition is done when a message at or past its
+ * stop arrives, its consumer position reaches the stop (past transaction
+ * markers, which take offsets but are never delivered), or its EOF.
  *
  * Errors follow librdkafka's convention: a return code, and the caller's
  * buffer filled with one line that names the topic and partition.

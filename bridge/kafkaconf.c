@@ -93,6 +93,10 @@ rd_kafka_conf_t *kafkaconf_new(kafkaconf_role role, const char *client_id, const
         {"log.connection.close", "false"},
         {"fetch.wait.max.ms", "100"},
         {"group.id", "kafka-bridge"},
+        /* librdkafka's default too, and the Kafka engine's: said here so
+         * that the stop offset (the last stable offset, see consumer.h)
+         * does not move if that default ever changes. */
+        {"isolation.level", "read_committed"},
     };
     static const char *const producer_defaults[][2] = {
         {"enable.idempotence", "true"},

@@ -24,6 +24,7 @@
 #include "chtype.h"
 #include "consumer.h"
 #include "deadletter.h"
+#include "handover.h"
 #include "inspect.h"
 #include "runlock.h"
 #include "startpos.h"
@@ -85,6 +86,9 @@ typedef struct run {
     partition_start *starts; /* -o P:SPEC starts, then those from stdin */
     size_t nstarts;
     dead_letter *dlq;
+    int lock_fd;             /* the run lock, or -1 */
+    char *lock_record;       /* what the previous holder left (handover.h), or NULL */
+    handover handed;         /* where this run's rows end, per partition */
     uint64_t rows;
     uint64_t bad;            /* messages skipped, dead-lettered or streamed as errors */
     char first_bad[700];     /* where the first of them was, and why */
@@ -151,11 +155,68 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
             return die(r, "%s", what);
         }
         r->rows++;
-        return 0;
+        return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
     }
     default: /* ON_ERROR_SKIP */
         return 0;
     }
+}
+
+/* Every row is out: leave in the lock file where they end, for the next
+ * run to check before it trusts the table (handover.h).  Only runs that
+ * resume from the table are compared, so only they record.  The lock is
+ * still held, so no run can look before this is written. */
+static int record_handover(run *r) {
+    if (r->lock_fd < 0 || !r->opt.offsets_from_stdin) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *text = handover_format(&r->handed, r->opt.topic,
+                                 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    if (!text) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    int rc = runlock_write(r->lock_fd, text, r->err, sizeof r->err);
+    free(text);
+    return rc;
+}
+
+static int int32_cmp(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The start positions against what the previous run handed over, for the
+ * partitions this run reads (another shard's are not its business); then
+ * the lock file becomes this run's (its record cleared).  Nothing has been
+ * written yet: the consumer is assigned but not read from. */
+static int check_handover(run *r) {
+    if (r->lock_fd < 0) return 0;
+    if (r->opt.offsets_from_stdin && r->lock_record && r->lock_record[0]) {
+        size_t n = consumer_partition_count(r->kafka);
+        int32_t *reading = malloc((n ? n : 1) * sizeof *reading);
+        if (!reading) {
+            snprintf(r->err, sizeof r->err, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int64_t low, high, start;
+            consumer_partition_info(r->kafka, i, &reading[i], &low, &high, &start);
+        }
+        qsort(reading, n, sizeof *reading, int32_cmp);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        char note[600];
+        int rc = handover_check(r->lock_record, r->opt.topic, reading, n, r->starts, r->nstarts,
+                                r->opt.lock_grace, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                                note, sizeof note, r->err, sizeof r->err);
+        free(reading);
+        if (rc) return -1;
+        if (note[0]) fprintf(stderr, "kafka-bridge: note: %s\n", note);
+    }
+    char ignored[256];
+    (void)runlock_write(r->lock_fd, "", ignored, sizeof ignored); /* the pid is only for messages */
+    return 0;
 }
 
 static int consume(run *r) {
@@ -187,6 +248,10 @@ static int consume(run *r) {
             int got = kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
             if (got >= 0) {
                 r->rows += (uint64_t)got;
+                if (got && handover_note(&r->handed, m->partition, m->offset)) {
+                    for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                    return die(r, "out of memory");
+                }
             } else if (e.fatal) {
                 char what[700];
                 describe_failure(r, m, &e, what, sizeof what);
@@ -222,6 +287,7 @@ static int consume(run *r) {
     if (rc == OUTPUT_CLOSED) return EXIT_OK;
     if (r->opt.commit_on_exit && consumer_commit_positions(r->kafka, r->err, sizeof r->err))
         return die(r, "%s", r->err);
+    if (record_handover(r)) return die(r, "%s", r->err);
     if (r->bad) {
         static const char *const verb[] = {[ON_ERROR_SKIP] = "skipped",
                                            [ON_ERROR_DEAD_LETTER] = "sent to the dead-letter topic",
@@ -279,6 +345,8 @@ static int merge_starts(run *r) {
 int main(int argc, char **argv) {
     run r;
     memset(&r, 0, sizeof r);
+    r.lock_fd = -1;
+    handover_init(&r.handed);
     int stdout_closed = reserve_std_fds();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as EPIPE instead */
     struct sigaction sa = {.sa_handler = on_signal};
@@ -348,9 +416,9 @@ int main(int argc, char **argv) {
     r.have_decoder = 1;
 
     /* Held until the process exits; the kernel releases it even on kill -9. */
-    int lock_fd = -1;
     if (r.opt.lock_path && !r.opt.watermarks &&
-        runlock_acquire(r.opt.lock_path, &lock_fd, r.err, sizeof r.err)) {
+        (runlock_acquire(r.opt.lock_path, &r.lock_fd, r.err, sizeof r.err) ||
+         runlock_read_record(r.lock_fd, &r.lock_record, r.err, sizeof r.err))) {
         status = die(&r, "%s", r.err);
         goto done;
     }
@@ -376,7 +444,7 @@ int main(int argc, char **argv) {
         .commit_group = r.opt.commit_group,
         .memory_budget = r.opt.memory_budget,
     };
-    if (consumer_open(&r.kafka, &cc, r.err, sizeof r.err)) {
+    if (consumer_open(&r.kafka, &cc, r.err, sizeof r.err) || check_handover(&r)) {
         status = die(&r, "%s", r.err);
         goto done;
     }
@@ -391,6 +459,8 @@ done:
     if (r.kafka) consumer_close(r.kafka);
     dead_letter_close(r.dlq);
     free(r.starts);
+    free(r.lock_record);
+    handover_free(&r.handed);
     if (r.have_decoder) kb_rowdecoder_close(&r.decoder);
     if (r.have_plan) rowplan_free(&r.plan);
     chcolumns_free(&r.columns);

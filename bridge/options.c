@@ -64,6 +64,10 @@ static const char usage[] =
     "      --lock FILE           refuse to run while another run holds FILE\n"
     "                            (pipelines: NAME.lock beside NAME.conf; none\n"
     "                            to disable)\n"
+    "      --lock-grace SECONDS  (pipeline files) how long after a run the next\n"
+    "                            refuses to read while the table lacks that run's\n"
+    "                            rows, as ClickHouse may still be committing them\n"
+    "                            (default 60; 0: no check; README, Exactly once)\n"
     "      --shard I/N           read only partitions p with p % N == I\n"
     "      --commit-group GROUP  commit the start positions to a consumer group,\n"
     "                            so Kafka's lag tools see what ClickHouse holds\n"
@@ -296,7 +300,7 @@ static const struct {
     int query_may; /* by default, under --pipeline */
 } keys[] = {
     {"brokers", 0}, {"topic", 0}, {"columns", 0}, {"format", 0}, {"property", 0},
-    {"lock", 0}, {"config", 0}, {"dead-letter-topic", 0}, {"commit-group", 0},
+    {"lock", 0}, {"lock-grace", 0}, {"config", 0}, {"dead-letter-topic", 0}, {"commit-group", 0},
     {"commit-on-exit", 0}, {"key-format", 0}, {"memory-budget", 0}, {"allow-produce", 0},
     {"partitions", 1}, {"shard", 1}, {"offset", 1}, {"offsets-from", 1},
     {"on-out-of-range", 1}, {"max-rows", 1}, {"max-time", 1}, {"idle-timeout", 1},
@@ -429,6 +433,9 @@ static int apply(bridge_options *o, const char *name, const char *v, int depth, 
         free(o->lock_path);
         o->lock_path = strcmp(v, "none") ? dup_or_die(v) : NULL;
         o->lock_set = 1;
+    } else if (!strcmp(name, "lock-grace")) {
+        if (parse_seconds("--lock-grace", v, &o->lock_grace, err, errlen)) return -1;
+        if (!(o->lock_grace >= 0)) return fail(err, errlen, "--lock-grace: must be 0 or more");
     } else if (!strcmp(name, "on-error")) {
         if (!strcmp(v, "fail")) o->on_error = ON_ERROR_FAIL;
         else if (!strcmp(v, "skip")) o->on_error = ON_ERROR_SKIP;
@@ -693,6 +700,7 @@ static const struct option long_options[] = {
     {"offsets-from", required_argument, NULL, 0},
     {"on-out-of-range", required_argument, NULL, 0},
     {"lock", required_argument, NULL, 0},
+    {"lock-grace", required_argument, NULL, 0},
     {"on-error", required_argument, NULL, 0},
     {"dead-letter-topic", required_argument, NULL, 0},
     {"commit-group", required_argument, NULL, 0},
@@ -713,6 +721,7 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
     o->with_header = 1;
     o->default_start = (offset_spec){OFFSET_BEGINNING, 0};
     o->idle_timeout = 5;
+    o->lock_grace = 60;
     o->flush_interval_ms = 1000;
     o->timeout_ms = 5000;
     o->format = dup_or_die("json");

@@ -56,6 +56,7 @@ typedef struct bridge_options {
     out_of_range_policy out_of_range;
     char *lock_path;         /* NULL: no lock */
     int lock_set;            /* --lock given (possibly "none") */
+    double lock_grace;       /* seconds a previous run's rows may take to show (handover.h) */
     error_policy on_error;
     char *dead_letter_topic;
     char *commit_group;      /* commit the given start positions to this group */

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -164,11 +165,13 @@ def test_entities_failed_run_is_logged_and_repaired(recipe):
     ent.produce_good(900)
     r.schema_only()
     r.sql("ALTER TABLE orders ADD CONSTRAINT no_poison CHECK message_id != 'm-800'")
+    r.configure("lock-grace = 1")  # the repair waits this long after a failed INSERT
     small_blocks = "SET max_insert_block_size = 100, min_insert_block_size_rows = 100, max_block_size = 100;\n"
     err = r.run(small_blocks)
     assert err is not None and "no_poison" in err
     assert int(r.sql("SELECT count() FROM orders").strip()) < 350  # the view stopped half way
     r.sql("ALTER TABLE orders DROP CONSTRAINT no_poison")
+    time.sleep(1.1)
     assert r.run(small_blocks) is None
     ent.assert_tables()
     assert r.sql("SELECT count() FROM entity_errors").strip() == "0"
