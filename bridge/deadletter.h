@@ -8,9 +8,21 @@
  *     kafka-bridge.partition  source partition (decimal)
  *     kafka-bridge.offset     source offset (decimal)
  *     kafka-bridge.time       when it was dead-lettered, ms since the epoch
- * dead_letter_send() returns only once the broker has acknowledged the copy
- * (acks=all, idempotent producer), so a run never moves past a message that
- * is not safely stored somewhere.
+ *
+ * Copies are produced asynchronously in Kafka transactions (acks=all,
+ * idempotent, transactional.id from the run's source, see
+ * dead_letter_open): dead_letter_send() only queues.  dead_letter_commit()
+ * waits for every copy queued since the last commit and commits them, and
+ * fails unless the broker acknowledged each one.  The run commits before it
+ * writes any row standing for a copy (each output flush), so a row that
+ * ClickHouse may store never stands for a copy that was not made, even when
+ * ClickHouse keeps the rows of a run killed with kill -9.  Copies not yet
+ * committed when a run dies stay in an open transaction, which the next run
+ * with the same transactional.id aborts: consumers that read committed
+ * messages only (librdkafka's default) never see them.  The window left: a
+ * commit, then the INSERT fails (the bridge fails after writing rows, or
+ * ClickHouse does); the next run copies those messages again, and the
+ * kafka-bridge.* headers tell the copies apart.
  */
 #ifndef KB_DEADLETTER_H
 #define KB_DEADLETTER_H
@@ -21,13 +33,28 @@
 typedef struct dead_letter dead_letter;
 
 /* `properties` are "name=value" librdkafka properties (security settings
- * apply to the producer too). */
+ * apply to the producer too).  `txn_id` names the run's source (one id per
+ * source the runs of which never overlap): a new run fences and aborts the
+ * transaction an earlier one left open. */
 int dead_letter_open(dead_letter **out, const char *brokers, char *const *properties,
-                     size_t nproperties, const char *topic, int timeout_ms, char *err,
-                     size_t errlen);
+                     size_t nproperties, const char *topic, const char *txn_id, int timeout_ms,
+                     char *err, size_t errlen);
+/* Aborts what was not committed. */
 void dead_letter_close(dead_letter *d);
 
+/* Queues a copy of m.  Returns -1 with err filled when an earlier copy was
+ * refused by the broker, or this one cannot be queued. */
 int dead_letter_send(dead_letter *d, const rd_kafka_message_t *m, const char *source_topic,
                      const char *reason, char *err, size_t errlen);
+
+/* Serves delivery reports without waiting; call it now and then during a
+ * long run.  -1 with err filled once a copy was refused. */
+int dead_letter_poll(dead_letter *d, char *err, size_t errlen);
+
+/* Waits for every copy queued since the last commit to be acknowledged
+ * and commits them; a no-op when there are none.  -1 with err filled
+ * (naming the first copy that failed, or the first one of the transaction
+ * when the commit failed) otherwise. */
+int dead_letter_commit(dead_letter *d, char *err, size_t errlen);
 
 #endif

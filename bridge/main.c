@@ -89,6 +89,7 @@ typedef struct run {
     int lock_fd;             /* the run lock, or -1 */
     char *lock_record;       /* what the previous holder left (handover.h), or NULL */
     handover handed;         /* where this run's rows end, per partition */
+    int progress_rows;       /* skip and dead-letter write a row per message (_error) */
     uint64_t rows;
     uint64_t bad;            /* messages skipped, dead-lettered or streamed as errors */
     char first_bad[700];     /* where the first of them was, and why */
@@ -125,6 +126,48 @@ static void describe_failure(const run *r, const rd_kafka_message_t *m, const ro
              r->opt.topic, m->partition, m->offset, reason, where);
 }
 
+/* The transactional.id of the run's dead-letter copies: one per source
+ * whose runs never overlap (topic and its share of partitions), so that a
+ * run fences the one before it, and runs of other shares do not. */
+static void dead_letter_txn_id(const run *r, char *out, size_t outlen) {
+    uint64_t h = 1469598103934665603u; /* FNV-1a over the partition list */
+    for (size_t i = 0; i < r->opt.npartitions; i++) {
+        h ^= (uint32_t)r->opt.partitions[i];
+        h *= 1099511628211u;
+    }
+    char share[64] = "";
+    if (r->opt.shard_count) snprintf(share, sizeof share, ".shard-%d-of-%d", r->opt.shard_index, r->opt.shard_count);
+    else if (r->opt.npartitions) snprintf(share, sizeof share, ".partitions-%016" PRIx64, h);
+    snprintf(out, outlen, "kafka-bridge.dead-letter.%s.%s%s", r->opt.topic, r->opt.dead_letter_topic, share);
+}
+
+/* The row that records a skipped or dead-lettered message as handled: its
+ * coordinates and _error filled, every other column at its default, _raw
+ * empty (the message is not kept in the table).  The resume query reads
+ * the positions of these rows too, so the next run starts after them;
+ * route rows with _error != '' away from the typed table (sql/dead-letter.sql).
+ * Without an _error column nothing is written (see the check in main). */
+static int progress_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e) {
+    if (!r->progress_rows) return 0;
+    char reason[600], what[700];
+    row_error e2;
+    describe_reason(e, reason, sizeof reason);
+    const void *value = km->value;
+    km->error = reason;
+    km->value = NULL;
+    int rc = rowplan_put_error_row(&r->plan, km, &r->out.rows, &e2);
+    km->error = NULL;
+    km->value = value;
+    if (rc) {
+        describe_failure(r, m, &e2, what, sizeof what);
+        return die(r, "%s", what);
+    }
+    r->rows++;
+    /* The row is stored like any other, so the next run's positions count
+     * it: the handover must too. */
+    return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
+}
+
 /* A message that could not become a row, handled by the run's policy.
  * Returns 0 to go on, or the exit status of a run that must stop. */
 static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e) {
@@ -134,13 +177,17 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
     if (r->bad++ == 0) snprintf(r->first_bad, sizeof r->first_bad, "%s", what);
     switch (r->opt.on_error) {
     case ON_ERROR_DEAD_LETTER:
-        if (!r->dlq && dead_letter_open(&r->dlq, r->opt.brokers, r->opt.properties, r->opt.nproperties,
-                                        r->opt.dead_letter_topic, r->opt.timeout_ms, r->err,
-                                        sizeof r->err))
-            return die(r, "%s", r->err);
+        if (!r->dlq) {
+            char txn_id[512];
+            dead_letter_txn_id(r, txn_id, sizeof txn_id);
+            if (dead_letter_open(&r->dlq, r->opt.brokers, r->opt.properties, r->opt.nproperties,
+                                 r->opt.dead_letter_topic, txn_id, r->opt.timeout_ms, r->err,
+                                 sizeof r->err))
+                return die(r, "%s", r->err);
+        }
         if (dead_letter_send(r->dlq, m, r->opt.topic, what, r->err, sizeof r->err))
             return die(r, "%s", r->err);
-        return 0;
+        return progress_row(r, m, km, e);
     case ON_ERROR_STREAM: {
         row_error e2;
         /* The row's own coordinates are in its metadata columns; _error
@@ -158,7 +205,7 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
         return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
     }
     default: /* ON_ERROR_SKIP */
-        return 0;
+        return progress_row(r, m, km, e);
     }
 }
 
@@ -217,6 +264,15 @@ static int check_handover(run *r) {
     char ignored[256];
     (void)runlock_write(r->lock_fd, "", ignored, sizeof ignored); /* the pid is only for messages */
     return 0;
+/* output_flush() behind the dead letters of the rows it writes: every copy
+ * acknowledged and committed first, or OUTPUT_ERROR with r->err filled.
+ * ClickHouse may store the rows it has received even from a run killed
+ * with kill -9, so a row must never leave ahead of its copy.  When stdout
+ * closes early, copies not committed are aborted with the producer (their
+ * rows were not written either). */
+static int flush_rows(run *r) {
+    if (r->dlq && dead_letter_commit(r->dlq, r->err, sizeof r->err)) return OUTPUT_ERROR;
+    return output_flush(&r->out, r->err, sizeof r->err);
 }
 
 static int consume(run *r) {
@@ -234,6 +290,7 @@ static int consume(run *r) {
         if (consumer_poll(r->kafka, msgs, want, 100, &n, r->err, sizeof r->err))
             return die(r, "%s", r->err);
         double now = now_seconds();
+        unsigned bad_in_batch = 0;
         for (size_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = msgs[i];
             rd_kafka_timestamp_type_t tstype;
@@ -263,16 +320,34 @@ static int consume(run *r) {
                     for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
                     return rc;
                 }
+                /* A long bad stretch is one batch after another of
+                 * handled messages: the flush timer is honoured inside a
+                 * batch too, so ClickHouse keeps receiving rows while the
+                 * run works (no pipe read timeout). */
+                if (++bad_in_batch % 64 == 0 && r->out.rows.len &&
+                    (now = now_seconds()) - last_flush >= flush_every) {
+                    int frc = flush_rows(r);
+                    if (frc == OUTPUT_ERROR || (r->dlq && dead_letter_poll(r->dlq, r->err, sizeof r->err))) {
+                        for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                        return die(r, "%s", r->err);
+                    }
+                    if (frc == OUTPUT_CLOSED) {
+                        for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                        return EXIT_OK;
+                    }
+                    last_flush = now;
+                }
             }
             rd_kafka_message_destroy(m);
         }
         if (n) last_progress = now;
         if (output_wants_flush(&r->out) || (r->out.rows.len && now - last_flush >= flush_every)) {
-            int rc = output_flush(&r->out, r->err, sizeof r->err);
+            int rc = flush_rows(r);
             if (rc == OUTPUT_CLOSED) return EXIT_OK;
             if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);
             last_flush = now;
         }
+        if (r->dlq && dead_letter_poll(r->dlq, r->err, sizeof r->err)) return die(r, "%s", r->err);
         if (r->opt.max_rows && r->rows >= r->opt.max_rows) break;
         if (r->opt.max_time && now - started >= r->opt.max_time) break;
         if (!n && now - last_progress >= r->opt.idle_timeout) {
@@ -282,7 +357,7 @@ static int consume(run *r) {
                        r->opt.topic, now - last_progress, pending);
         }
     }
-    int rc = output_flush(&r->out, r->err, sizeof r->err);
+    int rc = flush_rows(r);
     if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);
     if (rc == OUTPUT_CLOSED) return EXIT_OK;
     if (r->opt.commit_on_exit && consumer_commit_positions(r->kafka, r->err, sizeof r->err))
@@ -393,6 +468,20 @@ int main(int argc, char **argv) {
     if (r.opt.on_error == ON_ERROR_STREAM && rowplan_find_meta(&r.plan, META_ERROR) < 0) {
         die(&r, "--on-error stream needs an _error String column (and usually _raw, _topic, "
                 "_partition, _offset)");
+        status = EXIT_USAGE;
+        goto done;
+    }
+    r.progress_rows = (r.opt.on_error == ON_ERROR_SKIP || r.opt.on_error == ON_ERROR_DEAD_LETTER) &&
+                      rowplan_find_meta(&r.plan, META_ERROR) >= 0;
+    if (r.opt.offsets_from_stdin && !r.opt.watermarks && !r.progress_rows &&
+        (r.opt.on_error == ON_ERROR_SKIP || r.opt.on_error == ON_ERROR_DEAD_LETTER)) {
+        /* A handled message leaves no row without _error, so the stored
+         * positions would never move past it: every run would handle it
+         * again. */
+        die(&r, "--on-error %s with --offsets-from stdin needs an _error String column: each "
+                "handled message becomes a row with _error set (route it to an errors table, "
+                "see sql/dead-letter.sql) so that the next run resumes after it",
+            r.opt.on_error == ON_ERROR_SKIP ? "skip" : "dead-letter");
         status = EXIT_USAGE;
         goto done;
     }

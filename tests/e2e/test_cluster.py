@@ -4,7 +4,7 @@ quorum, replication factor 3, min.insync.replicas=2) while nodes fail.
 Slow (three JVMs, failovers wait for fencing), so run by
 `scripts/test --cluster` (KAFKA_CLUSTER_TESTS=1), not by default.
 
-Each test runs sql/ingest.sql as written against a topic on the cluster,
+Each test runs sql/dead-letter.sql as written against a topic on the cluster,
 with some bad messages sent to a dead-letter topic, breaks a node, runs
 again until a run succeeds, and checks the table (count, offsets, payload
 checksum per partition, no (partition, offset) twice) and the dead-letter
@@ -20,7 +20,8 @@ import pytest
 from harness import REPO_ROOT
 from harness.cluster import Cluster
 from harness.scripts import scratch_dir
-from test_exactly_once import SLOW, Pipeline, fault_during_run, payload, unique
+from test_exactly_once import SLOW, fault_during_run, payload
+from test_handled_progress import DeadLetterPipeline
 
 pytestmark = pytest.mark.skipif(os.environ.get("KAFKA_CLUSTER_TESTS") != "1",
                                 reason="cluster tests run with scripts/test --cluster")
@@ -39,15 +40,12 @@ def cluster():
         c.stop()
 
 
-class ClusterPipeline(Pipeline):
-    def __init__(self, cluster, clickhouse, **kw):
-        self.dlq = unique("dlq")
-        cluster.create_topic(self.dlq, 1)
-        super().__init__(cluster, clickhouse, **kw)
-        self.bad: set[tuple[int, int]] = set()
+class ClusterPipeline(DeadLetterPipeline):
+    """sql/dead-letter.sql on the cluster: bad messages are dead-lettered
+    and recorded in events_errors, so the positions move past them."""
 
-    def configure(self, extra: str = "") -> None:
-        super().configure(f"on-error = dead-letter\ndead-letter-topic = {self.dlq}\n{extra}")
+    def __init__(self, cluster, clickhouse, **kw):
+        super().__init__(cluster, clickhouse, **kw)
 
     def produce_bulk(self, n: int) -> None:
         """n good messages, and after them one bad message per BAD_EVERY;
@@ -64,6 +62,7 @@ class ClusterPipeline(Pipeline):
 
     def assert_all(self) -> None:
         self.assert_exactly_once()
+        assert self.errors() == sorted(self.bad)
         copies = self.broker.consume_all(self.dlq)
         origins = [(int(dict(h)["kafka-bridge.partition"]), int(dict(h)["kafka-bridge.offset"]))
                    for *_x, h, _t in copies]
