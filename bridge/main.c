@@ -264,6 +264,8 @@ static int check_handover(run *r) {
     char ignored[256];
     (void)runlock_write(r->lock_fd, "", ignored, sizeof ignored); /* the pid is only for messages */
     return 0;
+}
+
 /* output_flush() behind the dead letters of the rows it writes: every copy
  * acknowledged and committed first, or OUTPUT_ERROR with r->err filled.
  * ClickHouse may store the rows it has received even from a run killed
