@@ -402,12 +402,8 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
             pipelines = work / "pipelines"
             pipelines.mkdir()
             (pipelines / "bench.conf").write_text(
-                f"brokers = {args.bootstrap}
-topic = {topic}
-columns = {shape.structure}
-"
-                f"memory-budget = {args.memory_budget}
-")
+                f"brokers = {args.bootstrap}\ntopic = {topic}\ncolumns = {shape.structure}\n"
+                f"memory-budget = {args.memory_budget}\n")
             write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
                           env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         elif case == "b":

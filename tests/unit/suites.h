@@ -13,5 +13,6 @@ Suite *textvalue_suite(void);
 Suite *kafkaconf_suite(void);
 Suite *avro_suite(void);
 Suite *rbwriter_suite(void);
+Suite *native_suite(void);
 
 #endif
