@@ -21,6 +21,7 @@ typedef struct node {
 
 struct native {
     const rowplan *plan;
+    size_t ncols;       /* plan's, kept: native_close may come after the plan is gone */
     size_t max_rows, max_bytes;
     node *nodes;
     size_t nnodes, cap;
@@ -110,6 +111,7 @@ static void unstrip(chtype *c) {
 native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
     native *n = kb_xcalloc(1, sizeof *n);
     n->plan = plan;
+    n->ncols = plan->ncols;
     n->max_rows = max_rows ? max_rows : 1;
     n->max_bytes = max_bytes ? max_bytes : 1;
     n->root = kb_xcalloc(plan->ncols + 1, sizeof *n->root);
@@ -131,7 +133,7 @@ void native_close(native *n) {
         buf_free(&n->nodes[i].stream);
         free(n->nodes[i].elems);
     }
-    for (size_t c = 0; c < n->plan->ncols; c++) buf_free(&n->type_names[c]);
+    for (size_t c = 0; c < n->ncols; c++) buf_free(&n->type_names[c]);
     free(n->type_names);
     free(n->root);
     free(n->nodes);

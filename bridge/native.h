@@ -41,7 +41,8 @@ typedef struct native native;
 /* Compiles the transposer for plan's columns.  A block holds at most
  * max_rows rows and is closed as soon as its rows took max_bytes of
  * RowBinary (a single row larger than that is a block of its own).  The
- * plan must outlive the transposer. */
+ * plan must outlive every native_encode call; native_close does not read
+ * it. */
 native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes);
 void native_close(native *n);
 

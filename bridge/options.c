@@ -43,7 +43,7 @@ static const char usage[] =
     "      --key-format FORMAT   format of the message key, for columns whose\n"
     "                            PATH starts with $key: json, msgpack, raw\n"
     "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default), RowBinary or\n"
-    "                            Native (cheapest for ClickHouse to read); must\n"
+    "                            Native (blocks of columns, see README); must\n"
     "                            match the format given to executable()\n"
     "\n"
     "When to stop (by default: at the end offsets seen when the run starts):\n"
