@@ -433,6 +433,7 @@ int main(int argc, char **argv) {
     int status;
     int parsed = options_parse(&r.opt, argc, argv, r.err, sizeof r.err);
     output_init(&r.out, STDOUT_FILENO, OUTPUT_FLUSH_BYTES, r.opt.with_header, NULL);
+    if (r.opt.native) output_native(&r.out, NULL);
     if (stdout_closed) {
         fprintf(stderr, "kafka-bridge: stdout is closed: there is nowhere to write rows\n");
         status = EXIT_FAILED;
@@ -498,6 +499,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (r.opt.with_header) rowplan_header(&r.plan, &r.out.rows);
+    if (r.opt.native) output_native(&r.out, &r.plan);
     if (kb_rowdecoder_open(&r.decoder, &r.plan, r.opt.format, r.opt.key_format, &r.opt, r.err,
                            sizeof r.err)) {
         die(&r, "%s", r.err);

@@ -42,8 +42,9 @@ static const char usage[] =
     "                            or avro (see docs/avro-rules.md)\n"
     "      --key-format FORMAT   format of the message key, for columns whose\n"
     "                            PATH starts with $key: json, msgpack, raw\n"
-    "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default) or RowBinary;\n"
-    "                            must match the format given to executable()\n"
+    "  -O, --output FORMAT       RowBinaryWithNamesAndTypes (default), RowBinary or\n"
+    "                            Native (blocks of columns, see README); must\n"
+    "                            match the format given to executable()\n"
     "\n"
     "When to stop (by default: at the end offsets seen when the run starts):\n"
     "  -c, --max-rows N          stop after N rows\n"
@@ -269,9 +270,13 @@ static int set_budget(bridge_options *o, const char *v, char *err, size_t errlen
 }
 
 static int set_output(bridge_options *o, const char *v, char *err, size_t errlen) {
-    if (!strcmp(v, "RowBinaryWithNamesAndTypes")) o->with_header = 1;
-    else if (!strcmp(v, "RowBinary")) o->with_header = 0;
-    else return fail(err, errlen, "--output: expected RowBinaryWithNamesAndTypes or RowBinary, got '%s'", v);
+    int with_header = 0, native = 0;
+    if (!strcmp(v, "RowBinaryWithNamesAndTypes")) with_header = 1;
+    else if (!strcmp(v, "Native")) native = 1;
+    else if (strcmp(v, "RowBinary"))
+        return fail(err, errlen, "--output: expected Native, RowBinaryWithNamesAndTypes or RowBinary, got '%s'", v);
+    o->with_header = with_header;
+    o->native = native;
     return 0;
 }
 
@@ -822,6 +827,9 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
             }
         }
     }
+    if (o->native && o->inspect)
+        return fail(err, errlen, "--output Native is for rows of messages: use RowBinaryWithNamesAndTypes or "
+                                 "RowBinary with --inspect");
     if (o->inspect) return OPTIONS_RUN; /* its columns are fixed; a topic is optional */
     if (!o->topic) return fail(err, errlen, "no topic given (-t, or topic in a pipeline file)");
     if (o->on_error == ON_ERROR_DEAD_LETTER && !o->dead_letter_topic)
@@ -840,6 +848,9 @@ int options_parse(bridge_options *o, int argc, char **argv, char *err, size_t er
     }
     if (o->commit_on_exit && !o->commit_group)
         return fail(err, errlen, "--commit-on-exit needs --commit-group");
+    if (o->native && o->watermarks)
+        return fail(err, errlen, "--output Native is for rows of messages: use RowBinaryWithNamesAndTypes or "
+                                 "RowBinary with --watermarks");
     if (o->watermarks) {
         /* The columns of this mode are fixed; a pipeline's are not used. */
         set_string(&o->columns, "partition Int32, log_start Int64, log_end Int64, start Int64, lag Int64");

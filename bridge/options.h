@@ -39,6 +39,7 @@ typedef struct bridge_options {
     char *key_format;    /* the key's, or NULL: no column reads the key */
     char *columns;       /* ClickHouse column list */
     int with_header;     /* RowBinaryWithNamesAndTypes rather than RowBinary */
+    int native;          /* Native blocks (native.h) */
     int32_t *partitions;
     size_t npartitions;
     offset_spec default_start;

@@ -16,7 +16,18 @@ void output_init(output *o, int fd, size_t flush_bytes, int with_header, const r
     if (with_header && plan) rowplan_header(plan, &o->rows);
 }
 
-void output_free(output *o) { buf_free(&o->rows); }
+void output_free(output *o) {
+    buf_free(&o->rows);
+    native_close(o->nat);
+    if (o->native) buf_free(&o->block);
+}
+
+void output_native(output *o, const rowplan *plan) {
+    if (!o->native) buf_init(&o->block, o->flush_bytes + o->flush_bytes / 2);
+    o->native = 1;
+    o->with_header = 0;
+    if (plan && !o->nat) o->nat = native_open(plan, OUTPUT_NATIVE_BLOCK_ROWS, o->flush_bytes);
+}
 
 static int write_all(output *o, const unsigned char *p, size_t n, char *err, size_t errlen) {
     while (n) {
@@ -38,6 +49,22 @@ static int write_all(output *o, const unsigned char *p, size_t n, char *err, siz
 
 int output_flush(output *o, char *err, size_t errlen) {
     if (o->closed) return OUTPUT_CLOSED;
+    if (o->native) {
+        int rc = OUTPUT_OK;
+        o->block.len = 0;
+        if (o->rows.len && !o->nat) {
+            snprintf(err, errlen, "internal error: Native rows before the columns are known");
+            rc = OUTPUT_ERROR;
+        } else if (o->rows.len && native_encode(o->nat, o->rows.data, o->rows.len, &o->block, NULL, err, errlen)) {
+            rc = OUTPUT_ERROR;
+        }
+        /* Blocks before a bad row are valid: they go out either way. */
+        int wrc = write_all(o, o->block.data, o->block.len, err, errlen);
+        o->rows.len = 0;
+        o->block.len = 0;
+        o->header_written = 1;
+        return rc != OUTPUT_OK ? rc : wrc;
+    }
     int rc = write_all(o, o->rows.data, o->rows.len, err, errlen);
     o->rows.len = 0;
     o->header_written = 1;
@@ -81,6 +108,15 @@ static void hold_until_reader_leaves(int fd) {
 void output_fail(output *o, const rowplan *plan, const char *message, int trust_exit_code) {
     char err[256];
     if (o->closed) return;
+    if (o->native) {
+        /* Rows buffered are valid: they go out as blocks first. */
+        if (output_flush(o, err, sizeof err) == OUTPUT_CLOSED || trust_exit_code) return;
+        const char *name = plan && plan->ncols ? plan->cols[0].name : "error";
+        native_error_block(&o->block, name, message);
+        write_all(o, o->block.data, o->block.len, err, sizeof err);
+        o->block.len = 0;
+        return;
+    }
     if (!o->header_written && o->with_header) {
         /* Nothing has reached ClickHouse: replace the header with one that
          * carries the message as a type name: @'message'.  The '@' cannot

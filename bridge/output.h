@@ -19,6 +19,11 @@
  * When every column is one byte wide (UInt8, Int8, Bool) no prefix of a row
  * is incomplete; the bridge then holds stdout open without writing until
  * ClickHouse gives up on its read timeout.
+ * In Native (output_native), the buffered rows are transposed into blocks
+ * when written (native.h), and a failure ends the stream with a block
+ * whose type name is the error text, before or after other blocks:
+ * ClickHouse reads each block's types anew, so the cause is always in the
+ * query's error.
  * With --trust-exit-code the stream is left valid and only the exit status
  * reports the failure, which lets ClickHouse show the stderr line
  * (check_exit_code = 1, stderr_reaction = 'log_last').
@@ -30,7 +35,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "native.h"
 #include "rowplan.h"
+
+/* Rows per Native block at most; ClickHouse's own blocks are about this. */
+#define OUTPUT_NATIVE_BLOCK_ROWS 65536
 
 typedef struct output {
     int fd;
@@ -39,12 +48,22 @@ typedef struct output {
     int with_header;       /* RowBinaryWithNamesAndTypes */
     int header_written;    /* the header has reached the fd */
     int closed;            /* the reader went away (EPIPE) */
+    int native;            /* Native blocks instead of RowBinary */
+    native *nat;           /* the transposer, once the columns are known */
+    buf block;             /* Native blocks being written */
 } output;
 
 enum { OUTPUT_OK = 0, OUTPUT_CLOSED = 1, OUTPUT_ERROR = -1 };
 
 void output_init(output *o, int fd, size_t flush_bytes, int with_header, const rowplan *plan);
 void output_free(output *o);
+
+/* Switches to Native output: call with plan NULL as soon as the format is
+ * known (so that early failures are reported in Native), and again with
+ * the plan before any row is buffered.  Blocks hold at most
+ * OUTPUT_NATIVE_BLOCK_ROWS rows and come from at most flush_bytes of
+ * RowBinary. */
+void output_native(output *o, const rowplan *plan);
 
 /* Writes everything buffered.  Returns OUTPUT_CLOSED when ClickHouse has
  * closed the pipe (LIMIT reached, query cancelled): the caller stops

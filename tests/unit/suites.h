@@ -14,5 +14,6 @@ Suite *kafkaconf_suite(void);
 Suite *avro_suite(void);
 Suite *rbwriter_suite(void);
 Suite *handover_suite(void);
+Suite *native_suite(void);
 
 #endif

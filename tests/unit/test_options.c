@@ -146,7 +146,7 @@ START_TEST(errors_say_what_and_where) {
     options_free(&o);
 
     ck_assert_int_eq(parse(&o, err, sizeof err, 3, "-O", "JSON"), OPTIONS_ERROR);
-    ck_assert_str_eq(err, "--output: expected RowBinaryWithNamesAndTypes or RowBinary, got 'JSON'");
+    ck_assert_str_eq(err, "--output: expected Native, RowBinaryWithNamesAndTypes or RowBinary, got 'JSON'");
     options_free(&o);
 
     ck_assert_int_eq(parse(&o, err, sizeof err, 2, "--nope"), OPTIONS_ERROR);

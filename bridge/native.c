@@ -1,0 +1,303 @@
+#include "native.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The shapes a value can have once types are reduced to their streams. */
+typedef enum node_kind { N_FIXED, N_STRING, N_NULLABLE, N_ARRAY, N_TUPLE } node_kind;
+
+/* One node per type node, numbered depth first, so that a column's streams
+ * are its nodes' buffers in index order. */
+typedef struct node {
+    node_kind kind;
+    size_t width;       /* N_FIXED: bytes per value */
+    uint32_t child;     /* N_NULLABLE, N_ARRAY: the element's node */
+    uint32_t *elems;    /* N_TUPLE: the elements' nodes */
+    size_t nelems;
+    uint64_t count;     /* N_ARRAY: elements so far in this block */
+    buf stream;         /* null map, offsets or values */
+} node;
+
+struct native {
+    const rowplan *plan;
+    size_t ncols;       /* plan's, kept: native_close may come after the plan is gone */
+    size_t max_rows, max_bytes;
+    node *nodes;
+    size_t nnodes, cap;
+    uint32_t *root;     /* per column: its first node; root[ncols] = nnodes */
+    buf *type_names;    /* per column: the type as the block names it */
+};
+
+static uint32_t add_node(native *n, node_kind kind) {
+    if (n->nnodes == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 16;
+        node *grown = realloc(n->nodes, n->cap * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, "kafka-bridge: out of memory\n");
+            abort();
+        }
+        n->nodes = grown;
+    }
+    node *nd = &n->nodes[n->nnodes];
+    memset(nd, 0, sizeof *nd);
+    nd->kind = kind;
+    buf_init(&nd->stream, 256);
+    return (uint32_t)n->nnodes++;
+}
+
+/* Nodes for t, LowCardinality dropped.  Array, Map and Nested share one
+ * shape: offsets, then the elements (a Map's are Tuple(K, V)). */
+static uint32_t compile(native *n, const chtype *t) {
+    while (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    uint32_t id;
+    switch (t->kind) {
+    case CT_STRING:
+        return add_node(n, N_STRING);
+    case CT_NULLABLE: {
+        id = add_node(n, N_NULLABLE);
+        uint32_t child = compile(n, t->inner);
+        n->nodes[id].child = child;
+        return id;
+    }
+    case CT_ARRAY: {
+        id = add_node(n, N_ARRAY);
+        uint32_t child = compile(n, t->inner);
+        n->nodes[id].child = child;
+        return id;
+    }
+    case CT_MAP:
+    case CT_NESTED:
+    case CT_TUPLE: {
+        uint32_t outer = 0;
+        if (t->kind != CT_TUPLE) outer = add_node(n, N_ARRAY);
+        id = add_node(n, N_TUPLE);
+        uint32_t *elems = kb_xcalloc(t->nelems, sizeof *elems);
+        for (size_t i = 0; i < t->nelems; i++) elems[i] = compile(n, t->elems[i]);
+        n->nodes[id].elems = elems;
+        n->nodes[id].nelems = t->nelems;
+        if (t->kind == CT_TUPLE) return id;
+        n->nodes[outer].child = id;
+        return outer;
+    }
+    default:
+        id = add_node(n, N_FIXED);
+        n->nodes[id].width = chtype_fixed_size(t);
+        return id;
+    }
+}
+
+/* A shallow copy of t without LowCardinality anywhere, for its name only:
+ * the copies borrow names, zones and items from t.  Freed by unstrip. */
+static chtype *strip(const chtype *t) {
+    while (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    chtype *c = kb_xcalloc(1, sizeof *c);
+    *c = *t;
+    if (t->inner) c->inner = strip(t->inner);
+    if (t->elems) {
+        c->elems = kb_xcalloc(t->nelems, sizeof *c->elems);
+        for (size_t i = 0; i < t->nelems; i++) c->elems[i] = strip(t->elems[i]);
+    }
+    return c;
+}
+
+static void unstrip(chtype *c) {
+    if (c->inner) unstrip(c->inner);
+    for (size_t i = 0; c->elems && i < c->nelems; i++) unstrip(c->elems[i]);
+    free(c->elems);
+    free(c);
+}
+
+native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
+    native *n = kb_xcalloc(1, sizeof *n);
+    n->plan = plan;
+    n->ncols = plan->ncols;
+    n->max_rows = max_rows ? max_rows : 1;
+    n->max_bytes = max_bytes ? max_bytes : 1;
+    n->root = kb_xcalloc(plan->ncols + 1, sizeof *n->root);
+    n->type_names = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->type_names);
+    for (size_t c = 0; c < plan->ncols; c++) {
+        n->root[c] = compile(n, plan->cols[c].type);
+        chtype *s = strip(plan->cols[c].type);
+        buf_init(&n->type_names[c], 32);
+        chtype_format(s, &n->type_names[c]);
+        unstrip(s);
+    }
+    n->root[plan->ncols] = (uint32_t)n->nnodes;
+    return n;
+}
+
+void native_close(native *n) {
+    if (!n) return;
+    for (size_t i = 0; i < n->nnodes; i++) {
+        buf_free(&n->nodes[i].stream);
+        free(n->nodes[i].elems);
+    }
+    for (size_t c = 0; c < n->ncols; c++) buf_free(&n->type_names[c]);
+    free(n->type_names);
+    free(n->root);
+    free(n->nodes);
+    free(n);
+}
+
+/* Reads a LEB128 number of at most 64 bits from [*p, end). */
+static int read_leb(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+    uint64_t x = 0;
+    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+        unsigned char b = *(*p)++;
+        if (shift == 63 && b > 1) return -1;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A value in a slot the row left empty: under a NULL, or an element of
+ * an array that the row does not have (never: arrays hold what they
+ * count).  Any bytes would do; these are ClickHouse's defaults. */
+static void put_default(native *n, uint32_t id) {
+    node *nd = &n->nodes[id];
+    switch (nd->kind) {
+    case N_FIXED:
+        buf_reserve(&nd->stream, nd->width);
+        memset(nd->stream.data + nd->stream.len, 0, nd->width);
+        nd->stream.len += nd->width;
+        return;
+    case N_STRING:
+        buf_u8(&nd->stream, 0);
+        return;
+    case N_NULLABLE:
+        buf_u8(&nd->stream, 1);
+        put_default(n, nd->child);
+        return;
+    case N_ARRAY:
+        buf_le(&nd->stream, nd->count, 8);
+        return;
+    case N_TUPLE:
+        for (size_t i = 0; i < nd->nelems; i++) put_default(n, nd->elems[i]);
+        return;
+    }
+}
+
+/* Moves one RowBinary value of node id from [*p, end) to the node's
+ * streams.  Returns -1 when the bytes cannot be such a value. */
+static int take(native *n, uint32_t id, const unsigned char **p, const unsigned char *end) {
+    node *nd = &n->nodes[id];
+    switch (nd->kind) {
+    case N_FIXED:
+        if ((size_t)(end - *p) < nd->width) return -1;
+        buf_put(&nd->stream, *p, nd->width);
+        *p += nd->width;
+        return 0;
+    case N_STRING: {
+        const unsigned char *start = *p;
+        uint64_t len;
+        if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
+        *p += len;
+        buf_put(&nd->stream, start, (size_t)(*p - start));
+        return 0;
+    }
+    case N_NULLABLE: {
+        if (*p == end || **p > 1) return -1;
+        unsigned char is_null = *(*p)++;
+        buf_u8(&nd->stream, is_null);
+        if (is_null) {
+            put_default(n, nd->child);
+            return 0;
+        }
+        return take(n, nd->child, p, end);
+    }
+    case N_ARRAY: {
+        uint64_t count;
+        /* Every value takes a byte at least, which bounds the count. */
+        if (read_leb(p, end, &count) || count > (uint64_t)(end - *p)) return -1;
+        nd->count += count;
+        buf_le(&nd->stream, nd->count, 8);
+        for (uint64_t i = 0; i < count; i++)
+            if (take(n, nd->child, p, end)) return -1;
+        return 0;
+    }
+    case N_TUPLE:
+        for (size_t i = 0; i < nd->nelems; i++)
+            if (take(n, nd->elems[i], p, end)) return -1;
+        return 0;
+    }
+    return -1;
+}
+
+static void put_block(native *n, size_t rows, buf *out) {
+    const rowplan *plan = n->plan;
+    size_t total = 32;
+    for (size_t c = 0; c < plan->ncols; c++) total += plan->cols[c].name_len + n->type_names[c].len + 20;
+    for (size_t i = 0; i < n->nnodes; i++) total += n->nodes[i].stream.len;
+    buf_reserve(out, total);
+    buf_leb128(out, plan->ncols);
+    buf_leb128(out, rows);
+    for (size_t c = 0; c < plan->ncols; c++) {
+        buf_rb_string(out, plan->cols[c].name, plan->cols[c].name_len);
+        buf_rb_string(out, n->type_names[c].data, n->type_names[c].len);
+        for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++) buf_put(out, n->nodes[i].stream.data, n->nodes[i].stream.len);
+    }
+}
+
+static void reset(native *n) {
+    for (size_t i = 0; i < n->nnodes; i++) {
+        n->nodes[i].stream.len = 0;
+        n->nodes[i].count = 0;
+    }
+}
+
+int native_encode(native *n, const unsigned char *rows, size_t len, buf *out, size_t *nblocks,
+                  char *err, size_t errlen) {
+    const unsigned char *p = rows, *end = rows + len;
+    size_t blocks = 0, row = 0;
+    if (nblocks) *nblocks = 0;
+    if (!n->plan->ncols && len) { /* no columns: nothing to count rows by */
+        snprintf(err, errlen, "internal error: Native output without columns");
+        return -1;
+    }
+    while (p < end) {
+        const unsigned char *block_start = p;
+        size_t in_block = 0;
+        reset(n);
+        while (p < end && in_block < n->max_rows && (size_t)(p - block_start) < n->max_bytes) {
+            for (size_t c = 0; c < n->plan->ncols; c++) {
+                if (take(n, n->root[c], &p, end)) {
+                    reset(n);
+                    snprintf(err, errlen,
+                             "internal error: Native output: row %zu of the block does not parse as "
+                             "RowBinary at column '%s'",
+                             row, n->plan->cols[c].name);
+                    if (nblocks) *nblocks = blocks;
+                    return -1;
+                }
+            }
+            in_block++;
+            row++;
+        }
+        put_block(n, in_block, out);
+        blocks++;
+    }
+    reset(n);
+    if (nblocks) *nblocks = blocks;
+    return 0;
+}
+
+void native_error_block(buf *out, const char *name, const char *message) {
+    buf type;
+    buf_init(&type, strlen(message) + 8);
+    buf_put(&type, "@'", 2);
+    for (const char *s = message; *s; s++) {
+        if (*s == '\'' || *s == '\\') buf_u8(&type, '\\');
+        buf_u8(&type, (uint8_t)*s);
+    }
+    buf_u8(&type, '\'');
+    buf_leb128(out, 1);
+    buf_leb128(out, 0);
+    buf_rb_string(out, name, strlen(name));
+    buf_rb_string(out, type.data, type.len);
+    buf_free(&type);
+}
