@@ -76,6 +76,9 @@ bad:
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
     (void)rk;
     consumer *c = opaque;
+    /* "1/1 brokers are down" follows every broker's own failure: keep
+     * the failure, which says why. */
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->last_error[0]) return;
     kafkaconf_broker_reason(reason, c->last_error, sizeof c->last_error);
     if (kafkaconf_fatal_broker_error(code) && !c->fatal_error) {
         c->fatal_error = code;
