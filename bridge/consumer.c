@@ -161,10 +161,13 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
     rd_kafka_resp_err_t e = wait_metadata(c, rkt, &md, cfg->timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (e) {
-        /* The broker's own reason first: ClickHouse shows only the start. */
-        const char *why = c->fatal_error ? c->fatal_reason : c->last_error;
-        snprintf(err, errlen, "%s%scannot read metadata of topic '%s' from %s: %s", why, why[0] ? "; " : "", cfg->topic, cfg->brokers ? cfg->brokers : "(no brokers given)",
-                 rd_kafka_err2str(e));
+        const char *brokers = cfg->brokers ? cfg->brokers : "(no brokers given)";
+        if (c->fatal_error) /* the broker's refusal first: ClickHouse shows only the start */
+            snprintf(err, errlen, "%s; cannot read metadata of topic '%s' from %s", c->fatal_reason, cfg->topic,
+                     brokers);
+        else
+            snprintf(err, errlen, "cannot read metadata of topic '%s' from %s: %s%s%s", cfg->topic, brokers,
+                     rd_kafka_err2str(e), c->last_error[0] ? "; last broker error: " : "", c->last_error);
         return -1;
     }
     int rc = -1;
