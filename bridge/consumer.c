@@ -34,6 +34,8 @@ struct consumer {
     /* librdkafka reports connection problems through its error and log
      * callbacks; the last one is kept to explain a stall or a failure. */
     char last_error[256];
+    int fatal_error; /* an error code kafkaconf_fatal_broker_error() names, or 0 */
+    char fatal_reason[256]; /* its text, kept from later "all brokers down" */
     char notes[512];
     const partition_start *starts; /* explicit starts, for the group commit */
     size_t nstarts;
@@ -75,9 +77,15 @@ bad:
 
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
     (void)rk;
-    (void)code;
     consumer *c = opaque;
-    snprintf(c->last_error, sizeof c->last_error, "%s", reason);
+    /* "1/1 brokers are down" follows every broker's own failure: keep
+     * the failure, which says why. */
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->last_error[0]) return;
+    kafkaconf_broker_reason(reason, c->last_error, sizeof c->last_error);
+    if (kafkaconf_fatal_broker_error(code) && !c->fatal_error) {
+        c->fatal_error = code;
+        snprintf(c->fatal_reason, sizeof c->fatal_reason, "%s", c->last_error);
+    }
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *line) {
@@ -86,7 +94,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     if (level > 4) return;
     (void)facility;
     consumer *c = rd_kafka_opaque(rk);
-    snprintf(c->last_error, sizeof c->last_error, "%s", line);
+    kafkaconf_broker_reason(line, c->last_error, sizeof c->last_error);
 }
 
 static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
@@ -113,17 +121,55 @@ bad:
     return -1;
 }
 
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* rd_kafka_metadata() with the wait cut into growing slices: a password
+ * the broker refused or a certificate that does not verify never heals,
+ * yet librdkafka would retry it until the timeout, which may outlast
+ * ClickHouse's own wait for the first row.  Between slices the error
+ * callback is served, and such an error ends the wait.  Slices grow so
+ * that a slow broker's answer is still awaited long enough. */
+static rd_kafka_resp_err_t wait_metadata(consumer *c, rd_kafka_topic_t *rkt,
+                                         const struct rd_kafka_metadata **md, int timeout_ms) {
+    const int64_t deadline = now_ms() + timeout_ms;
+    int64_t slice = 250;
+    for (;;) {
+        int64_t began = now_ms(), left = deadline - began;
+        if (left < 1) left = 1;
+        int64_t wait = slice < left ? slice : left;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(c->probe, 0, rkt, md, (int)wait);
+        rd_kafka_poll(c->probe, 0);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT) return e;
+        if (c->fatal_error || now_ms() >= deadline) return e;
+        /* A transport error may come back at once: no busy loop. */
+        int64_t spent = now_ms() - began;
+        if (spent < wait) {
+            struct timespec ts = {(time_t)((wait - spent) / 1000), (long)((wait - spent) % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (slice < 4000) slice *= 2;
+    }
+}
+
 /* Reads the topic's partition list from the cluster. */
 static int load_partitions(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->probe, cfg->topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     unsigned char *exists = NULL; /* by partition id: whether the topic has it */
-    rd_kafka_resp_err_t e = rd_kafka_metadata(c->probe, 0, rkt, &md, cfg->timeout_ms);
+    rd_kafka_resp_err_t e = wait_metadata(c, rkt, &md, cfg->timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (e) {
-        snprintf(err, errlen, "cannot read metadata of topic '%s' from %s: %s%s%s", cfg->topic,
-                 cfg->brokers ? cfg->brokers : "(no brokers given)", rd_kafka_err2str(e),
-                 c->last_error[0] ? "; last broker error: " : "", c->last_error);
+        const char *brokers = cfg->brokers ? cfg->brokers : "(no brokers given)";
+        if (c->fatal_error) /* the broker's refusal first: ClickHouse shows only the start */
+            snprintf(err, errlen, "%s; cannot read metadata of topic '%s' from %s", c->fatal_reason, cfg->topic,
+                     brokers);
+        else
+            snprintf(err, errlen, "cannot read metadata of topic '%s' from %s: %s%s%s", cfg->topic, brokers,
+                     rd_kafka_err2str(e), c->last_error[0] ? "; last broker error: " : "", c->last_error);
         return -1;
     }
     int rc = -1;

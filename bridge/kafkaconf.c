@@ -136,3 +136,24 @@ bad:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
+
+void kafkaconf_broker_reason(const char *reason, char *out, size_t outlen) {
+    const char *p = reason;
+    if (!strncmp(p, "[thrd:", 6)) {
+        const char *end = strstr(p, "]: ");
+        if (end) p = end + 3;
+    }
+    /* A broker name has no space and holds a '/' (host:port/id, after a
+     * protocol:// for anything but PLAINTEXT). */
+    const char *colon = strstr(p, ": ");
+    size_t n = colon ? (size_t)(colon - p) : 0;
+    if (n && memchr(p, '/', n) && !memchr(p, ' ', n)) {
+        snprintf(out, outlen, "%s [%.*s]", colon + 2, (int)n, p);
+        return;
+    }
+    snprintf(out, outlen, "%s", p);
+}
+
+int kafkaconf_fatal_broker_error(int code) {
+    return code == RD_KAFKA_RESP_ERR__AUTHENTICATION || code == RD_KAFKA_RESP_ERR__SSL;
+}

@@ -70,4 +70,17 @@ rd_kafka_conf_t *kafkaconf_new(kafkaconf_role role, const char *client_id, const
                                char *const *properties, size_t nproperties, uint64_t budget,
                                char *err, size_t errlen);
 
+/* librdkafka words a broker's failure as "[thrd:NAME]: NAME: what (after
+ * 3ms in state X)".  ClickHouse shows only the first 160 or so characters of
+ * an error, which the thread and broker names would fill: this writes
+ * "what (after ...) [NAME]" instead, the cause first.  Text of any other
+ * shape is copied as it is. */
+void kafkaconf_broker_reason(const char *reason, char *out, size_t outlen);
+
+/* Whether a broker error `code` (an rd_kafka_resp_err_t from the error
+ * callback) will not heal by retrying: credentials the broker refused, a
+ * certificate that does not verify.  A wait for metadata ends at once on
+ * one instead of retrying until its timeout. */
+int kafkaconf_fatal_broker_error(int code);
+
 #endif

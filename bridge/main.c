@@ -94,6 +94,9 @@ typedef struct run {
     uint64_t bad;            /* messages skipped, dead-lettered or streamed as errors */
     char first_bad[700];     /* where the first of them was, and why */
     char err[1024];
+    int want_headers;        /* some column holds the headers */
+    kb_header *headers;      /* the current message's, reused from message to message */
+    size_t headers_cap;
 } run;
 
 /* The single line a failed run prints. */
@@ -277,6 +280,29 @@ static int flush_rows(run *r) {
     return output_flush(&r->out, r->err, sizeof r->err);
 }
 
+/* Points km at m's headers, in r->headers, which grows only when a message
+ * has more headers than any before it. */
+static void load_headers(run *r, rd_kafka_message_t *m, kb_msg *km) {
+    rd_kafka_headers_t *hdrs = NULL;
+    km->nheaders = 0;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    size_t n = rd_kafka_header_cnt(hdrs);
+    if (n > r->headers_cap) {
+        free(r->headers);
+        r->headers = kb_xcalloc(n, sizeof *r->headers);
+        r->headers_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const void *value;
+        size_t size;
+        if (rd_kafka_header_get_all(hdrs, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        r->headers[i] = (kb_header){name, strlen(name), value, value ? size : 0};
+        km->nheaders = i + 1;
+    }
+    km->headers = r->headers;
+}
+
 static int consume(run *r) {
     rd_kafka_message_t *msgs[BATCH_SIZE];
     const double started = now_seconds();
@@ -304,6 +330,7 @@ static int consume(run *r) {
             km.key_len = m->key_len;
             km.value = m->payload;
             km.value_len = m->len;
+            if (r->want_headers) load_headers(r, m, &km);
             int got = kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
             if (got >= 0) {
                 r->rows += (uint64_t)got;
@@ -468,6 +495,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     r.have_plan = 1;
+    r.want_headers = rowplan_reads_headers(&r.plan);
     if (r.opt.on_error == ON_ERROR_STREAM && rowplan_find_meta(&r.plan, META_ERROR) < 0) {
         die(&r, "--on-error stream needs an _error String column (and usually _raw, _topic, "
                 "_partition, _offset)");
@@ -556,6 +584,7 @@ done:
     handover_free(&r.handed);
     if (r.have_decoder) kb_rowdecoder_close(&r.decoder);
     if (r.have_plan) rowplan_free(&r.plan);
+    free(r.headers);
     chcolumns_free(&r.columns);
     output_free(&r.out);
     options_free(&r.opt);

@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One message header: the name as given (not NUL-terminated), the value
+ * NULL when the header has none. */
+typedef struct kb_header {
+    const char *name;
+    size_t name_len;
+    const void *value;
+    size_t value_len;
+} kb_header;
+
 typedef struct kb_msg {
     const char *topic;
     int32_t partition;
@@ -22,6 +31,8 @@ typedef struct kb_msg {
     const void *value; /* NULL for a tombstone */
     size_t value_len;
     const char *error; /* why it could not be decoded (error rows only) */
+    const kb_header *headers; /* in the message's order; filled only when a column reads them */
+    size_t nheaders;
 } kb_msg;
 
 /* Why a message could not become a row.  `column` is NULL when the fault is

@@ -24,13 +24,37 @@ static meta_kind meta_of(const char *name) {
     if (strcmp(name, "_key") == 0) return META_KEY;
     if (strcmp(name, "_error") == 0) return META_ERROR;
     if (strcmp(name, "_raw") == 0) return META_RAW;
+    if (strcmp(name, "_headers.name") == 0) return META_HEADER_NAMES;
+    if (strcmp(name, "_headers.value") == 0) return META_HEADER_VALUES;
+    if (strcmp(name, "_headers") == 0) return META_HEADERS;
     return META_NONE;
+}
+
+/* Whether t is String, maybe LowCardinality, and Nullable when allowed. */
+static int is_string(const chtype *t, int nullable_ok) {
+    if (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    if (t->kind == CT_NULLABLE) {
+        if (!nullable_ok) return 0;
+        t = t->inner;
+    }
+    return t->kind == CT_STRING;
 }
 
 static int check_meta_type(const plan_column *c, char *err, size_t errlen) {
     chtype_kind k = chtype_base(c->type)->kind;
+    const chtype *ty = c->type;
     const char *want = NULL;
     switch (c->meta) {
+    case META_HEADER_NAMES:
+        if (ty->kind != CT_ARRAY || !is_string(ty->inner, 0)) want = "Array(String)";
+        break;
+    case META_HEADER_VALUES:
+        if (ty->kind != CT_ARRAY || !is_string(ty->inner, 1)) want = "Array(String) or Array(Nullable(String))";
+        break;
+    case META_HEADERS:
+        if (ty->kind != CT_MAP || !is_string(ty->elems[0], 0) || !is_string(ty->elems[1], 1))
+            want = "Map(String, String) or Map(String, Nullable(String))";
+        break;
     case META_TOPIC:
     case META_KEY:
     case META_ERROR:
@@ -87,9 +111,10 @@ int rowplan_build(rowplan *p, const chcolumns *cols, char *err, size_t errlen) {
         c->source = c->path ? c->path->source : FIELD_VALUE;
         c->meta = c->path ? META_NONE : meta_of(c->name);
         if (c->path) continue; /* found through its path, not by name */
-        if (!strncmp(c->name, "_headers", 8)) {
+        if (c->meta == META_NONE && !strncmp(c->name, "_headers", 8)) {
             /* Would be silently empty while messages carry headers. */
-            snprintf(err, errlen, "column '%s': header columns are not supported yet", c->name);
+            snprintf(err, errlen,
+                     "column '%s': the header columns are _headers.name, _headers.value and _headers", c->name);
             rowplan_free(p);
             return -1;
         }
@@ -151,8 +176,57 @@ static int put_timestamp(const chtype *t, int64_t ms, buf *out, row_error *e) {
     return -1;
 }
 
+/* A header value as a String or Nullable(String) element. */
+static void put_header_value(const chtype *t, const kb_header *h, buf *out) {
+    if (t->kind == CT_LOWCARDINALITY) t = t->inner;
+    if (t->kind == CT_NULLABLE) {
+        buf_u8(out, h->value ? 0 : 1);
+        if (!h->value) return;
+    }
+    buf_rb_string(out, h->value, h->value ? h->value_len : 0);
+}
+
+/* Whether header i's name comes again later in the message.  Quadratic in
+ * the header count, which is small; nothing is allocated per message. */
+static int name_repeats(const kb_msg *m, size_t i) {
+    const kb_header *h = &m->headers[i];
+    for (size_t j = i + 1; j < m->nheaders; j++)
+        if (m->headers[j].name_len == h->name_len && !memcmp(m->headers[j].name, h->name, h->name_len))
+            return 1;
+    return 0;
+}
+
+static void put_headers(const plan_column *col, const kb_msg *m, buf *out) {
+    const chtype *t = col->type;
+    switch (col->meta) {
+    case META_HEADER_NAMES:
+        buf_leb128(out, m->nheaders);
+        for (size_t i = 0; i < m->nheaders; i++) buf_rb_string(out, m->headers[i].name, m->headers[i].name_len);
+        return;
+    case META_HEADER_VALUES:
+        buf_leb128(out, m->nheaders);
+        for (size_t i = 0; i < m->nheaders; i++) put_header_value(t->inner, &m->headers[i], out);
+        return;
+    default: { /* META_HEADERS */
+        size_t n = 0;
+        for (size_t i = 0; i < m->nheaders; i++) n += !name_repeats(m, i);
+        buf_leb128(out, n);
+        for (size_t i = 0; i < m->nheaders; i++) {
+            if (name_repeats(m, i)) continue;
+            buf_rb_string(out, m->headers[i].name, m->headers[i].name_len);
+            put_header_value(t->elems[1], &m->headers[i], out);
+        }
+        return;
+    }
+    }
+}
+
 int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_error *e) {
     const chtype *t = col->type;
+    if (col->meta == META_HEADER_NAMES || col->meta == META_HEADER_VALUES || col->meta == META_HEADERS) {
+        put_headers(col, m, out);
+        return 0;
+    }
     int present = col->meta == META_KEY         ? m->key != NULL
                   : col->meta == META_TIMESTAMP ? m->has_timestamp
                   : col->meta == META_ERROR     ? m->error != NULL
@@ -184,6 +258,9 @@ int rowplan_put_meta(const plan_column *col, const kb_msg *m, buf *out, row_erro
         return rbw_int(out, t, m->offset < 0, m->offset < 0 ? (uint64_t)0 - (uint64_t)m->offset : (uint64_t)m->offset, e);
     case META_TIMESTAMP:
         return put_timestamp(t, present ? m->timestamp_ms : 0, out, e);
+    case META_HEADER_NAMES:
+    case META_HEADER_VALUES:
+    case META_HEADERS:
     case META_NONE:
         break;
     }
@@ -213,5 +290,13 @@ int rowplan_find_meta(const rowplan *p, meta_kind kind) {
 int rowplan_reads_key(const rowplan *p) {
     for (size_t i = 0; i < p->ncols; i++)
         if (p->cols[i].source == FIELD_KEY) return 1;
+    return 0;
+}
+
+int rowplan_reads_headers(const rowplan *p) {
+    for (size_t i = 0; i < p->ncols; i++)
+        if (p->cols[i].meta == META_HEADER_NAMES || p->cols[i].meta == META_HEADER_VALUES ||
+            p->cols[i].meta == META_HEADERS)
+            return 1;
     return 0;
 }

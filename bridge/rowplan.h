@@ -17,8 +17,15 @@
  *                 become a row ('' for good rows)
  *     _raw        String: with --on-error stream, the message value of a row
  *                 with an error ('' for good rows)
- * Each may be Nullable; a key, timestamp, error or raw value that is
- * absent is then NULL.
+ *     _headers.name   Array(String): the header names, in the message's order
+ *     _headers.value  Array(String) or Array(Nullable(String)): their values,
+ *                 raw bytes; a header without a value is '' (or NULL)
+ *                 (both also come from `_headers Nested(name String, value String)`)
+ *     _headers    Map(String, String) or Map(String, Nullable(String)): each
+ *                 name once, with the value of its last occurrence, in the
+ *                 order of those last occurrences
+ * Each scalar one may be Nullable; a key, timestamp, error or raw value
+ * that is absent is then NULL.
  */
 #ifndef KB_ROWPLAN_H
 #define KB_ROWPLAN_H
@@ -38,7 +45,10 @@ typedef enum meta_kind {
     META_TIMESTAMP,
     META_KEY,
     META_ERROR,
-    META_RAW
+    META_RAW,
+    META_HEADER_NAMES,
+    META_HEADER_VALUES,
+    META_HEADERS
 } meta_kind;
 
 typedef struct plan_column {
@@ -81,5 +91,9 @@ int rowplan_find_meta(const rowplan *p, meta_kind kind);
 
 /* Whether some column reads the message key through a path ($key...). */
 int rowplan_reads_key(const rowplan *p);
+
+/* Whether some column holds the message headers: only then does the
+ * consumer fill kb_msg.headers. */
+int rowplan_reads_headers(const rowplan *p);
 
 #endif

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -77,6 +78,29 @@ def test_sigterm_while_waiting_for_the_input_query(conf_dir):
             f.close()
 
 
+def test_sigterm_inside_a_metadata_wait(conf_dir):
+    """Finding 11: SIGTERM while the bridge waits inside librdkafka for the
+    metadata of an unreachable broker (a ten-minute --timeout) ends it at
+    once, through its handler."""
+    p = start(conf_dir, "-b", "127.0.0.1:9", "-t", "x", "--columns=a:String", "--timeout", "600000",
+              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    try:
+        # librdkafka's threads exist once the client does: from then on the
+        # main thread is in the metadata wait.
+        tasks = f"/proc/{p.pid}/task"
+        while p.poll() is None and len(os.listdir(tasks)) < 3:
+            time.sleep(0.05)
+        assert p.poll() is None, p.stderr.read()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(ENDS_WITHIN) != 0
+        assert b"stopped by SIGTERM" in p.stderr.read()
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
 def test_closed_stdout_is_not_replaced_by_the_lock_file(broker, conf_dir):
     """Finding 12: with stdout closed, fd 1 became NAME.lock and the rows
     went into it."""
@@ -100,5 +124,6 @@ def test_help_text(conf_dir):
     text = out.decode()
     assert p.returncode == 0
     assert "p % N == I" in text and "%%" not in text
-    for col in ("_topic", "_partition", "_offset", "_timestamp", "_key", "_error", "_raw"):
+    for col in ("_topic", "_partition", "_offset", "_timestamp", "_key", "_error", "_raw",
+                "_headers.name", "_headers.value", "_headers Map"):
         assert col in text

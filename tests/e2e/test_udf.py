@@ -72,11 +72,13 @@ def test_round_trip_produce_then_ingest(broker, clickhouse, bridge, produce_prog
                            f"min(r.partition), max(r.partition) FROM {res}") == [("3000", "3000", "3000", "0", "2")]
 
     dst = unique("dst")
-    cols = "id UInt64, name String, amount Float64, _key String, _partition Int32, _offset Int64"
+    cols = ("id UInt64, name String, amount Float64, _key String, _partition Int32, _offset Int64, "
+            "_headers Map(String, String)")
     clickhouse.query(f"CREATE TABLE {dst} ({cols}) ENGINE = MergeTree ORDER BY id")
     clickhouse.query(
         f"INSERT INTO {dst} SELECT * FROM executable('kafka-bridge -b {broker.bootstrap} -t {topic} "
-        f"--columns=id:UInt64,name:String,amount:Float64,_key:String,_partition:Int32,_offset:Int64', "
+        f"--columns=id:UInt64,name:String,amount:Float64,_key:String,_partition:Int32,_offset:Int64,"
+        f"_headers:Map(String,String)', "
         f"'RowBinaryWithNamesAndTypes', '{cols}')")
     # Every stored row is the source row, under its key, at the position
     # the UDF reported for it.
@@ -84,7 +86,9 @@ def test_round_trip_produce_then_ingest(broker, clickhouse, bridge, produce_prog
         f"SELECT count() FROM {src} s FULL OUTER JOIN {dst} d ON s.id = d.id "
         f"LEFT JOIN {res} r ON r.id = s.id "
         f"WHERE s.name != d.name OR s.amount != d.amount OR d._key != toString(s.id) "
-        f"OR r.r.partition != d._partition OR r.r.offset != d._offset")
+        f"OR r.r.partition != d._partition OR r.r.offset != d._offset "
+        f"OR length(d._headers) != 2 OR d._headers['trace'] != concat('t', toString(s.id)) "
+        f"OR d._headers['kind'] != 'order'")
     assert diff == [("0",)]
     assert clickhouse.value(f"SELECT count() FROM {dst}") == "3000"
     # Headers, in order, as given: read back by the bridge's peek mode.

@@ -137,6 +137,13 @@ class Broker:
         self._bootstrap = self._script("start").splitlines()[-1]
         return self._bootstrap
 
+    def security(self) -> dict[str, str]:
+        """The broker's secured listeners (scripts/kafka security): keys
+        sasl and ssl (addresses; SASL_PLAINTEXT takes PLAIN, SCRAM-SHA-256
+        and SCRAM-SHA-512), ca (the PEM file of the CA that signed the SSL
+        listener's certificate), user and password."""
+        return dict(line.split("=", 1) for line in self._script("security").splitlines())
+
     def stop(self) -> None:
         # Drop the clients first, so they do not complain about the broker leaving.
         for p in self._producers.values():

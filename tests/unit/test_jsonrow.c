@@ -453,6 +453,54 @@ START_TEST(metadata_columns) {
 }
 END_TEST
 
+/* The bytes a header column gets for a message with these headers. */
+static size_t header_column(const char *columns, size_t col, const kb_msg *m, unsigned char *out) {
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    buf b;
+    row_error e;
+    ck_assert_int_eq(chcolumns_parse(columns, &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+    ck_assert(rowplan_reads_headers(&plan));
+    buf_init(&b, 64);
+    ck_assert_int_eq(rowplan_put_meta(&plan.cols[col], m, &b, &e), 0);
+    size_t n = b.len;
+    memcpy(out, b.data, n);
+    buf_free(&b);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+    return n;
+}
+
+START_TEST(header_columns) {
+    static const kb_header h[] = {{"a", 1, "1", 1}, {"b", 1, NULL, 0}, {"a", 1, "22", 2}};
+    kb_msg m = {.topic = "t", .headers = h, .nheaders = 3};
+    unsigned char out[64];
+    size_t n = header_column("_headers.name Array(String)", 0, &m, out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_mem_eq(out, "\x03\x01" "a" "\x01" "b" "\x01" "a", n);
+    n = header_column("_headers.value Array(Nullable(String))", 0, &m, out);
+    ck_assert_uint_eq(n, 9);
+    ck_assert_mem_eq(out, "\x03\x00\x01" "1" "\x01\x00\x02" "22", n);
+    n = header_column("_headers.value Array(String)", 0, &m, out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_mem_eq(out, "\x03\x01" "1" "\x00\x02" "22", n);
+    /* A name given twice keeps its last value, at its last place. */
+    n = header_column("x String, _headers Map(String, String)", 1, &m, out);
+    ck_assert_uint_eq(n, 9);
+    ck_assert_mem_eq(out, "\x02\x01" "b" "\x00\x01" "a" "\x02" "22", n);
+    /* Nested gives the two arrays; the second is the values. */
+    n = header_column("_headers Nested(name String, value String)", 1, &m, out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_mem_eq(out, "\x03\x01" "1" "\x00\x02" "22", n);
+    m.nheaders = 0;
+    n = header_column("_headers Map(String, Nullable(String))", 0, &m, out);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(out[0], 0);
+}
+END_TEST
+
 START_TEST(metadata_column_types_are_checked) {
     char err[256];
     chcolumns cols;
@@ -467,9 +515,15 @@ START_TEST(metadata_column_types_are_checked) {
         {"_offset UInt8", "column '_offset': metadata column must be Int64 or UInt64, not UInt8"},
         {"_offset UInt32", "column '_offset': metadata column must be Int64 or UInt64, not UInt32"},
         {"_partition Int16", "column '_partition': metadata column must be Int32, UInt32, Int64 or UInt64, not Int16"},
-        /* Finding 18: would be silently empty. */
-        {"_headers Map(String, String)", "column '_headers': header columns are not supported yet"},
-        {"`_headers.name` Array(String)", "column '_headers.name': header columns are not supported yet"},
+        /* Finding 18: a header column the bridge does not fill would be
+         * silently empty. */
+        {"`_headers.keys` Array(String)",
+         "column '_headers.keys': the header columns are _headers.name, _headers.value and _headers"},
+        {"_headers Map(String, UInt8)",
+         "column '_headers': metadata column must be Map(String, String) or Map(String, Nullable(String)), "
+         "not Map(String, UInt8)"},
+        {"`_headers.name` Array(Nullable(String))",
+         "column '_headers.name': metadata column must be Array(String), not Array(Nullable(String))"},
     };
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
         ck_assert_int_eq(chcolumns_parse(narrow[i][0], &cols, err, sizeof err), 0);
@@ -564,6 +618,7 @@ Suite *jsonrow_suite(void) {
     tcase_add_test(tc, paths_into_nested_messages);
     tcase_add_test(tc, metadata_columns);
     tcase_add_test(tc, metadata_column_types_are_checked);
+    tcase_add_test(tc, header_columns);
     tcase_add_test(tc, tombstones_are_errors);
     tcase_add_test(tc, header_uses_canonical_types);
     tcase_add_test(tc, decoder_reuse_across_messages);

@@ -137,6 +137,29 @@ START_TEST(memory_budget_option) {
 }
 END_TEST
 
+START_TEST(broker_reason_puts_the_cause_first) {
+    char out[300];
+    kafkaconf_broker_reason("[thrd:sasl_plaintext://127.0.0.1:24047/bootstrap]: sasl_plaintext://127.0.0.1:24047/bootstrap: "
+                            "SASL authentication error: Authentication failed: Invalid username or password "
+                            "(after 304ms in state AUTH_REQ)",
+                            out, sizeof out);
+    ck_assert_str_eq(out, "SASL authentication error: Authentication failed: Invalid username or password "
+                          "(after 304ms in state AUTH_REQ) [sasl_plaintext://127.0.0.1:24047/bootstrap]");
+    kafkaconf_broker_reason("127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused", out,
+                            sizeof out);
+    ck_assert_str_eq(out, "Connect to ipv4#127.0.0.1:9 failed: Connection refused [127.0.0.1:9/bootstrap]");
+    kafkaconf_broker_reason("1/1 brokers are down", out, sizeof out);
+    ck_assert_str_eq(out, "1/1 brokers are down");
+    kafkaconf_broker_reason("Local: something: else", out, sizeof out);
+    ck_assert_str_eq(out, "Local: something: else");
+    kafkaconf_broker_reason("", out, sizeof out);
+    ck_assert_str_eq(out, "");
+    ck_assert(kafkaconf_fatal_broker_error(RD_KAFKA_RESP_ERR__AUTHENTICATION));
+    ck_assert(kafkaconf_fatal_broker_error(RD_KAFKA_RESP_ERR__SSL));
+    ck_assert(!kafkaconf_fatal_broker_error(RD_KAFKA_RESP_ERR__TRANSPORT));
+}
+END_TEST
+
 Suite *kafkaconf_suite(void) {
     Suite *s = suite_create("kafkaconf");
     TCase *t = tcase_create("kafkaconf");
@@ -146,6 +169,7 @@ Suite *kafkaconf_suite(void) {
     tcase_add_test(t, every_property_is_checked);
     tcase_add_test(t, producer_keeps_its_guarantees);
     tcase_add_test(t, memory_budget_option);
+    tcase_add_test(t, broker_reason_puts_the_cause_first);
     suite_add_tcase(s, t);
     return s;
 }
