@@ -681,6 +681,31 @@ static void add_nested(chcolumns *out, size_t *cap, const char *name, chtype *t)
     chtype_free(t);
 }
 
+typedef struct named_index {
+    const char *name;
+    size_t index;
+} named_index;
+
+static int named_index_cmp(const void *a, const void *b) {
+    const named_index *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The first column whose name an earlier column has, or cols->n.  Sorted,
+ * not compared pairwise: a list of 60,000 columns took 18 s to check. */
+static size_t first_repeated(const chcolumns *cols) {
+    size_t first = cols->n;
+    if (cols->n < 2) return first;
+    named_index *v = xcalloc(cols->n, sizeof *v);
+    for (size_t i = 0; i < cols->n; i++) v[i] = (named_index){cols->v[i].name, i};
+    qsort(v, cols->n, sizeof *v, named_index_cmp);
+    for (size_t i = 1; i < cols->n; i++)
+        if (!strcmp(v[i].name, v[i - 1].name) && v[i].index < first) first = v[i].index;
+    free(v);
+    return first;
+}
+
 int chcolumns_parse(const char *text, chcolumns *out, char *err, size_t errlen) {
     cursor c = {text, NULL, err, errlen};
     out->v = NULL;
@@ -723,14 +748,11 @@ int chcolumns_parse(const char *text, chcolumns *out, char *err, size_t errlen) 
         if (*c.p == '\0') break;
         c.p++;
     }
-    for (size_t i = 0; i < out->n; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(out->v[i].name, out->v[j].name) == 0) {
-                c.column = out->v[i].name;
-                fail(&c, "the column is listed twice");
-                goto bad;
-            }
-        }
+    size_t twice = first_repeated(out);
+    if (twice < out->n) {
+        c.column = out->v[twice].name;
+        fail(&c, "the column is listed twice");
+        goto bad;
     }
     return 0;
 bad:

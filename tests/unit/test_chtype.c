@@ -144,6 +144,8 @@ START_TEST(errors_name_the_column_and_type) {
                      "column 't': unknown time zone 'Mars/Olympus' (no file /usr/share/zoneinfo/Mars/Olympus)");
     ck_assert_str_eq(parse_error("a UInt8, a String"), "column 'a': the column is listed twice");
     ck_assert_str_eq(parse_error("n Nested(a UInt8), n.a String"), "column 'n.a': the column is listed twice");
+    /* Of several repeated names, the first repetition in the list. */
+    ck_assert_str_eq(parse_error("b UInt8, a UInt8, a String, b String"), "column 'a': the column is listed twice");
     ck_assert_str_eq(parse_error("n Nullable(Nullable(UInt8))"),
                      "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested");
     ck_assert_str_eq(parse_error("n Nullable(Array(UInt8))"),
