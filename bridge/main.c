@@ -144,20 +144,18 @@ static void dead_letter_txn_id(const run *r, char *out, size_t outlen) {
     snprintf(out, outlen, "kafka-bridge.dead-letter.%s.%s%s", r->opt.topic, r->opt.dead_letter_topic, share);
 }
 
-/* The row that records a skipped or dead-lettered message as handled: its
- * coordinates and _error filled, every other column at its default, _raw
- * empty (the message is not kept in the table).  The resume query reads
- * the positions of these rows too, so the next run starts after them;
- * route rows with _error != '' away from the typed table (sql/dead-letter.sql).
- * Without an _error column nothing is written (see the check in main). */
-static int progress_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e) {
-    if (!r->progress_rows) return 0;
+/* A row for a message that could not become one: its metadata columns,
+ * _error with the reason, every other column at its default, and _raw the
+ * message when with_raw (--on-error stream) or empty.  The row is stored
+ * like any other, so the next run's positions count it: the handover
+ * records it too. */
+static int error_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e, int with_raw) {
     char reason[600], what[700];
     row_error e2;
     describe_reason(e, reason, sizeof reason);
     const void *value = km->value;
     km->error = reason;
-    km->value = NULL;
+    if (!with_raw) km->value = NULL;
     int rc = rowplan_put_error_row(&r->plan, km, &r->out.rows, &e2);
     km->error = NULL;
     km->value = value;
@@ -166,9 +164,17 @@ static int progress_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const r
         return die(r, "%s", what);
     }
     r->rows++;
-    /* The row is stored like any other, so the next run's positions count
-     * it: the handover must too. */
     return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
+}
+
+/* The row that records a skipped or dead-lettered message as handled
+ * (_raw empty: the message is not kept in the table).  The resume query
+ * reads the positions of these rows too, so the next run starts after
+ * them; route rows with _error != '' away from the typed table
+ * (sql/dead-letter.sql).  Without an _error column nothing is written (see
+ * the check in main). */
+static int progress_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_error *e) {
+    return r->progress_rows ? error_row(r, m, km, e, 0) : 0;
 }
 
 /* A message that could not become a row, handled by the run's policy.
@@ -191,22 +197,8 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
         if (dead_letter_send(r->dlq, m, r->opt.topic, what, r->err, sizeof r->err))
             return die(r, "%s", r->err);
         return progress_row(r, m, km, e);
-    case ON_ERROR_STREAM: {
-        row_error e2;
-        /* The row's own coordinates are in its metadata columns; _error
-         * says what was wrong. */
-        char reason[600];
-        describe_reason(e, reason, sizeof reason);
-        km->error = reason;
-        int rc = rowplan_put_error_row(&r->plan, km, &r->out.rows, &e2);
-        km->error = NULL;
-        if (rc) {
-            describe_failure(r, m, &e2, what, sizeof what);
-            return die(r, "%s", what);
-        }
-        r->rows++;
-        return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
-    }
+    case ON_ERROR_STREAM:
+        return error_row(r, m, km, e, 1);
     default: /* ON_ERROR_SKIP */
         return progress_row(r, m, km, e);
     }

@@ -482,14 +482,12 @@ def kafka_engine_settings(args: argparse.Namespace) -> str:
 
 
 # --------------------------------------------- the child: one chDB engine --
-def child_main(spec_path: str) -> int:
-    spec = json.loads(Path(spec_path).read_text())
+def chdb_runner(datadir: Path, scripts: str):
+    """A chDB session on datadir running executable() programs from
+    scripts, as a function from SQL (and a format) to its output; a failed
+    query raises BenchError."""
     from chdb import session as chdb_session
-
-    notes: list[str] = []
-    datadir = Path(spec["datadir"])
-    datadir.mkdir(parents=True)
-    sess = chdb_session.Session(f"file:{datadir}?user_scripts_path={spec['scripts']}")
+    sess = chdb_session.Session(f"file:{datadir}?user_scripts_path={scripts}")
 
     def q(sql: str, fmt: str = "TSV") -> str:
         res = sess.query(sql, fmt)
@@ -499,6 +497,16 @@ def child_main(spec_path: str) -> int:
         if err:
             raise BenchError(str(err).strip())
         return res.bytes().decode()
+    return q
+
+
+def child_main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+
+    notes: list[str] = []
+    datadir = Path(spec["datadir"])
+    datadir.mkdir(parents=True)
+    q = chdb_runner(datadir, spec["scripts"])
 
     def count() -> int:
         return int(q("SELECT count() FROM target"))

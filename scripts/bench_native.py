@@ -44,20 +44,10 @@ FORMATS = {"rbh": ("RowBinaryWithNamesAndTypes", ""), "rb": ("RowBinary", " -O R
 
 def child_main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
-    from chdb import session as chdb_session
 
     datadir = Path(spec["datadir"])
     datadir.mkdir(parents=True)
-    sess = chdb_session.Session(f"file:{datadir}?user_scripts_path={spec['scripts']}")
-
-    def q(sql: str, fmt: str = "TSV") -> str:
-        res = sess.query(sql, fmt)
-        err = getattr(res, "error_message", None)
-        if callable(err):
-            err = err()
-        if err:
-            raise bench.BenchError(str(err).strip())
-        return res.bytes().decode()
+    q = bench.chdb_runner(datadir, spec["scripts"])
 
     shape = bench.SHAPES[spec["shape"]]
     q(f"CREATE TABLE target ({shape.structure}) ENGINE = MergeTree ORDER BY id")
