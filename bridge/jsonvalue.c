@@ -314,12 +314,12 @@ static int put_bool(jsonvalue *v, kb_json_cursor *c, kb_json_kind kind, buf *dst
     case KB_JSON_TRUE:
     case KB_JSON_FALSE:
         if (take_literal(v, c, kind)) return fail_json(e, c);
-        buf_u8(dst, kind == KB_JSON_TRUE);
+        rbw_bool(dst, kind == KB_JSON_TRUE);
         return 0;
     case KB_JSON_NUMBER:
         if (take_number(v, c, &s, &n)) return fail_json(e, c);
         if (n == 1 && (s[0] == '0' || s[0] == '1')) {
-            buf_u8(dst, s[0] == '1');
+            rbw_bool(dst, s[0] == '1');
             return 0;
         }
         return fail_value(e, "true, false, 0 or 1", s, n);
@@ -657,17 +657,12 @@ int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, ro
     kb_json_kind kind = kb_json_peek(c);
     if (kind == KB_JSON_INVALID)
         return kb_row_fail(e, "malformed JSON: %s", c->p >= c->end ? "unexpected end of message" : "expected a value");
-    if (t->kind == CT_LOWCARDINALITY) t = t->inner;
     if (kind == KB_JSON_NULL) {
         if (kb_json_literal(c, KB_JSON_NULL)) return fail_json(e, c);
         rbw_default(dst, t);
         return 0;
     }
-    if (t->kind == CT_NULLABLE) {
-        buf_u8(dst, 0);
-        t = t->inner;
-    }
-    return put_as(v, t, c, kind, dst, e);
+    return put_as(v, rbw_present(dst, t), c, kind, dst, e);
 }
 
 int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const char *s, size_t n,
