@@ -183,7 +183,9 @@ static int parse_ms(const char *name, const char *v, int *out, char *err, size_t
 }
 
 static char *trim(char *s) {
-    while (*s == ' ' || *s == '\t') s++;
+    /* \r counts as a blank at either end: files edited on Windows, and
+     * stray carriage returns, must not reach a broker address. */
+    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) s[--n] = '\0';
     return s;

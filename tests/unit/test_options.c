@@ -340,6 +340,13 @@ START_TEST(pipeline_file_comments_and_bom) {
     ck_assert_str_eq(o.topic, "t#1"); /* a # inside a word stays */
     ck_assert_str_eq(o.columns, "x UInt8, z String");
     options_free(&o);
+
+    /* Found by fuzz-pipeline: carriage returns before a value were kept. */
+    write_file("cr.conf", "brokers =\r\r 127.0.0.1:9092\r\ntopic = t\r\ncolumns = x UInt8\r\n");
+    ck_assert_msg(parse(&o, err, sizeof err, 3, "--pipeline", "cr") == OPTIONS_RUN, "%s", err);
+    ck_assert_str_eq(o.brokers, "127.0.0.1:9092");
+    ck_assert_str_eq(o.topic, "t");
+    options_free(&o);
 }
 END_TEST
 
