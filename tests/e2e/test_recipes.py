@@ -144,6 +144,20 @@ def test_docker_stack_static():
     services = set(proc.stdout.split())
     assert {"clickhouse-init", "grafana"} <= services
 
+    # The broker creates no topic by itself: every topic a pipeline of the
+    # image names (after the Dockerfile's rewrites) is made by the topics job.
+    created = set(re.findall(r"(?<=[ ])([\w.-]+):\d+:(?:delete|compact)\b", compose))
+    renamed = dict((conf, t) for t, conf in re.findall(r"s/\^topic = \.\*/topic = ([\w.-]+)/' ([\w.-]+)\.conf",
+                                                        dockerfile))
+    assert "KAFKA_AUTO_CREATE_TOPICS_ENABLE: \"false\"" in compose
+    for conf in PIPELINES.glob("*.conf"):
+        text = conf.read_text()
+        named = re.findall(r"(?m)^(?:dead-letter-)?topic = (\S+)$", text)
+        if conf.stem in renamed:
+            named = [renamed[conf.stem] if t == re.search(r"(?m)^topic = (\S+)$", text)[1] else t for t in named]
+        for t in named:
+            assert t in created, f"{conf.name} reads or writes {t}, which the topics job does not create"
+
 
 def dockerfile_build_stage() -> tuple[list[list[str]], list[str]]:
     """The build stage of docker/Dockerfile: its COPY sources and its RUN
