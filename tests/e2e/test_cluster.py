@@ -4,24 +4,31 @@ quorum, replication factor 3, min.insync.replicas=2) while nodes fail.
 Slow (three JVMs, failovers wait for fencing), so run by
 `scripts/test --cluster` (KAFKA_CLUSTER_TESTS=1), not by default.
 
-Each test runs sql/dead-letter.sql as written against a topic on the cluster,
+Most tests run sql/dead-letter.sql as written against a topic on the cluster,
 with some bad messages sent to a dead-letter topic, breaks a node, runs
 again until a run succeeds, and checks the table (count, offsets, payload
 checksum per partition, no (partition, offset) twice) and the dead-letter
-topic (every bad message there, by its origin headers)."""
+topic (every bad message there, by its origin headers; once each unless a
+run failed). The UDF tests produce rows from SQL through kafkaProduce while
+the leader of a partition is killed, and check the topic by key."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
+import subprocess
+import sys
 
 import pytest
 
 from harness import REPO_ROOT
+from harness.clickhouse import ClickHouseError
 from harness.cluster import Cluster
 from harness.scripts import scratch_dir
 from test_exactly_once import SLOW, fault_during_run, payload
 from test_handled_progress import DeadLetterPipeline
+from test_udf import unique, write_pipeline
 
 pytestmark = pytest.mark.skipif(os.environ.get("KAFKA_CLUSTER_TESTS") != "1",
                                 reason="cluster tests run with scripts/test --cluster")
@@ -45,6 +52,7 @@ class ClusterPipeline(DeadLetterPipeline):
     and recorded in events_errors, so the positions move past them."""
 
     def __init__(self, cluster, clickhouse, **kw):
+        self.failed_runs = 0
         super().__init__(cluster, clickhouse, **kw)
 
     def produce_bulk(self, n: int) -> None:
@@ -68,9 +76,17 @@ class ClusterPipeline(DeadLetterPipeline):
                    for *_x, h, _t in copies]
         assert set(origins) == self.bad, "dead letters lost"
         # A run that fails after copying a dead letter but before ClickHouse
-        # stored the rows reads it again: copies are at least once, and
-        # their origin headers tell them apart.
-        assert len(origins) >= len(self.bad)
+        # stored the rows reads it again: copies are then at least once, and
+        # their origin headers tell them apart. Without a failed run, once.
+        if self.failed_runs:
+            assert len(origins) >= len(self.bad)
+        else:
+            assert sorted(origins) == sorted(self.bad), "dead letters doubled"
+
+    def run(self, *args, **kw) -> str | None:
+        err = super().run(*args, **kw)
+        self.failed_runs += err is not None
+        return err
 
     def run_until_ok(self, tries: int = 4) -> None:
         err = None
@@ -167,3 +183,129 @@ def test_broker_restarted_with_a_lagging_replica(pipeline, cluster):
     p.produce_bulk(1000)
     p.run_until_ok()
     p.assert_all()
+
+
+# ---- rows produced from SQL (kafkaProduce: acks=all, idempotent) ----------
+
+# Waits until the topic holds `need` messages, then kills a node; prints how
+# many messages the topic held just before. chDB keeps this process busy for
+# the length of the query, so the fault comes from another process.
+KILLER = r'''
+import subprocess, sys, time
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, topic, parts, need, command = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "killer"})
+seen, deadline = 0, time.monotonic() + 300
+while seen < need and time.monotonic() < deadline:
+    try:
+        seen = sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)[1]
+                   for p in range(parts))
+    except Exception:
+        pass
+    time.sleep(0.05)
+subprocess.run(command, shell=True, check=True)
+print(seen, flush=True)
+'''
+
+
+@pytest.fixture
+def produce_db(cluster, clickhouse, user_scripts):
+    if not (user_scripts / "kafka-produce").exists():
+        pytest.skip("kafka-produce not built")
+    name = unique("db")
+    clickhouse.query(f"CREATE DATABASE {name}")
+    yield name
+    clickhouse.query("USE default")
+    clickhouse.query(f"DROP DATABASE IF EXISTS {name} SYNC")
+    for n in (1, 2, 3):
+        if n not in cluster.nodes_up():
+            cluster.resume_node(n)
+    cluster.wait_for_leaders()
+
+
+@pytest.mark.parametrize("function", ["kafkaProduce", "kafkaProduceWithHeadersOrFail"])
+def test_udf_produce_with_the_partition_leader_killed(cluster, clickhouse, produce_db, function):
+    """An INSERT ... SELECT kafkaProduce(...) of N rows, paced so that it
+    takes seconds, while the leader of partition 0 is killed. Afterwards
+    no message is in the topic twice or with other content, every row the
+    UDF reported produced is where it said, and every row is in the topic
+    unless the UDF reported it failed (or the query failed: then nothing
+    was reported). A second query, as sql/produce.sql does it, produces
+    what was not acknowledged; then every row is in the topic once."""
+    n = 6000
+    topic = unique("udf")
+    cluster.create_topic(topic, 3)
+    pipe = write_pipeline(cluster, topic)
+    db = produce_db
+    clickhouse.query(f"CREATE TABLE {db}.published (id UInt64, r Tuple(partition Int32, offset Int64, error String)) "
+                     f"ENGINE = MergeTree ORDER BY id")
+    headers = ", map('row', toString(id))" if "Headers" in function else ""
+
+    def produce(where: str) -> str | None:
+        # Blocks of 100 rows, each answered after all its acks; the WHERE
+        # paces the source so that the kill lands while blocks are in flight.
+        try:
+            clickhouse.query(
+                f"INSERT INTO {db}.published SELECT id, {function}('{pipe}', toString(id), "
+                f"concat('row-', toString(id)){headers}) FROM (SELECT number AS id FROM numbers({n})) "
+                f"WHERE {where} AND sleepEachRow(0.001) = 0 "
+                f"SETTINGS max_block_size = 100, max_threads = 1, max_insert_block_size = 100, "
+                f"min_insert_block_size_rows = 100")
+            return None
+        except ClickHouseError as e:
+            return e.message
+
+    victim = cluster.leader(topic, 0)
+    script = scratch_dir() / "killer.py"
+    script.write_text(KILLER)
+    killer = subprocess.Popen([sys.executable, str(script), cluster.bootstrap, topic, "3", str(n // 6),
+                               f"{KAFKA} cluster kill {victim}"], env=env(cluster), stdout=subprocess.PIPE,
+                              text=True)
+    err = produce("1")
+    out, _ = killer.communicate(timeout=120)
+    assert killer.returncode == 0
+    seen = int(out)
+    assert seen < n, "the node was killed after the query had produced everything"
+
+    def check(may_repeat: set[int] = set()) -> tuple[set[int], dict[int, tuple[int, int]]]:
+        msgs = cluster.consume_all(topic)
+        keys = [int(k) for _p, _o, k, *_ in msgs]
+        twice = {k for k, c in Counter(keys).items() if c > 1}
+        assert twice <= may_repeat, f"rows in the topic twice: {sorted(twice)[:10]}"
+        for part, off, key, value, hdrs, _ts in msgs:
+            assert value == b"row-" + key, (part, off, key, value)
+            if headers:
+                assert hdrs == [("row", key)], (part, off, hdrs)
+        where: dict[int, set[tuple[int, int]]] = {}
+        for p, o, k, *_ in msgs:
+            where.setdefault(int(k), set()).add((p, o))
+        acked = {int(i): (int(p), int(o)) for i, p, o, e in
+                 clickhouse.rows(f"SELECT id, r.partition, r.offset, r.error FROM {db}.published") if e == ""}
+        for i, pos in acked.items():
+            assert pos in where.get(i, ()), f"row {i} reported at {pos}, in the topic at {where.get(i)}"
+        return set(where), acked
+
+    in_topic, acked = check()
+    assert in_topic <= set(range(n))
+    reported = clickhouse.rows(f"SELECT id, r.error FROM {db}.published")
+    assert len(reported) == len({i for i, _e in reported}), "a row reported twice"
+    if err is None:
+        # Every row answered; those not in the topic were reported failed.
+        assert len(reported) == n
+        failed = {int(i) for i, e in reported if e != ""}
+        assert set(range(n)) - in_topic <= failed
+    print(f"{function}: node {victim} killed at {seen} of {n} rows; query {'ok' if err is None else 'failed: ' + err[:200]}; "
+          f"{len(in_topic)} of {n} in the topic, {len(acked)} acknowledged")
+
+    # What was not acknowledged is produced again, with the node still down
+    # (two replicas of three are in sync: acks=all holds).
+    cluster.wait_for_leaders_on(topic, {1, 2, 3} - {victim})
+    # A row of a failed block, or one reported failed after it was sent
+    # (timed out), may be in the topic already: producing it again makes a
+    # second copy (README, "Produce to Kafka from SQL"). Acknowledged rows
+    # are never produced again.
+    missing = set(range(n)) - set(acked)
+    if missing:
+        assert produce(f"id NOT IN (SELECT id FROM {db}.published WHERE r.error = '')") is None
+    in_topic, acked = check(may_repeat=missing & in_topic)
+    assert in_topic == set(range(n)) and set(acked) == set(range(n))
