@@ -3,6 +3,10 @@
 -- routed into three typed tables, exactly once by offsets and idempotent by
 -- messageId, with bad records in entity_errors and one row per run in
 -- ingestion_log. Pipeline: user_scripts/kafka-bridge.d/entities.conf.
+-- Bad records are also copied to a dead-letter topic (pipeline
+-- entities_dlq, written by kafkaProduceWithHeadersOrFail of
+-- clickhouse-config/kafka_produce_function.xml); entity_dead_letters
+-- records where each copy went, so each bad record is copied once.
 --
 -- Validation: the pipeline decodes every field into its type (a price that
 -- is not a number, an unknown order status, fail the message: with
@@ -135,9 +139,26 @@ SELECT assumeNotNull(id) AS id, assumeNotNull(user_id) AS user_id, assumeNotNull
        message_id, sent_at, _partition, _offset, _ingested
 FROM entity_landing WHERE route = 'orders';
 
+-- raw: the message as received when it did not decode (_raw); for a record
+-- that decoded but was refused above, its fields as decoded, as JSON.
 CREATE MATERIALIZED VIEW IF NOT EXISTS entity_errors_mv TO entity_errors AS
-SELECT entity, message_id, problem, _raw AS raw, _partition, _offset, _ingested
+SELECT entity, message_id, problem,
+       if(_error != '', _raw,
+          formatRowNoNewline('JSONEachRow', entity, message_id, sent_at, id, name, email, price, stock, user_id,
+                             product_id, quantity, total, status)) AS raw,
+       _partition, _offset, _ingested
 FROM entity_landing WHERE route = 'errors';
+
+-- The dead-letter copies: per bad record where the broker stored its copy.
+CREATE TABLE IF NOT EXISTS entity_dead_letters
+(
+    _partition UInt32,
+    _offset    UInt64,
+    r          Tuple(partition Int32, offset Int64, error String),
+    published  DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = MergeTree
+ORDER BY (_partition, _offset);
 
 -- Where the next run starts each partition: after the landing table's
 -- newest row, or at the first row of the newest run that did not reach its
@@ -202,6 +223,20 @@ FROM executable(
      status Nullable(Enum8(\'pending\' = 1, \'paid\' = 2, \'shipped\' = 3, \'cancelled\' = 4)),
      _partition UInt32, _offset UInt64, _timestamp DateTime64(3, \'UTC\'), _error String, _raw String',
     (SELECT _partition, next FROM entity_positions));
+
+-- Copy the bad records not copied yet to the dead-letter topic, keyed by
+-- messageId, with the reason and origin in headers. A failed copy fails the
+-- run (its log row stays 'running', then 'failed'); the next run copies
+-- what is not recorded here. A run that fails half way may have copied
+-- records it did not record, which the next run copies again: read the
+-- topic by its kafka-bridge.partition and .offset headers.
+INSERT INTO entity_dead_letters (_partition, _offset, r)
+SELECT _partition, _offset,
+       kafkaProduceWithHeadersOrFail('entities_dlq', message_id, raw,
+           map('kafka-bridge.error', problem, 'kafka-bridge.partition', toString(_partition),
+               'kafka-bridge.offset', toString(_offset), 'entity', toString(entity)))
+FROM entity_errors FINAL
+WHERE (_partition, _offset) NOT IN (SELECT _partition, _offset FROM entity_dead_letters WHERE r.error = '');
 
 INSERT INTO ingestion_log
     (run_started, stage, finished, duration_s, rows, errors, rows_by_table, positions_before, positions_after)

@@ -35,6 +35,15 @@ class Recipe:
         broker.create_topic(self.topic, partitions)
         clickhouse.query(f"CREATE DATABASE {self.db}")
         self.configure()
+        # The recipe's dead-letter pipeline (written from SQL), if it has one.
+        self.dlq = None
+        dlq_conf = PIPELINES / f"{pipeline}_dlq.conf"
+        if dlq_conf.exists():
+            self.dlq = unique("dlq")
+            broker.create_topic(self.dlq, 1)
+            conf = re.sub(r"(?m)^brokers = .*$", f"brokers = {broker.bootstrap}", dlq_conf.read_text())
+            conf = re.sub(r"(?m)^topic = .*$", f"topic = {self.dlq}", conf)
+            (user_scripts_dir() / f"kafka-bridge.d/{pipeline}_dlq.conf").write_text(conf)
 
     def configure(self, extra: str = "") -> None:
         conf = (PIPELINES / f"{self.pipeline}.conf").read_text()
@@ -128,6 +137,33 @@ class Entities:
             assert len(got) == len(set(got)) and set(got) == ids, table
 
 
+def assert_dead_letters(r: Recipe) -> None:
+    """The dead-letter topic holds each bad record once, at the position
+    entity_dead_letters says, with its origin and reason in headers, and
+    as its value the message as sent when it did not decode, or its
+    decoded fields when the routing refused it."""
+    copies = r.broker.consume_all(r.dlq)
+    errors = {(int(p), int(o)): (problem, raw, mid) for p, o, problem, raw, mid in
+              r.rows("SELECT _partition, _offset, problem, raw, message_id FROM entity_errors FINAL")}
+    assert len(errors) == len(BAD)
+    recorded = {(int(p), int(o)): (int(dp), int(do)) for p, o, dp, do, e in
+                r.rows("SELECT _partition, _offset, r.partition, r.offset, r.error FROM entity_dead_letters")
+                if e == ""}
+    origins = []
+    for part, off, key, value, headers, _ts in copies:
+        h = {k: v.decode() for k, v in headers}
+        origin = (int(h["kafka-bridge.partition"]), int(h["kafka-bridge.offset"]))
+        origins.append(origin)
+        problem, raw, mid = errors[origin]
+        assert recorded[origin] == (part, off)
+        assert (key or b"").decode() == mid and value.decode() == raw and h["kafka-bridge.error"] == problem
+    assert sorted(origins) == sorted(errors), "dead letters lost or doubled"
+    sent = {m for m, _why in BAD}
+    for _problem, raw, _mid in errors.values():
+        data = json.loads(raw) if raw.startswith("{\"") else None
+        assert raw.encode() in sent or (data is not None and "message_id" in data), raw
+
+
 def test_entities_recipe_routes_validates_and_logs(recipe):
     r = recipe("entities.sql", "entities")
     ent = Entities(r)
@@ -142,11 +178,13 @@ def test_entities_recipe_routes_validates_and_logs(recipe):
     for _msg, why in BAD:
         assert sum(why in p for p in problems) == 1, (why, problems)
     assert r.sql("SELECT price FROM products FINAL WHERE message_id = 'm-4'").strip() == "4.25"
+    assert_dead_letters(r)
 
     ent.produce_good(90)
     assert r.run() is None
     assert r.run() is None  # nothing new: a log row with no rows
     ent.assert_tables()
+    assert_dead_letters(r)  # each bad record copied once, however many runs
     log = r.rows("SELECT status, rows, errors, rows_by_table['errors'], "
                  "arraySum(mapValues(positions_before)), arraySum(mapValues(positions_after)), "
                  "duration_s >= 0, finished >= run_started "
