@@ -35,6 +35,7 @@ SELECT
     (SELECT countIf(status = 'failed') FROM ingestion_log FINAL WHERE run_started > now() - INTERVAL 1 DAY)
         AS failed_runs_24h,
     (SELECT count() FROM entity_errors FINAL) AS error_records,
+    (SELECT uniqExactIf((_partition, _offset), r.error = '') FROM entity_dead_letters) AS dead_letters,
     (SELECT sum(lag) FROM entities_lag) AS lag;
 
 -- The same as Prometheus metrics (SELECT * FROM pipeline_metrics FORMAT Prometheus);
@@ -58,6 +59,10 @@ FROM entities_runs WHERE status = 'done'
 UNION ALL
 SELECT 'kafka_bridge_error_records_total', toFloat64(error_records), map('pipeline', 'entities'),
        'Records routed to the errors table', 'counter'
+FROM entities_health
+UNION ALL
+SELECT 'kafka_bridge_dead_letters_total', toFloat64(dead_letters), map('pipeline', 'entities'),
+       'Bad records copied to the dead-letter topic', 'counter'
 FROM entities_health
 UNION ALL
 SELECT 'kafka_bridge_failed_runs_total', toFloat64(countIf(status = 'failed')), map('pipeline', 'entities'),

@@ -233,9 +233,9 @@ def test_observability_views_and_prometheus_handler(recipe):
     assert sum(int(n) for (_p, n) in r.rows("SELECT partition, lag FROM entities_lag")) == 30
     assert r.rows("SELECT status, rows, errors FROM entities_runs") == [("done", "122", "2")]
     assert sum(int(n) for (n,) in r.rows("SELECT records FROM entities_errors_per_hour")) == 2
-    health = r.rows("SELECT last_status, failed_runs_24h, error_records, lag, "
+    health = r.rows("SELECT last_status, failed_runs_24h, error_records, dead_letters, lag, "
                     "seconds_since_success BETWEEN 0 AND 600 FROM entities_health")
-    assert health == [("done", "0", "2", "30", "1")]
+    assert health == [("done", "0", "2", "2", "30", "1")]
 
     config = ET.parse(REPO_ROOT / "clickhouse-config/config.d/prometheus.xml").getroot()
     query = config.find("http_handlers/rule/handler/query").text
@@ -248,4 +248,5 @@ def test_observability_views_and_prometheus_handler(recipe):
     assert 'kafka_bridge_rows_total{pipeline="entities"} 122' in lines
     assert 'kafka_bridge_error_records_total{pipeline="entities"} 2' in lines
     assert 'kafka_bridge_failed_runs_total{pipeline="entities"} 0' in lines
+    assert 'kafka_bridge_dead_letters_total{pipeline="entities"} 2' in lines
     assert any(line.startswith('kafka_bridge_last_success_seconds{pipeline="entities"} 1') for line in lines)
