@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 import shutil
 import re
 import subprocess
@@ -258,3 +259,45 @@ def test_grafana_dashboard_queries_run(broker, clickhouse, db):
     finally:
         clickhouse.query("USE default")
         clickhouse.query(f"DROP DATABASE IF EXISTS {site} SYNC")
+
+
+def test_several_topics_recipe(broker, clickhouse, db):
+    """sql/topics.sql as written: two topics through two pipelines into one
+    table, each resuming from its own rows; every message once, under its
+    topic, and the recipe's positions per (source, topic, partition)."""
+    topics = {"orders-eu": unique("orders_eu"), "orders-us": unique("orders_us")}
+    for name, topic in topics.items():
+        broker.create_topic(topic, 2)
+        install_pipeline(name, broker.bootstrap, topic=topic)
+    produced: dict[tuple[str, int, int], tuple[int, str]] = {}
+    next_id = [0]
+
+    def produce(name: str, n: int) -> None:
+        ids = range(next_id[0], next_id[0] + n)
+        next_id[0] += n
+        msgs = [(None, str(i).encode(), json.dumps({"order_id": i, "customer": f"c{i % 5}",
+                                                     "amount": f"{i % 300}.10"}).encode()) for i in ids]
+        for i, (part, off) in zip(ids, broker.produce(topics[name], msgs)):
+            produced[(topics[name], part, off)] = (i, name)
+
+    def run() -> list[tuple]:
+        return clickhouse.rows(f"USE {db};\n{recipe('topics.sql')}")
+
+    def check(positions: list[tuple]) -> None:
+        stored = clickhouse.rows(f"SELECT _topic, _partition, _offset, order_id, source, customer, amount "
+                                 f"FROM {db}.regional_orders")
+        assert len(stored) == len(produced)
+        assert {(t, int(p), int(o)): (int(i), s) for t, p, o, i, s, _c, _a in stored} == produced
+        assert all(c == f"c{int(i) % 5}" and Decimal(a) == Decimal(f"{int(i) % 300}.10") for _t, _p, _o, i, _s, c, a in stored)
+        want = {}
+        for (t, p, o), (_i, s) in produced.items():
+            n, last = want.get((s, t, p), (0, -1))
+            want[(s, t, p)] = (n + 1, max(last, o))
+        assert positions == [(s, t, str(p), str(n), str(last + 1)) for (s, t, p), (n, last) in sorted(want.items())]
+
+    produce("orders-eu", 200)
+    produce("orders-us", 150)
+    check(run())
+    produce("orders-us", 80)  # one topic moves on, the other does not
+    check(run())
+    check(run())  # nothing new
