@@ -19,6 +19,7 @@ import os
 from collections import Counter
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -71,6 +72,7 @@ class ClusterPipeline(DeadLetterPipeline):
     def assert_all(self) -> None:
         self.assert_exactly_once()
         assert self.errors() == sorted(self.bad)
+        self.wait_stable(self.dlq)
         copies = self.broker.consume_all(self.dlq)
         origins = [(int(dict(h)["kafka-bridge.partition"]), int(dict(h)["kafka-bridge.offset"]))
                    for *_x, h, _t in copies]
@@ -82,6 +84,34 @@ class ClusterPipeline(DeadLetterPipeline):
             assert len(origins) >= len(self.bad)
         else:
             assert sorted(origins) == sorted(self.bad), "dead letters doubled"
+
+    def wait_stable(self, topic: str, timeout: float = 90) -> None:
+        """Waits until no transaction is open in `topic`: a committed
+        transaction's markers are written after the commit returns, and
+        later still when the partition's leader has just moved; until then
+        read-committed readers stop before it."""
+        from confluent_kafka import Consumer, TopicPartition
+        ends = {}
+        for level in ("read_committed", "read_uncommitted"):
+            c = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "stable",
+                          "isolation.level": level})
+            ends[level] = c
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                parts = [TopicPartition(topic, p) for p in self.broker.partitions(topic)]
+                try:
+                    marks = {level: [c.get_watermark_offsets(tp, timeout=5, cached=False)[1] for tp in parts]
+                             for level, c in ends.items()}
+                    if marks["read_committed"] == marks["read_uncommitted"]:
+                        return
+                except Exception:
+                    pass
+                assert time.monotonic() < deadline, f"a transaction in {topic} still open after {timeout} s"
+                time.sleep(0.2)
+        finally:
+            for c in ends.values():
+                c.close()
 
     def run(self, *args, **kw) -> str | None:
         err = super().run(*args, **kw)

@@ -56,7 +56,21 @@ class Cluster(Broker):
                 (line.split() for line in self._script("cluster", "nodes").splitlines()) if state == "up"}
 
     def leader(self, topic: str, partition: int) -> int:
-        return self.admin.list_topics(topic, timeout=10).topics[topic].partitions[partition].leader
+        """The partition's leader. A node that has just come back may answer
+        metadata before it knows a new topic, so ask until one knows it."""
+        found: list[int] = []
+
+        def known() -> bool:
+            try:
+                p = self.admin.list_topics(topic, timeout=10).topics[topic].partitions.get(partition)
+            except (KafkaException, KeyError):
+                return False
+            if p is None or p.leader < 0:
+                return False
+            found.append(p.leader)
+            return True
+        _wait(known, f"the leader of {topic} partition {partition}")
+        return found[-1]
 
     def fully_replicated(self, topic: str) -> bool:
         try:
