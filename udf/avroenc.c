@@ -261,10 +261,15 @@ static int encode_decimal(enc *x, const av_node *w, size_t size) {
         start++;
     size_t len = sizeof mag - start;
     if (!size) {
-        put_bytes(x->out, mag + start, len);
-        return 0;
+        /* Any width is valid for bytes; ClickHouse's AvroConfluent output
+         * writes that of the Decimal type of this precision, and so does
+         * this, so both send the same bytes for the same row. */
+        size = w->precision <= 9 ? 4 : w->precision <= 18 ? 8 : w->precision <= 38 ? 16 : 32;
+        if (len > size) size = len;
+        put_long(x->out, (int64_t)size);
+    } else if (len > size) {
+        return fail(x, "%.*s does not fit fixed(%zu)", sh, s, size);
     }
-    if (len > size) return fail(x, "%.*s does not fit fixed(%zu)", sh, s, size);
     uint8_t pad = (mag[start] & 0x80) ? 0xff : 0;
     for (size_t k = len; k < size; k++) buf_u8(x->out, pad);
     buf_put(x->out, mag + start, len);
@@ -482,6 +487,7 @@ static int encode_union(enc *x, const av_node *w, int depth) {
         x->e->path.len = pmark;
         x->c = at;
     }
+    if (!tried) return fail(x, "expected null (the union's only branch)");
     if (tried > 1) {
         char last[300];
         snprintf(last, sizeof last, "%s", x->err);

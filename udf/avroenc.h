@@ -21,7 +21,9 @@
  *   float, double        a number, or a quoted number, "nan", "inf", "-inf"
  *   string, bytes        a string (its bytes after unescaping)
  *   decimal(P, S)        a number or quoted number with at most S fraction
- *   (bytes or fixed)     digits (trailing zeros aside) and P digits in all
+ *   (bytes or fixed)     digits (trailing zeros aside) and P digits in all;
+ *                        bytes as wide as ClickHouse's Decimal of that
+ *                        precision (4, 8, 16 or 32), as its output writes
  *   fixed(N)             a string of exactly N bytes
  *   fixed(16) uuid       a UUID text
  *   enum                 one of its symbols, as a string

@@ -103,14 +103,15 @@ END_TEST
 
 START_TEST(encodes_logical_types_exactly) {
     const char *dec2 = "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":6,\"scale\":2}";
-    ck_assert_str_eq(enc(dec2, "12.5"), "0404e2");        /* 1250 */
-    ck_assert_str_eq(enc(dec2, "\"-0.01\""), "02ff");     /* -1 */
-    ck_assert_str_eq(enc(dec2, "1.2300"), "02" "7b");     /* trailing zeros are exact */
+    ck_assert_str_eq(enc(dec2, "12.5"), "08000004e2");    /* 1250, as wide as a Decimal32 */
+    ck_assert_str_eq(enc(dec2, "\"-0.01\""), "08ffffffff"); /* -1 */
+    ck_assert_str_eq(enc(dec2, "1.2300"), "08" "0000007b"); /* trailing zeros are exact */
     ck_assert_str_eq(enc(dec2, "1.234"), "ERR: 1.234 has more than 2 digits after the point");
     ck_assert_str_eq(enc(dec2, "12345.6"), "ERR: 12345.6 does not fit decimal(6, 2)");
     ck_assert_str_eq(enc(dec2, "1e3"), "ERR: '1e3' is not a decimal number (no exponents)");
-    ck_assert_str_eq(enc(dec2, "128"), "04" "3200"); /* 12800 = 0x3200 */
-    ck_assert_str_eq(enc(dec2, "1.28"), "04" "0080"); /* 128 needs a 0 byte to stay positive */
+    ck_assert_str_eq(enc(dec2, "128"), "08" "00003200"); /* 12800 */
+    ck_assert_str_eq(enc("{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":19,\"scale\":0}", "-1"),
+                     "20ffffffffffffffffffffffffffffffff"); /* Decimal128 */
     const char *fix = "{\"type\":\"fixed\",\"name\":\"d\",\"size\":4,\"logicalType\":\"decimal\",\"precision\":9,\"scale\":0}";
     ck_assert_str_eq(enc(fix, "-2"), "fffffffe");
     ck_assert_str_eq(enc("{\"type\":\"int\",\"logicalType\":\"date\"}", "\"1970-01-02\""), "02");
