@@ -15,6 +15,7 @@ from __future__ import annotations
 import decimal
 import io
 import json
+import re
 import struct
 import uuid
 from pathlib import Path
@@ -219,3 +220,43 @@ def test_decode_errors(clickhouse, broker, registry, programs):
         clickhouse.query(f"SELECT kafkaDecodeOrNull('{pipe}', {hexed(unknown)})")
     with pytest.raises(ClickHouseError, match=r"unknown format 'no_such_pipe' \(supported: msgpack\), and no such"):
         clickhouse.query(f"SELECT kafkaDecode('no_such_pipe', 'x')")
+
+
+def test_shipped_avro_recipe(clickhouse, broker, registry, bridge, programs):
+    """The Avro part of sql/produce.sql as written, with the shipped
+    orders_avro pipeline pointed at a test broker, topic and registry."""
+    root = Path(__file__).resolve().parents[2]
+    topic = unique("orders_avro")
+    broker.create_topic(topic, 2)
+    conf = (root / "clickhouse-config/user_scripts/kafka-bridge.d/orders_avro.conf").read_text()
+    conf = (conf.replace("127.0.0.1:9092", broker.bootstrap).replace("topic = orders_avro", f"topic = {topic}")
+            .replace("http://127.0.0.1:8081/apis/ccompat/v7", registry.url))
+    (user_scripts_dir() / "kafka-bridge.d/orders_avro.conf").write_text(conf)
+    text = (root / "sql/produce.sql").read_text()
+    json_part, avro_part = text.split("-- == Avro")
+    avro_part = avro_part.split("\n", 1)[1]  # the rest of the marker line
+    strip = lambda t: [s for s in re.sub(r"(?m)^\s*--.*$", "", t).split(";") if s.strip()]
+    db = unique("db")
+    clickhouse.query(f"CREATE DATABASE {db}")
+    try:
+        clickhouse.query(f"USE {db}; {strip(json_part)[0]}")
+        clickhouse.query(f"USE {db}; INSERT INTO orders SELECT number, concat('c', toString(number % 7)), "
+                         f"number / 100, toDateTime64('2025-01-01 00:00:00', 3, 'UTC') + number FROM numbers(300)")
+        # The registration the recipe's comment describes.
+        clickhouse.query_bytes(
+            f"SELECT id, customer, amount, created FROM {db}.orders LIMIT 1 SETTINGS "
+            f"format_avro_schema_registry_url = '{registry.url}', "
+            f"output_format_avro_confluent_subject = '{topic}-value'", fmt="AvroConfluent")
+        out = clickhouse.query(f"USE {db}; " + "; ".join(strip(avro_part)) + " FORMAT TSV")
+        lines = out.splitlines()
+        assert len(lines) == 3  # no failed rows listed, three payloads decoded
+        for line in lines:
+            offset, row, customer = line.split("\t")
+            got = json.loads(row.replace("\\\\", "\\"))
+            assert customer == f"c{got['id'] % 7}"
+        assert clickhouse.value(f"SELECT count() FROM {db}.orders_avro_published WHERE r.error = ''") == "300"
+        assert clickhouse.query(f"SELECT * FROM {db}.orders_avro_copy ORDER BY id FORMAT TSV") == \
+            clickhouse.query(f"SELECT * FROM {db}.orders ORDER BY id FORMAT TSV")
+    finally:
+        clickhouse.query("USE default")
+        clickhouse.query(f"DROP DATABASE {db}")
