@@ -260,3 +260,39 @@ def test_shipped_avro_recipe(clickhouse, broker, registry, bridge, programs):
     finally:
         clickhouse.query("USE default")
         clickhouse.query(f"DROP DATABASE {db}")
+
+
+def test_named_subject_plain_datums_and_msgpack_pipelines(clickhouse, broker, registry, programs):
+    """avro-subject picks another subject; format = avro writes and reads
+    plain datums of avro-schema (no framing, no registry); a msgpack
+    pipeline decodes as kafkaDecode('msgpack', ...) does."""
+    schema = {"type": "record", "name": "p", "fields": [{"name": "a", "type": "long"},
+                                                         {"name": "b", "type": ["null", "string"]}]}
+    topic = unique("avro_named")
+    broker.create_topic(topic, 1)
+    named = unique("custom")
+    sid = registry.register(named, schema)
+    pipe = write_pipeline(broker, registry, topic, f"avro-subject = {named}")
+    assert clickhouse.value(f"SELECT concat('[', tupleElement(kafkaProduce('{pipe}', NULL, "
+                            f"'{{\"a\":5,\"b\":\"x\"}}'), 'error'), ']')") == "[]"
+
+    plain_topic = unique("avro_plain")
+    broker.create_topic(plain_topic, 1)
+    d = user_scripts_dir() / "kafka-bridge.d"
+    plain = unique("plain")
+    (d / f"{plain}.conf").write_text(f"brokers = {broker.bootstrap}\ntopic = {plain_topic}\nallow-produce = true\n"
+                                     f"format = avro\navro-schema = {json.dumps(schema)}\n")
+    assert clickhouse.value(f"SELECT concat('[', tupleElement(kafkaProduce('{plain}', NULL, '{{\"a\":-1}}'), "
+                            f"'error'), ']')") == "[]"
+    assert [m[3] for m in broker.consume_all(topic)] == [frame(sid, datum(schema, {"a": 5, "b": "x"}))]
+    got = broker.consume_all(plain_topic)
+    assert [m[3] for m in got] == [datum(schema, {"a": -1, "b": None})]
+    assert clickhouse.value(f"SELECT kafkaDecode('{plain}', unhex('{got[0][3].hex()}'))") == '{"a":-1,"b":null}'
+
+    mp = unique("mp")
+    (d / f"{mp}.conf").write_text(f"brokers = {broker.bootstrap}\ntopic = {plain_topic}\nformat = msgpack\n")
+    assert clickhouse.value(f"SELECT kafkaDecode('{mp}', unhex('81a16101'))") == '{"a":1}'
+    js = unique("js")
+    (d / f"{js}.conf").write_text(f"brokers = {broker.bootstrap}\ntopic = {plain_topic}\n")
+    with pytest.raises(ClickHouseError, match=rf"pipeline '{js}': its format 'json' is not one kafkaDecode reads"):
+        clickhouse.query(f"SELECT kafkaDecode('{js}', '{{}}')")
