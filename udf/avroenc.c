@@ -205,7 +205,7 @@ static int encode_decimal(enc *x, const av_node *w, size_t size) {
     int neg = 0;
     if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i] == '-', i++;
     char digits[160];
-    size_t nd = 0, ifrac = 0, nint = 0;
+    size_t nd = 0, ifrac = 0;
     int seen_dot = 0, any = 0;
     for (; i < n; i++) {
         char ch = s[i];
@@ -221,9 +221,8 @@ static int encode_decimal(enc *x, const av_node *w, size_t size) {
                 if (ch != '0') return fail(x, "%.*s has more than %u digits after the point", sh, s, w->scale);
                 continue;
             }
-        } else {
-            nint++;
-            if (nd == 0 && ch == '0') continue; /* leading zeros */
+        } else if (nd == 0 && ch == '0') {
+            continue; /* leading zeros */
         }
         if (nd == sizeof digits - 1) return fail(x, "%.*s has too many digits", sh, s);
         digits[nd++] = ch;
@@ -237,7 +236,6 @@ static int encode_decimal(enc *x, const av_node *w, size_t size) {
     while (first < nd && digits[first] == '0') first++;
     if (nd - first > w->precision)
         return fail(x, "%.*s does not fit decimal(%u, %u)", sh, s, w->precision, w->scale);
-    (void)nint;
     uint8_t mag[72] = {0};
     for (size_t k = first; k < nd; k++) {
         unsigned carry = (unsigned)(digits[k] - '0');
