@@ -517,9 +517,9 @@ static int flush_entry(bridge_options *o, const char *path, int line, char *name
      * query's command line, hence not in apply(). */
     static const char *const file_only[] = {"schema-registry", "schema-registry-user",
                                             "schema-registry-password", "schema-registry-ca",
-                                            "avro-schema"};
+                                            "avro-schema", "avro-subject", "avro-key-subject"};
     char **fields[] = {&o->schema_registry, &o->schema_registry_user, &o->schema_registry_password,
-                       &o->schema_registry_ca, &o->avro_schema};
+                       &o->schema_registry_ca, &o->avro_schema, &o->avro_subject, &o->avro_key_subject};
     for (size_t i = 0; i < sizeof file_only / sizeof *file_only; i++)
         if (!strcmp(name, file_only[i])) {
             set_string(fields[i], value);
@@ -896,6 +896,8 @@ void options_free(bridge_options *o) {
     free(o->schema_registry_password);
     free(o->schema_registry_ca);
     free(o->avro_schema);
+    free(o->avro_subject);
+    free(o->avro_key_subject);
     free(o->partitions);
     free(o->starts);
     for (size_t i = 0; i < o->nproperties; i++) free(o->properties[i]);

@@ -77,6 +77,8 @@ typedef struct bridge_options {
     char *schema_registry_ca; /* PEM file for HTTPS */
     char *avro_schema;       /* --format avro: the writer schema, a file or inline JSON */
     size_t avro_skip_bytes;  /* header bytes before the framing or the datum */
+    char *avro_subject;      /* kafkaProduce: the value's subject; NULL: <topic>-value */
+    char *avro_key_subject;  /* kafkaProduce: the key's subject; NULL: <topic>-key */
     int describe;            /* print the column list of the topic's latest schema */
 } bridge_options;
 

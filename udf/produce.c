@@ -11,6 +11,11 @@
  * Tuple(partition Int32, offset Int64, error String), error '' when the
  * broker acknowledged the message.
  *
+ * A pipeline whose format (or key-format) is Avro takes the value (key)
+ * as JSON text and sends it as an Avro datum of the pipeline's schema
+ * (avrocodec.h); a row whose JSON does not fit is not sent and gets
+ * (-1, -1, reason naming the field).
+ *
  * With --fail-on-error a failed delivery fails the query instead: one
  * stderr line and exit status 1, which ClickHouse quotes (check_exit_code
  * and stderr_reaction in the XML).  Misuse always fails the query: an
@@ -29,7 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "avrocodec.h"
 #include "buf.h"
+#include "options.h"
 #include "rbread.h"
 #include "sink.h"
 
@@ -40,6 +47,10 @@ typedef struct row {
     size_t header0, nheaders; /* pairs of spans in the header array */
     sink *to;
     sink_result result;
+    /* With an Avro pipeline, what is sent: offsets into `encoded`; and
+     * a value that did not fit the schema, its reason in `why`. */
+    int key_encoded, value_encoded, refused;
+    size_t key_off, key_len, value_off, value_len, why_off, why_len;
 } row;
 
 typedef struct produce {
@@ -55,9 +66,12 @@ typedef struct produce {
     struct {
         char *name;
         sink *s;
+        kb_avwriter *value_avro, *key_avro; /* NULL: sent as given */
     } sinks[MAX_PIPELINES];
     size_t nsinks;
     buf out;
+    buf encoded;        /* Avro messages of the block */
+    buf why;            /* reasons of refused rows */
     char err[1024];
 } produce;
 
@@ -78,16 +92,36 @@ static void *grow(void *p, size_t n, size_t size) {
 
 /* The sink of a pipeline, opened on first use and kept for later blocks
  * and queries: a new idempotent producer costs a round trip for its id. */
-static sink *sink_for(produce *p, const char *name) {
+static sink *sink_for(produce *p, const char *name, size_t *index) {
     for (size_t i = 0; i < p->nsinks; i++)
-        if (!strcmp(p->sinks[i].name, name)) return p->sinks[i].s;
+        if (!strcmp(p->sinks[i].name, name)) {
+            *index = i;
+            return p->sinks[i].s;
+        }
     if (p->nsinks == MAX_PIPELINES) {
         snprintf(p->err, sizeof p->err, "more than %d pipelines used by one process", MAX_PIPELINES);
         return NULL;
     }
     sink *s;
     if (sink_open(&s, p->argv0, name, p->err, sizeof p->err)) return NULL;
+    /* The schemas are looked up now, once: a registry that cannot answer
+     * fails the query, it is no row's fault. */
+    kb_avwriter *va = NULL, *ka = NULL;
+    bridge_options o;
+    char why[900];
+    if (options_load_pipeline(&o, p->argv0, name, why, sizeof why) ||
+        kb_avwriter_open(&va, &o, 0, why, sizeof why) || kb_avwriter_open(&ka, &o, 1, why, sizeof why)) {
+        snprintf(p->err, sizeof p->err, "pipeline '%s': %s", name, why);
+        options_free(&o);
+        kb_avwriter_close(va);
+        sink_close(s);
+        return NULL;
+    }
+    options_free(&o);
     p->sinks[p->nsinks].name = strdup(name);
+    p->sinks[p->nsinks].value_avro = va;
+    p->sinks[p->nsinks].key_avro = ka;
+    *index = p->nsinks;
     p->sinks[p->nsinks++].s = s;
     return s;
 }
@@ -129,9 +163,34 @@ static int read_block(produce *p, uint64_t n) {
 static const char *span_ptr(const produce *p, rbspan s) { return s.len == RB_NULL ? NULL : (const char *)p->bytes.data + s.off; }
 static size_t span_len(rbspan s) { return s.len == RB_NULL ? 0 : s.len; }
 
-/* Queues every row of the block, then waits for all reports. */
+/* A key or value of an Avro pipeline: its JSON text becomes the message.
+ * Returns 0, or -1 with the row refused (its reason kept). */
+static int encode_side(produce *p, row *r, kb_avwriter *w, rbspan given, const char *side, int *encoded,
+                       size_t *off, size_t *len) {
+    if (!w || given.len == RB_NULL) return 0; /* no key, or a tombstone */
+    char why[600];
+    *off = p->encoded.len;
+    if (kb_avwriter_encode(w, span_ptr(p, given), given.len, &p->encoded, why, sizeof why)) {
+        char text[700];
+        int k = snprintf(text, sizeof text, "%s does not fit the Avro schema: %s", side, why);
+        r->refused = 1;
+        r->why_off = p->why.len;
+        r->why_len = (size_t)k < sizeof text ? (size_t)k : sizeof text - 1;
+        buf_put(&p->why, text, r->why_len);
+        return -1;
+    }
+    *encoded = 1;
+    *len = p->encoded.len - *off;
+    return 0;
+}
+
+/* Queues every row of the block, then waits for all reports.  Avro rows
+ * are all encoded first: the buffer they go into may move as it grows,
+ * and librdkafka keeps the pointers until the reports are in. */
 static int send_block(produce *p, uint64_t n) {
     char name[256];
+    p->encoded.len = 0;
+    p->why.len = 0;
     for (uint64_t i = 0; i < n; i++) {
         row *r = &p->rows[i];
         if (r->pipeline.len >= sizeof name || memchr(span_ptr(p, r->pipeline), 0, r->pipeline.len)) {
@@ -141,7 +200,19 @@ static int send_block(produce *p, uint64_t n) {
         }
         memcpy(name, span_ptr(p, r->pipeline), r->pipeline.len);
         name[r->pipeline.len] = '\0';
-        if (!(r->to = sink_for(p, name))) return -1;
+        size_t at;
+        if (!(r->to = sink_for(p, name, &at))) return -1;
+        if (encode_side(p, r, p->sinks[at].key_avro, r->key, "key", &r->key_encoded, &r->key_off, &r->key_len) ==
+            0)
+            encode_side(p, r, p->sinks[at].value_avro, r->value, "value", &r->value_encoded, &r->value_off,
+                        &r->value_len);
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        row *r = &p->rows[i];
+        if (r->refused) {
+            r->result = (sink_result){-1, -1, RD_KAFKA_RESP_ERR_NO_ERROR, 1};
+            continue;
+        }
         rd_kafka_headers_t *hdrs = NULL;
         if (r->nheaders) {
             hdrs = rd_kafka_headers_new(r->nheaders);
@@ -150,8 +221,11 @@ static int send_block(produce *p, uint64_t n) {
                 rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
             }
         }
-        rd_kafka_resp_err_t e = sink_send(r->to, span_ptr(p, r->key), span_len(r->key), span_ptr(p, r->value),
-                                          span_len(r->value), hdrs, &r->result);
+        const void *key = r->key_encoded ? p->encoded.data + r->key_off : (const void *)span_ptr(p, r->key);
+        size_t keylen = r->key_encoded ? r->key_len : span_len(r->key);
+        const void *value = r->value_encoded ? p->encoded.data + r->value_off : (const void *)span_ptr(p, r->value);
+        size_t valuelen = r->value_encoded ? r->value_len : span_len(r->value);
+        rd_kafka_resp_err_t e = sink_send(r->to, key, keylen, value, valuelen, hdrs, &r->result);
         if (e && hdrs) rd_kafka_headers_destroy(hdrs);
     }
     for (size_t i = 0; i < p->nsinks; i++)
@@ -165,6 +239,18 @@ static int answer_block(produce *p, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         const row *r = &p->rows[i];
         const sink_result *res = &r->result;
+        if (r->refused) {
+            const char *why = (const char *)p->why.data + r->why_off;
+            if (p->fail_on_error) {
+                snprintf(p->err, sizeof p->err, "pipeline '%s' block %" PRIu64 " row %" PRIu64 ": %.*s",
+                         sink_pipeline(r->to), p->in.block, i + 1, (int)r->why_len, why);
+                return -1;
+            }
+            buf_le(&p->out, (uint32_t)-1, 4);
+            buf_le(&p->out, (uint64_t)-1, 8);
+            buf_rb_string(&p->out, why, r->why_len);
+            continue;
+        }
         buf_le(&p->out, (uint32_t)res->partition, 4);
         buf_le(&p->out, (uint64_t)res->offset, 8);
         if (!res->err) {
@@ -239,11 +325,15 @@ int main(int argc, char **argv) {
     if (status) _exit(status);
     for (size_t i = 0; i < p.nsinks; i++) {
         sink_close(p.sinks[i].s);
+        kb_avwriter_close(p.sinks[i].value_avro);
+        kb_avwriter_close(p.sinks[i].key_avro);
         free(p.sinks[i].name);
     }
     free(p.rows);
     free(p.headers);
     buf_free(&p.bytes);
     buf_free(&p.out);
+    buf_free(&p.encoded);
+    buf_free(&p.why);
     return 0;
 }

@@ -855,7 +855,7 @@ static avdec *new_decoder(const rowplan *plan, field_source source) {
     return d;
 }
 
-static int read_schema_option(const char *v, char **text, char *err, size_t errlen) {
+int kb_avro_read_schema_option(const char *v, char **text, char *err, size_t errlen) {
     /* Inline JSON starts with '{', '[' or '"'; anything else is a file. */
     const char *s = v;
     while (*s == ' ' || *s == '\t') s++;
@@ -908,7 +908,7 @@ static int avro_open_plain(void **state, const kb_decoder_config *cfg, char *err
         return -1;
     }
     char *text;
-    if (read_schema_option(o->avro_schema, &text, err, errlen)) return -1;
+    if (kb_avro_read_schema_option(o->avro_schema, &text, err, errlen)) return -1;
     int rc = kb_avro_open_schema(state, cfg->plan, cfg->source, text, o->avro_skip_bytes, err, errlen);
     free(text);
     return rc;

@@ -20,6 +20,10 @@ struct bridge_options;
 int kb_avro_open_schema(void **state, const rowplan *plan, field_source source,
                         const char *schema_json, size_t skip_bytes, char *err, size_t errlen);
 
+/* The text of an avro-schema setting: inline JSON (starting with '{',
+ * '[' or '"') or the file it names.  *text is malloc'd, NUL-terminated. */
+int kb_avro_read_schema_option(const char *v, char **text, char *err, size_t errlen);
+
 /* The ClickHouse column list for the writer schema (a record): one column
  * per field, typed the way the decoder maps it best.  Returns 0, or -1
  * with err set. */

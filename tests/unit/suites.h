@@ -15,5 +15,6 @@ Suite *avro_suite(void);
 Suite *rbwriter_suite(void);
 Suite *handover_suite(void);
 Suite *native_suite(void);
+Suite *avroudf_suite(void);
 
 #endif
