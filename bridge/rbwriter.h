@@ -53,6 +53,11 @@ static inline const chtype *rbw_present(buf *out, const chtype *t) {
     return t;
 }
 
+/* The "not NULL" byte alone, for a decoder that settled once, when it
+ * compiled its plan, that the column is Nullable (what rbw_present asks
+ * per value). */
+static inline void rbw_not_null(buf *out) { buf_u8(out, 0); }
+
 /* For a value that is missing or null: NULL in a Nullable, else the
  * type's default as ClickHouse defines it (zero, empty, the epoch, an
  * Enum's first element by value; a Tuple's elements each theirs).  This is
