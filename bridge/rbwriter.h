@@ -78,6 +78,13 @@ int rbw_wide(buf *out, const chtype *t, int negative, const wideint *magnitude, 
 int rbw_i64(buf *out, const chtype *t, int64_t v, row_error *e);
 int rbw_u64(buf *out, const chtype *t, uint64_t v, row_error *e);
 
+/* What an integer type of at most 64 bits holds: its width in bytes and
+ * its least and greatest value, for a decoder that checks a C integer
+ * against them per value and writes the in-range ones with buf_le (the
+ * same bytes rbw_int writes); out of range it calls rbw_i64 for the
+ * refusal.  Returns 0 for a wider or a non-integer type. */
+unsigned rbw_int_range(const chtype *t, int64_t *min, uint64_t *max);
+
 /* Float32, Float64 and BFloat16.  rbw_f32 keeps a value already rounded
  * to single precision (BFloat16 keeps its upper 16 bits, truncated, as
  * ClickHouse converts); rbw_f64 rounds a double to the column's width

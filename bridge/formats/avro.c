@@ -43,6 +43,8 @@ typedef enum op_code {
     OP_INT_FLOAT,     /* int or long into a float column */
     OP_FLOAT,
     OP_DOUBLE,
+    OP_COPY4,         /* float into Float32, double into Float64: the same little-endian IEEE bytes */
+    OP_COPY8,
     OP_IPV4,
     OP_DAYS,
     OP_TIME,          /* int or long units since the epoch into DateTime/DateTime64 */
@@ -77,6 +79,9 @@ typedef struct av_op {
     int in_order;             /* OP_TUPLE: fields are the elements in order: no reordering */
     size_t *span;             /* OP_TUPLE: 2 per element */
     const chtype_enum_item **items; /* OP_ENUM_ENUM: per symbol */
+    unsigned int_bytes;       /* OP_INTEGER: the column's width when it is 64 bits or less (else 0) */
+    int64_t int_min;          /* OP_INTEGER: and its range (rbw_int_range) */
+    uint64_t int_max;
     int64_t per_second;       /* OP_TIME: units per second */
     uint32_t nanos_per_unit;
     int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
@@ -347,6 +352,9 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
         else rc = refuse(c, w, t, column, NULL);
         break;
     }
+    if (!rc && op->code == OP_INTEGER) op->int_bytes = rbw_int_range(b, &op->int_min, &op->int_max);
+    if (!rc && op->code == OP_DOUBLE && k == CT_FLOAT64) op->code = OP_COPY8;
+    if (!rc && op->code == OP_FLOAT && k == CT_FLOAT32) op->code = OP_COPY4;
     c->depth--;
     return rc;
 }
@@ -616,6 +624,18 @@ static __attribute__((noinline)) int decode_uuid_text(run *r, const av_op *op, a
     return 0;
 }
 
+/* The low n bytes (1, 2, 4 or 8) of v, little-endian, as buf_le writes
+ * them: one 8-byte store and a length of n, without buf_le's switch on n. */
+static inline void put_le(buf *b, uint64_t v, unsigned n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    buf_reserve(b, 8);
+    memcpy(b->data + b->len, &v, 8);
+    b->len += n;
+#else
+    buf_le(b, v, n);
+#endif
+}
+
 /* Operations without kids.  Returns 0, -1 on failure, or 1 when op is
  * not one of them (decode_value's part).  Inlined into the loops over
  * fields and elements: a record of scalars costs no call per field. */
@@ -635,7 +655,18 @@ static inline __attribute__((always_inline)) int decode_leaf(run *r, const av_op
         if (av_long(in, &l) || (op->w->type == AV_INT && (l < INT32_MIN || l > INT32_MAX)))
             return truncated(r, op, in, op->w);
         if (op->nullable) rbw_not_null(dst);
+        if (op->int_bytes && l >= op->int_min && (l < 0 || (uint64_t)l <= op->int_max)) {
+            put_le(dst, (uint64_t)l, op->int_bytes);
+            return 0;
+        }
         return rbw_i64(dst, op->base, l, r->e) ? refused(r, op, in, v0 - in->start) : 0;
+    case OP_COPY8:
+    case OP_COPY4:
+        n = op->code == OP_COPY8 ? 8 : 4;
+        if (av_fixed(in, n, &s)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        buf_put(dst, s, n);
+        return 0;
     case OP_DOUBLE: {
         double f;
         if (av_double(in, &f)) return truncated(r, op, in, op->w);
@@ -702,13 +733,16 @@ static inline __attribute__((always_inline)) int decode_kid(run *r, const av_op 
     return rowbuild_close(r->rb, (size_t)op->column, r->e);
 }
 
+/* decode_kid out of line, for the places a value is rarely a scalar. */
+static __attribute__((noinline)) int decode_any(run *r, const av_op *op, av_in *in, buf *dst) {
+    return decode_kid(r, op, in, dst);
+}
+
 static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
     int64_t l;
     const uint8_t *s;
     size_t n;
     long at = av_pos(in);
-    int rc = decode_leaf(r, op, in, dst);
-    if (rc != NOT_A_LEAF) return rc;
     switch (op->code) {
     case OP_SKIP: return skip(r, op->w, in);
     case OP_BAD: return bad(r, op, in, "%s", op->why);
@@ -756,7 +790,7 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
         if (av_long(in, &l)) return truncated(r, op, in, op->w);
         if (l < 0 || (uint64_t)l >= op->nkids)
             return bad(r, op, in, "union branch %lld outside the %zu of the schema", (long long)l, op->nkids);
-        return decode_kid(r, &op->kids[l], in, dst);
+        return decode_any(r, &op->kids[l], in, dst);
     case OP_ARRAY:
     case OP_MAP: {
         if (op->nullable) rbw_not_null(dst);
@@ -794,7 +828,7 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
         for (size_t i = 0; i < ne; i++) op->span[2 * i + 1] = RBW_UNSET;
         for (size_t i = 0; i < op->nkids; i++) {
             size_t start = dst->len;
-            if (decode_kid(r, &op->kids[i], in, dst)) return -1;
+            if (decode_any(r, &op->kids[i], in, dst)) return -1;
             if (op->elem[i] >= 0) {
                 op->span[2 * op->elem[i]] = start - base;
                 op->span[2 * op->elem[i] + 1] = dst->len - start;
@@ -811,7 +845,7 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
         const uint8_t *start = in->p;
         for (size_t i = 0; i < op->nkids; i++) {
             in->p = start;
-            if (decode_kid(r, &op->kids[i], in, dst)) return -1;
+            if (decode_any(r, &op->kids[i], in, dst)) return -1;
         }
         return 0;
     }
@@ -1024,7 +1058,7 @@ static int avro_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
             return -1;
         }
     }
-    if (decode_kid(&r, &c->root, &in, NULL)) return -1;
+    if (decode_any(&r, &c->root, &in, NULL)) return -1;
     if (in.p != in.end)
         return bad(&r, NULL, &in, "%ld bytes left after the Avro datum", (long)(in.end - in.p));
     return 0;
