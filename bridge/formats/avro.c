@@ -1179,8 +1179,20 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
     return -1;
 }
 
-int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
-    const av_node *r = s->root;
+/* One column per field of the record r; for the key (`key` set) each
+ * named key_<field> and taken by PATH '$key.<field>', or a primitive key
+ * whole as `key` PATH '$key'.  Avro names need no quoting in a path. */
+static int record_columns(const av_node *r, int key, buf *out, char *err, size_t errlen) {
+    char why[300];
+    if (key && r->type != AV_RECORD) {
+        buf_put(out, "`key` ", 6);
+        if (column_type(r, out, 0, why, sizeof why)) {
+            snprintf(err, errlen, "the key: %s", why);
+            return -1;
+        }
+        buf_put(out, " PATH '$key'", 12);
+        return 0;
+    }
     if (r->type != AV_RECORD) {
         snprintf(err, errlen, "the schema is a %s, not a record", av_type_name(r));
         return -1;
@@ -1188,27 +1200,34 @@ int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
     for (size_t i = 0; i < r->n; i++) {
         if (i) buf_put(out, ",\n", 2);
         buf_u8(out, '`');
+        if (key) buf_put(out, "key_", 4);
         buf_put(out, r->names[i], strlen(r->names[i]));
         buf_put(out, "` ", 2);
-        char why[300];
         if (column_type(r->kids[i], out, 0, why, sizeof why)) {
             snprintf(err, errlen, "field '%s': %s", r->names[i], why);
             return -1;
         }
+        if (key) {
+            buf_put(out, " PATH '$key.", 12);
+            buf_put(out, r->names[i], strlen(r->names[i]));
+            buf_u8(out, '\'');
+        }
     }
+    return 0;
+}
+
+int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
+    if (record_columns(s->root, 0, out, err, errlen)) return -1;
     buf_u8(out, '\n');
     return 0;
 }
 
-int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
-    kb_registry *reg;
-    if (open_registry(&reg, o, err, errlen)) return -1;
+/* The columns of the latest schema of one subject, after what out holds. */
+static int subject_columns(kb_registry *reg, const char *topic, int key, buf *out, char *err, size_t errlen) {
     char subject[400], *text;
     uint32_t id;
-    snprintf(subject, sizeof subject, "%s-value", o->topic);
-    int rc = kb_registry_latest(reg, subject, &id, &text, err, errlen);
-    kb_registry_close(reg);
-    if (rc) return -1;
+    snprintf(subject, sizeof subject, "%s-%s", topic, key ? "key" : "value");
+    if (kb_registry_latest(reg, subject, &id, &text, err, errlen)) return -1;
     av_schema s;
     char why[400];
     if (av_schema_parse(text, strlen(text), &s, why, sizeof why)) {
@@ -1217,8 +1236,25 @@ int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen
         return -1;
     }
     free(text);
-    rc = kb_avro_columns(&s, out, why, sizeof why);
+    int rc = record_columns(s.root, key, out, why, sizeof why);
     if (rc) snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
     av_schema_free(&s);
+    return rc;
+}
+
+int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
+    int key = o->key_format && !strcmp(o->key_format, "avro-confluent");
+    /* The value's subject unless only the key is in the registry. */
+    int value = !key || (o->format && !strcmp(o->format, "avro-confluent"));
+    kb_registry *reg;
+    if (open_registry(&reg, o, err, errlen)) return -1;
+    int rc = 0;
+    if (key) {
+        rc = subject_columns(reg, o->topic, 1, out, err, errlen);
+        if (!rc && value) buf_put(out, ",\n", 2);
+    }
+    if (!rc && value) rc = subject_columns(reg, o->topic, 0, out, err, errlen);
+    kb_registry_close(reg);
+    if (!rc) buf_u8(out, '\n');
     return rc;
 }
