@@ -222,6 +222,11 @@ int main(int argc, char **argv) {
     avro_value_iface_decref(iface);
     avro_schema_decref(as);
     rowbuild_free(&rb);
+    buf_free(&out_plan);
+    buf_free(&out_avroc);
+    buf_free(&data);
+    buf_free(&schema);
+    free(d);
     kb_avro_decoder.close(dec);
     rowplan_free(&plan);
     chcolumns_free(&cols);
