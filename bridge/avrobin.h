@@ -23,20 +23,55 @@ static inline void av_in_init(av_in *in, const void *data, size_t n) {
 
 static inline long av_pos(const av_in *in) { return (long)(in->p - in->start); }
 
-/* A long: zigzag varint of at most 10 bytes.  Returns 0 or -1. */
-static inline int av_long(av_in *in, int64_t *v) {
+/* A long of more than one byte: the rest of av_long, out of line.  With
+ * eight bytes left, a varint of up to eight bytes is found in one 64-bit
+ * word: its last byte is the first without the high bit, and the 7-bit
+ * groups are packed together in three steps. */
+static __attribute__((noinline, unused)) int av_long_long(av_in *in, int64_t *v) {
     uint64_t u = 0;
+    const uint8_t *p = in->p;
+    if (in->end - p >= 8) {
+        uint64_t x = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&x, p, 8);
+#else
+        for (int i = 7; i >= 0; i--) x = x << 8 | p[i];
+#endif
+        uint64_t stops = ~x & 0x8080808080808080ull;
+        if (stops) {
+            unsigned bits = (unsigned)__builtin_ctzll(stops) + 1; /* through the last byte */
+            x &= ~(uint64_t)0 >> (64 - bits);
+            x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
+            x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
+            x = (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
+            in->p = p + bits / 8;
+            *v = (int64_t)(x >> 1) ^ -(int64_t)(x & 1);
+            return 0;
+        }
+    }
     for (unsigned shift = 0; shift < 70; shift += 7) {
-        if (in->p == in->end) return -1;
-        uint8_t b = *in->p++;
+        if (p == in->end) return -1;
+        uint8_t b = *p++;
         if (shift == 63 && (b & 0x7e)) return -1; /* more than 64 bits */
         u |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
+            in->p = p;
             *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
             return 0;
         }
     }
     return -1;
+}
+
+/* A long: zigzag varint of at most 10 bytes.  Returns 0 or -1.  One byte
+ * (lengths, counts, union branches, small numbers) is the inlined case. */
+static inline __attribute__((always_inline)) int av_long(av_in *in, int64_t *v) {
+    if (in->p != in->end && !(*in->p & 0x80)) {
+        uint64_t u = *in->p++;
+        *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+        return 0;
+    }
+    return av_long_long(in, v);
 }
 
 /* An int: a long that must fit 32 bits. */

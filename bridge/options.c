@@ -106,6 +106,7 @@ static const char usage[] =
     "                            exit status (needs check_exit_code = 1)\n"
     "      --describe            print the ClickHouse column list for the latest\n"
     "                            schema of <topic>-value in the schema registry\n"
+    "                            (<topic>-key's first with key-format avro-confluent)\n"
     "  -h, --help                this text\n"
     "  -V, --version             the version\n"
     "\n"

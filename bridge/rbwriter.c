@@ -100,6 +100,23 @@ range: {
 }
 }
 
+unsigned rbw_int_range(const chtype *t, int64_t *min, uint64_t *max) {
+    if (t->kind > CT_UINT64) return 0;
+    chtype_kind k = t->kind;
+    unsigned bytes = k == CT_INT8 || k == CT_UINT8 ? 1 : k == CT_INT16 || k == CT_UINT16 ? 2
+                     : k == CT_INT32 || k == CT_UINT32 ? 4 : 8;
+    int is_signed = k == CT_INT8 || k == CT_INT16 || k == CT_INT32 || k == CT_INT64;
+    unsigned bits = bytes * 8;
+    if (is_signed) {
+        *min = bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1));
+        *max = ((uint64_t)1 << (bits - 1)) - 1;
+    } else {
+        *min = 0;
+        *max = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+    }
+    return bytes;
+}
+
 int rbw_wide(buf *out, const chtype *t, int negative, const wideint *magnitude, row_error *e) {
     unsigned bits;
     int is_signed;

@@ -53,6 +53,11 @@ static inline const chtype *rbw_present(buf *out, const chtype *t) {
     return t;
 }
 
+/* The "not NULL" byte alone, for a decoder that settled once, when it
+ * compiled its plan, that the column is Nullable (what rbw_present asks
+ * per value). */
+static inline void rbw_not_null(buf *out) { buf_u8(out, 0); }
+
 /* For a value that is missing or null: NULL in a Nullable, else the
  * type's default as ClickHouse defines it (zero, empty, the epoch, an
  * Enum's first element by value; a Tuple's elements each theirs).  This is
@@ -72,6 +77,13 @@ int rbw_wide(buf *out, const chtype *t, int negative, const wideint *magnitude, 
  * may be any integer kind, wide ones included. */
 int rbw_i64(buf *out, const chtype *t, int64_t v, row_error *e);
 int rbw_u64(buf *out, const chtype *t, uint64_t v, row_error *e);
+
+/* What an integer type of at most 64 bits holds: its width in bytes and
+ * its least and greatest value, for a decoder that checks a C integer
+ * against them per value and writes the in-range ones with buf_le (the
+ * same bytes rbw_int writes); out of range it calls rbw_i64 for the
+ * refusal.  Returns 0 for a wider or a non-integer type. */
+unsigned rbw_int_range(const chtype *t, int64_t *min, uint64_t *max);
 
 /* Float32, Float64 and BFloat16.  rbw_f32 keeps a value already rounded
  * to single precision (BFloat16 keeps its upper 16 bits, truncated, as

@@ -37,7 +37,9 @@ byte, so the two sides do the same work with the same result.
 Avro (--avro-rows, 0 skips it): the narrow messages as Avro datums
 (fastavro; ts a timestamp-millis), timed the same way: the bridge's side is
 build/tests/bench/avro-bench (its compiled plan; reading and splitting the
-file counted) plus ClickHouse's parse of its RowBinary; ClickHouse's side is
+file counted) plus ClickHouse's parse of its RowBinary, and a second line
+with the same rows handed over as Native instead (the bridge's -O Native
+transposer counted, plus ClickHouse's Native parse); ClickHouse's side is
 AvroConfluent on the same datums, Confluent-framed and concatenated, through
 a real registry (scripts/registry, started and stopped here).
 """
@@ -143,7 +145,7 @@ AVRO_SCHEMA = {"type": "record", "name": "Event", "fields": [
     {"name": "ok", "type": "boolean"}]}
 
 
-def avro_case(args, work: Path, sess, timed) -> dict | None:
+def avro_case(args, work: Path, sess, timed, best_of) -> dict | None:
     """The narrow messages as Avro: see the module doc."""
     import io
     import struct
@@ -188,6 +190,19 @@ def avro_case(args, work: Path, sess, timed) -> dict | None:
         row = {"case": "avro", "format": "AvroConfluent", "rows": n, "bytes": size, "bytes_per_row": size / n,
                "bridge_decode_cpu_s": ours["cpu_seconds"], "bridge_read_cpu_s": ours["read_cpu_seconds"]}
         timed(row, select, f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')", settings)
+        # The same rows handed over as Native (-O Native): the bridge's
+        # transposer counted, then ClickHouse's Native parse.
+        native = Path(f"{ours_rb}.native")
+        native_select = f"SELECT * FROM file('{native}', Native, '{quoted}')"
+        if sess.query(f"{native_select} SETTINGS {settings}", "RowBinary").bytes() != theirs:
+            print("bench-decode: avro: the bridge's Native blocks read back differently", file=sys.stderr)
+            return None
+        row["bridge_native_cpu_s"] = ours["native_cpu_seconds"]
+        for label, extra in (("", ""), ("_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
+            row[f"native_parse{label}_cpu_s"] = best_of(f"{native_select} FORMAT Null SETTINGS {settings}{extra}")
+            row[f"bridge_via_native{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["bridge_decode_cpu_s"]
+                                                      + row["bridge_native_cpu_s"]
+                                                      + row[f"native_parse{label}_cpu_s"])
         return row
     finally:
         reg.stop()
@@ -258,7 +273,7 @@ def main() -> int:
         results.append(row)
 
     if args.avro_rows:
-        row = avro_case(args, work, sess, timed)
+        row = avro_case(args, work, sess, timed, best_of)
         if row is None:
             return 1
         results.append(row)
@@ -266,12 +281,17 @@ def main() -> int:
     print(f"{'case':8} {'rows':>9} {'B/row':>6} | {'path to ClickHouse columns':44} {'CPU s':>7} "
           f"{'MB/s/core':>10} {'rows/s/core':>12} {'x/bridge':>8}")
     for row in results:
-        for label, key, base in (
-                ("bridge: decoder alone (no read)", "bridge_decode_cpu_s", "bridge_cpu_s"),
-                ("bridge: read+decode+CH RowBinary parse", "bridge_cpu_s", "bridge_cpu_s"),
-                (f"ClickHouse {row['format']}", "clickhouse_cpu_s", "bridge_cpu_s"),
-                ("bridge, CH one thread", "bridge_1thread_cpu_s", "bridge_1thread_cpu_s"),
-                (f"ClickHouse {row['format']}, one thread", "clickhouse_1thread_cpu_s", "bridge_1thread_cpu_s")):
+        lines = [("bridge: decoder alone (no read)", "bridge_decode_cpu_s", "bridge_cpu_s"),
+                 ("bridge: read+decode+CH RowBinary parse", "bridge_cpu_s", "bridge_cpu_s")]
+        if "bridge_via_native_cpu_s" in row:
+            lines += [("bridge: read+decode+to Native+CH parse", "bridge_via_native_cpu_s", "bridge_cpu_s")]
+        lines += [(f"ClickHouse {row['format']}", "clickhouse_cpu_s", "bridge_cpu_s"),
+                  ("bridge, CH one thread", "bridge_1thread_cpu_s", "bridge_1thread_cpu_s")]
+        if "bridge_via_native_cpu_s" in row:
+            lines += [("bridge via Native, CH one thread", "bridge_via_native_1thread_cpu_s",
+                       "bridge_1thread_cpu_s")]
+        lines += [(f"ClickHouse {row['format']}, one thread", "clickhouse_1thread_cpu_s", "bridge_1thread_cpu_s")]
+        for label, key, base in lines:
             s = row[key]
             print(f"{row['case']:8} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:44} {s:7.3f} "
                   f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {s / row[base]:8.2f}")

@@ -36,7 +36,6 @@ typedef enum op_code {
     OP_SKIP,          /* the value of w, unread */
     OP_FIELDS,        /* a record: kids[i] for field i */
     OP_FANOUT,        /* one value, several consumers (kids) */
-    OP_COLUMN,        /* kids[0] writes into column `column` */
     OP_BAD,           /* a union branch that cannot fit: fails the message */
     OP_NULL,          /* the column's default or NULL */
     OP_BOOL,
@@ -44,6 +43,8 @@ typedef enum op_code {
     OP_INT_FLOAT,     /* int or long into a float column */
     OP_FLOAT,
     OP_DOUBLE,
+    OP_COPY4,         /* float into Float32, double into Float64: the same little-endian IEEE bytes */
+    OP_COPY8,
     OP_IPV4,
     OP_DAYS,
     OP_TIME,          /* int or long units since the epoch into DateTime/DateTime64 */
@@ -69,13 +70,18 @@ typedef struct av_op {
     const chtype *t;          /* the target as given (Nullable/LowCardinality kept) */
     const chtype *base;       /* t without them */
     const char *column_name;  /* for messages */
-    int column;               /* OP_COLUMN */
+    int opens;                /* the value goes into column `column` (rowbuild_open/close around it) */
+    int column;
+    int nullable;             /* t is Nullable: a present value starts with the "not NULL" byte */
     size_t nkids;
     struct av_op *kids;
     int *elem;                /* OP_TUPLE: per writer field, the element or -1 */
     int in_order;             /* OP_TUPLE: fields are the elements in order: no reordering */
     size_t *span;             /* OP_TUPLE: 2 per element */
     const chtype_enum_item **items; /* OP_ENUM_ENUM: per symbol */
+    unsigned int_bytes;       /* OP_INTEGER: the column's width when it is 64 bits or less (else 0) */
+    int64_t int_min;          /* OP_INTEGER: and its range (rbw_int_range) */
+    uint64_t int_max;
     int64_t per_second;       /* OP_TIME: units per second */
     uint32_t nanos_per_unit;
     int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
@@ -206,6 +212,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
     if (b->kind == CT_NULLABLE) b = b->inner;
     if (b->kind == CT_LOWCARDINALITY) b = b->inner;
     op->base = b;
+    op->nullable = (t->kind == CT_LOWCARDINALITY ? t->inner : t)->kind == CT_NULLABLE;
     chtype_kind k = b->kind;
     int rc = 0;
     switch (w->type) {
@@ -345,6 +352,9 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
         else rc = refuse(c, w, t, column, NULL);
         break;
     }
+    if (!rc && op->code == OP_INTEGER) op->int_bytes = rbw_int_range(b, &op->int_min, &op->int_max);
+    if (!rc && op->code == OP_DOUBLE && k == CT_FLOAT64) op->code = OP_COPY8;
+    if (!rc && op->code == OP_FLOAT && k == CT_FLOAT32) op->code = OP_COPY4;
     c->depth--;
     return rc;
 }
@@ -390,14 +400,13 @@ static void add_kid(av_op *op, av_op *kid) {
 }
 
 static int column_op(compiler *c, const avdec *d, const av_node *w, int col, av_op *out) {
-    av_op k = {.code = OP_COLUMN, .w = w, .column = col};
-    k.nkids = 1;
-    k.kids = kb_xcalloc(1, sizeof *k.kids);
-    k.column_name = d->plan->cols[col].name;
-    if (compile_value(c, w, d->plan->cols[col].type, k.column_name, &k.kids[0])) {
+    av_op k = {0};
+    if (compile_value(c, w, d->plan->cols[col].type, d->plan->cols[col].name, &k)) {
         op_free(&k);
         return -1;
     }
+    k.opens = 1;
+    k.column = col;
     *out = k;
     return 0;
 }
@@ -493,8 +502,8 @@ typedef struct run {
     int depth;
 } run;
 
-__attribute__((format(printf, 4, 5))) static int bad(run *r, const av_op *op, const av_in *in,
-                                                      const char *fmt, ...) {
+__attribute__((format(printf, 4, 5), cold, noinline)) static int bad(run *r, const av_op *op,
+                                                                     const av_in *in, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     char why[200];
@@ -507,12 +516,12 @@ __attribute__((format(printf, 4, 5))) static int bad(run *r, const av_op *op, co
     return -1;
 }
 
-static int truncated(run *r, const av_op *op, const av_in *in, const av_node *w) {
+static __attribute__((cold, noinline)) int truncated(run *r, const av_op *op, const av_in *in, const av_node *w) {
     return bad(r, op, in, "truncated or malformed Avro %s", av_type_name(w));
 }
 
 /* A value refused by rbwriter: its reason, the column, where. */
-static int refused(run *r, const av_op *op, const av_in *in, long at) {
+static __attribute__((cold, noinline)) int refused(run *r, const av_op *op, const av_in *in, long at) {
     r->e->column = op->column_name;
     r->e->byte = at;
     if (r->framed) {
@@ -573,9 +582,14 @@ static int skip(run *r, const av_node *w, av_in *in) {
     return rc ? truncated(r, NULL, in, w) : 0;
 }
 
-static int decode_value(run *r, const av_op *op, av_in *in, buf *dst);
-
-static int decode_decimal(run *r, const av_op *op, av_in *in, buf *dst, const uint8_t *s, size_t n) {
+/* The rare operations and every error path live out of line, so the hot
+ * switch below keeps a small stack frame and no buffers of its own. */
+static __attribute__((noinline)) int decode_decimal(run *r, const av_op *op, av_in *in, buf *dst) {
+    const uint8_t *s;
+    size_t n;
+    if (op->w->type == AV_FIXED ? av_fixed(in, op->w->size, &s) : av_bytes(in, &s, &n))
+        return truncated(r, op, in, op->w);
+    if (op->w->type == AV_FIXED) n = op->w->size;
     if (n == 0 || n > 32) return bad(r, op, in, "Avro decimal of %zu bytes", n);
     /* Big-endian two's complement to sign and magnitude. */
     wideint v;
@@ -595,66 +609,79 @@ static int decode_decimal(run *r, const av_op *op, av_in *in, buf *dst, const ui
         }
     }
     long at = av_pos(in);
-    const chtype *b = rbw_present(dst, op->t);
-    return rbw_decimal(dst, b, negative, &v, r->e) ? refused(r, op, in, at) : 0;
+    if (op->nullable) rbw_not_null(dst);
+    return rbw_decimal(dst, op->base, negative, &v, r->e) ? refused(r, op, in, at) : 0;
 }
 
-static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
+static __attribute__((noinline)) int decode_uuid_text(run *r, const av_op *op, av_in *in, buf *dst) {
+    const uint8_t *s;
+    size_t n;
+    unsigned char u[16];
+    if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+    if (tv_uuid((const char *)s, n, u)) return bad(r, op, in, "'%.*s' is not a UUID", (int)(n < 60 ? n : 60), s);
+    if (op->nullable) rbw_not_null(dst);
+    rbw_uuid(dst, u);
+    return 0;
+}
+
+/* The low n bytes (1, 2, 4 or 8) of v, little-endian, as buf_le writes
+ * them: one 8-byte store and a length of n, without buf_le's switch on n. */
+static inline void put_le(buf *b, uint64_t v, unsigned n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    buf_reserve(b, 8);
+    memcpy(b->data + b->len, &v, 8);
+    b->len += n;
+#else
+    buf_le(b, v, n);
+#endif
+}
+
+/* Operations without kids.  Returns 0, -1 on failure, or 1 when op is
+ * not one of them (decode_value's part).  Inlined into the loops over
+ * fields and elements: a record of scalars costs no call per field. */
+#define NOT_A_LEAF 1
+static inline __attribute__((always_inline)) int decode_leaf(run *r, const av_op *op, av_in *in, buf *dst) {
     int64_t l;
     const uint8_t *s;
     size_t n;
-    long at = av_pos(in);
-    const chtype *b;
+    const uint8_t *v0 = in->p; /* where the value starts, for refusals */
     switch (op->code) {
-    case OP_SKIP: return skip(r, op->w, in);
-    case OP_BAD: return bad(r, op, in, "%s", op->why);
-    case OP_NULL: {
-        const chtype *t = op->t->kind == CT_LOWCARDINALITY ? op->t->inner : op->t;
-        rbw_default(dst, t);
+    case OP_STRING:
+        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        rbw_string(dst, s, n);
+        return 0;
+    case OP_INTEGER:
+        if (av_long(in, &l) || (op->w->type == AV_INT && (l < INT32_MIN || l > INT32_MAX)))
+            return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        if (op->int_bytes && l >= op->int_min && (l < 0 || (uint64_t)l <= op->int_max)) {
+            put_le(dst, (uint64_t)l, op->int_bytes);
+            return 0;
+        }
+        return rbw_i64(dst, op->base, l, r->e) ? refused(r, op, in, v0 - in->start) : 0;
+    case OP_COPY8:
+    case OP_COPY4:
+        n = op->code == OP_COPY8 ? 8 : 4;
+        if (av_fixed(in, n, &s)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        buf_put(dst, s, n);
+        return 0;
+    case OP_DOUBLE: {
+        double f;
+        if (av_double(in, &f)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        rbw_f64(dst, op->base, f);
         return 0;
     }
     case OP_BOOL:
         if (in->p == in->end || *in->p > 1) return bad(r, op, in, "Avro boolean is not 0 or 1");
         l = *in->p++;
-        b = rbw_present(dst, op->t);
-        if (b->kind == CT_BOOL) rbw_bool(dst, (int)l);
-        else if (is_float(b->kind)) rbw_f64(dst, b, (double)l);
-        else if (rbw_i64(dst, b, l, r->e)) return refused(r, op, in, at);
+        if (op->nullable) rbw_not_null(dst);
+        if (op->base->kind == CT_BOOL) rbw_bool(dst, (int)l);
+        else if (is_float(op->base->kind)) rbw_f64(dst, op->base, (double)l);
+        else if (rbw_i64(dst, op->base, l, r->e)) return refused(r, op, in, v0 - in->start);
         return 0;
-    case OP_INTEGER:
-        if (av_long(in, &l) || (op->w->type == AV_INT && (l < INT32_MIN || l > INT32_MAX)))
-            return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        return rbw_i64(dst, b, l, r->e) ? refused(r, op, in, at) : 0;
-    case OP_INT_FLOAT:
-        if (av_long(in, &l)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        rbw_f64(dst, b, (double)l);
-        return 0;
-    case OP_FLOAT: {
-        float f;
-        if (av_float(in, &f)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        rbw_f32(dst, b, f);
-        return 0;
-    }
-    case OP_DOUBLE: {
-        double f;
-        if (av_double(in, &f)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        rbw_f64(dst, b, f);
-        return 0;
-    }
-    case OP_IPV4:
-        if (av_long(in, &l)) return truncated(r, op, in, op->w);
-        if (l < 0 || l > UINT32_MAX) return bad(r, op, in, "value %lld is not an IPv4 address", (long long)l);
-        rbw_present(dst, op->t);
-        rbw_ipv4(dst, (uint32_t)l);
-        return 0;
-    case OP_DAYS:
-        if (av_long(in, &l)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        return rbw_days(dst, b, l, r->e) ? refused(r, op, in, at) : 0;
     case OP_TIME: {
         if (av_long(in, &l)) return truncated(r, op, in, op->w);
         int64_t sec = l / op->per_second, rem = l % op->per_second;
@@ -662,49 +689,92 @@ static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
             sec--;
             rem += op->per_second;
         }
-        b = rbw_present(dst, op->t);
-        if (op->local) sec = tz_local_to_utc(b->zone, sec);
-        return rbw_time(dst, b, sec, (uint32_t)rem * op->nanos_per_unit, r->e) ? refused(r, op, in, at) : 0;
+        if (op->nullable) rbw_not_null(dst);
+        if (op->local) sec = tz_local_to_utc(op->base->zone, sec);
+        return rbw_time(dst, op->base, sec, (uint32_t)rem * op->nanos_per_unit, r->e)
+                   ? refused(r, op, in, v0 - in->start) : 0;
     }
-    case OP_STRING:
-        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
-        rbw_present(dst, op->t);
-        rbw_string(dst, s, n);
+    case OP_NULL:
+        rbw_default(dst, op->t->kind == CT_LOWCARDINALITY ? op->t->inner : op->t);
+        return 0;
+    case OP_INT_FLOAT:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        rbw_f64(dst, op->base, (double)l);
+        return 0;
+    case OP_FLOAT: {
+        float f;
+        if (av_float(in, &f)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        rbw_f32(dst, op->base, f);
+        return 0;
+    }
+    case OP_DAYS:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        return rbw_days(dst, op->base, l, r->e) ? refused(r, op, in, v0 - in->start) : 0;
+    default:
+        return NOT_A_LEAF;
+    }
+}
+
+static int decode_value(run *r, const av_op *op, av_in *in, buf *dst);
+
+/* One value where its op says: into column op->column when the op opens
+ * one (a field met by name or by path), else after what dst holds. */
+static inline __attribute__((always_inline)) int decode_kid(run *r, const av_op *op, av_in *in, buf *dst) {
+    if (op->opens) {
+        dst = rowbuild_open(r->rb, (size_t)op->column, r->e);
+        if (!dst) return -1;
+    }
+    int rc = decode_leaf(r, op, in, dst);
+    if (rc == NOT_A_LEAF) rc = decode_value(r, op, in, dst);
+    if (rc || !op->opens) return rc;
+    return rowbuild_close(r->rb, (size_t)op->column, r->e);
+}
+
+/* decode_kid out of line, for the places a value is rarely a scalar. */
+static __attribute__((noinline)) int decode_any(run *r, const av_op *op, av_in *in, buf *dst) {
+    return decode_kid(r, op, in, dst);
+}
+
+static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
+    int64_t l;
+    const uint8_t *s;
+    size_t n;
+    long at = av_pos(in);
+    switch (op->code) {
+    case OP_SKIP: return skip(r, op->w, in);
+    case OP_BAD: return bad(r, op, in, "%s", op->why);
+    case OP_IPV4:
+        if (av_long(in, &l)) return truncated(r, op, in, op->w);
+        if (l < 0 || l > UINT32_MAX) return bad(r, op, in, "value %lld is not an IPv4 address", (long long)l);
+        if (op->nullable) rbw_not_null(dst);
+        rbw_ipv4(dst, (uint32_t)l);
         return 0;
     case OP_FIXEDSTRING:
         if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        return rbw_fixedstring(dst, b, s, n, r->e) ? refused(r, op, in, at) : 0;
-    case OP_UUID_TEXT: {
-        unsigned char u[16];
-        if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
-        if (tv_uuid((const char *)s, n, u)) return bad(r, op, in, "'%.*s' is not a UUID", (int)(n < 60 ? n : 60), s);
-        rbw_present(dst, op->t);
-        rbw_uuid(dst, u);
-        return 0;
-    }
+        if (op->nullable) rbw_not_null(dst);
+        return rbw_fixedstring(dst, op->base, s, n, r->e) ? refused(r, op, in, at) : 0;
+    case OP_UUID_TEXT: return decode_uuid_text(r, op, in, dst);
     case OP_ENUM_TEXT:
         if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
-        b = rbw_present(dst, op->t);
-        return rbw_enum_name(dst, b, (const char *)s, n, r->e) ? refused(r, op, in, at) : 0;
-    case OP_DECIMAL:
-        if (op->w->type == AV_FIXED ? av_fixed(in, op->w->size, &s) : av_bytes(in, &s, &n))
-            return truncated(r, op, in, op->w);
-        if (op->w->type == AV_FIXED) n = op->w->size;
-        return decode_decimal(r, op, in, dst, s, n);
+        if (op->nullable) rbw_not_null(dst);
+        return rbw_enum_name(dst, op->base, (const char *)s, n, r->e) ? refused(r, op, in, at) : 0;
+    case OP_DECIMAL: return decode_decimal(r, op, in, dst);
     case OP_FIXED_STRING:
         if (av_fixed(in, op->w->size, &s)) return truncated(r, op, in, op->w);
-        rbw_present(dst, op->t);
+        if (op->nullable) rbw_not_null(dst);
         rbw_string(dst, s, op->w->size);
         return 0;
     case OP_FIXED_RAW:
         if (av_fixed(in, op->w->size, &s)) return truncated(r, op, in, op->w);
-        rbw_present(dst, op->t);
+        if (op->nullable) rbw_not_null(dst);
         buf_put(dst, s, op->w->size);
         return 0;
     case OP_FIXED_UUID:
         if (av_fixed(in, 16, &s)) return truncated(r, op, in, op->w);
-        rbw_present(dst, op->t);
+        if (op->nullable) rbw_not_null(dst);
         rbw_uuid(dst, s);
         return 0;
     case OP_ENUM_ENUM:
@@ -712,20 +782,21 @@ static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
         if (av_long(in, &l)) return truncated(r, op, in, op->w);
         if (l < 0 || (uint64_t)l >= op->w->n)
             return bad(r, op, in, "enum index %lld outside the %zu symbols of %s", (long long)l, op->w->n, op->w->name);
-        b = rbw_present(dst, op->t);
-        if (op->code == OP_ENUM_ENUM) rbw_enum_item(dst, b, op->items[l]);
+        if (op->nullable) rbw_not_null(dst);
+        if (op->code == OP_ENUM_ENUM) rbw_enum_item(dst, op->base, op->items[l]);
         else rbw_string(dst, op->w->names[l], strlen(op->w->names[l]));
         return 0;
     case OP_UNION:
         if (av_long(in, &l)) return truncated(r, op, in, op->w);
         if (l < 0 || (uint64_t)l >= op->nkids)
             return bad(r, op, in, "union branch %lld outside the %zu of the schema", (long long)l, op->nkids);
-        return decode_value(r, &op->kids[l], in, dst);
+        return decode_any(r, &op->kids[l], in, dst);
     case OP_ARRAY:
     case OP_MAP: {
-        b = rbw_present(dst, op->t);
+        if (op->nullable) rbw_not_null(dst);
         size_t count_at = rbw_count_begin(dst);
         uint64_t total = 0, count;
+        const av_op *kid = &op->kids[0];
         if (++r->depth > 100) return bad(r, op, in, "Avro value nested more than 100 levels deep");
         for (;;) {
             if (av_block(in, &count)) return truncated(r, op, in, op->w);
@@ -735,11 +806,10 @@ static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
             for (uint64_t i = 0; i < count; i++) {
                 if (op->code == OP_MAP) {
                     if (av_bytes(in, &s, &n)) return truncated(r, op, in, op->w);
-                    const chtype *kt = rbw_present(dst, b->elems[0]);
-                    (void)kt;
+                    rbw_present(dst, op->base->elems[0]);
                     rbw_string(dst, s, n);
                 }
-                if (decode_value(r, &op->kids[0], in, dst)) return -1;
+                if (decode_kid(r, kid, in, dst)) return -1;
             }
             total += count;
         }
@@ -748,43 +818,38 @@ static int decode_value(run *r, const av_op *op, av_in *in, buf *dst) {
         return 0;
     }
     case OP_TUPLE: {
-        b = rbw_present(dst, op->t);
+        if (op->nullable) rbw_not_null(dst);
         if (op->in_order) {
             for (size_t i = 0; i < op->nkids; i++)
-                if (decode_value(r, &op->kids[i], in, dst)) return -1;
+                if (decode_kid(r, &op->kids[i], in, dst)) return -1;
             return 0;
         }
-        size_t base = dst->len, ne = b->nelems;
+        size_t base = dst->len, ne = op->base->nelems;
         for (size_t i = 0; i < ne; i++) op->span[2 * i + 1] = RBW_UNSET;
         for (size_t i = 0; i < op->nkids; i++) {
             size_t start = dst->len;
-            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+            if (decode_any(r, &op->kids[i], in, dst)) return -1;
             if (op->elem[i] >= 0) {
                 op->span[2 * op->elem[i]] = start - base;
                 op->span[2 * op->elem[i] + 1] = dst->len - start;
             }
         }
-        rbw_tuple_order(dst, base, b, op->span, r->scratch);
+        rbw_tuple_order(dst, base, op->base, op->span, r->scratch);
         return 0;
     }
     case OP_FIELDS:
         for (size_t i = 0; i < op->nkids; i++)
-            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+            if (decode_kid(r, &op->kids[i], in, dst)) return -1;
         return 0;
     case OP_FANOUT: {
         const uint8_t *start = in->p;
         for (size_t i = 0; i < op->nkids; i++) {
             in->p = start;
-            if (decode_value(r, &op->kids[i], in, dst)) return -1;
+            if (decode_any(r, &op->kids[i], in, dst)) return -1;
         }
         return 0;
     }
-    case OP_COLUMN: {
-        buf *out = rowbuild_open(r->rb, (size_t)op->column, r->e);
-        if (!out) return -1;
-        if (decode_value(r, &op->kids[0], in, out)) return -1;
-        return rowbuild_close(r->rb, (size_t)op->column, r->e);
-    }
+    default: break;
     }
     return bad(r, op, in, "internal error: Avro operation %d", (int)op->code);
 }
@@ -993,7 +1058,7 @@ static int avro_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
             return -1;
         }
     }
-    if (decode_value(&r, &c->root, &in, NULL)) return -1;
+    if (decode_any(&r, &c->root, &in, NULL)) return -1;
     if (in.p != in.end)
         return bad(&r, NULL, &in, "%ld bytes left after the Avro datum", (long)(in.end - in.p));
     return 0;
@@ -1114,8 +1179,20 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
     return -1;
 }
 
-int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
-    const av_node *r = s->root;
+/* One column per field of the record r; for the key (`key` set) each
+ * named key_<field> and taken by PATH '$key.<field>', or a primitive key
+ * whole as `key` PATH '$key'.  Avro names need no quoting in a path. */
+static int record_columns(const av_node *r, int key, buf *out, char *err, size_t errlen) {
+    char why[300];
+    if (key && r->type != AV_RECORD) {
+        buf_put(out, "`key` ", 6);
+        if (column_type(r, out, 0, why, sizeof why)) {
+            snprintf(err, errlen, "the key: %s", why);
+            return -1;
+        }
+        buf_put(out, " PATH '$key'", 12);
+        return 0;
+    }
     if (r->type != AV_RECORD) {
         snprintf(err, errlen, "the schema is a %s, not a record", av_type_name(r));
         return -1;
@@ -1123,27 +1200,34 @@ int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
     for (size_t i = 0; i < r->n; i++) {
         if (i) buf_put(out, ",\n", 2);
         buf_u8(out, '`');
+        if (key) buf_put(out, "key_", 4);
         buf_put(out, r->names[i], strlen(r->names[i]));
         buf_put(out, "` ", 2);
-        char why[300];
         if (column_type(r->kids[i], out, 0, why, sizeof why)) {
             snprintf(err, errlen, "field '%s': %s", r->names[i], why);
             return -1;
         }
+        if (key) {
+            buf_put(out, " PATH '$key.", 12);
+            buf_put(out, r->names[i], strlen(r->names[i]));
+            buf_u8(out, '\'');
+        }
     }
+    return 0;
+}
+
+int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
+    if (record_columns(s->root, 0, out, err, errlen)) return -1;
     buf_u8(out, '\n');
     return 0;
 }
 
-int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
-    kb_registry *reg;
-    if (open_registry(&reg, o, err, errlen)) return -1;
+/* The columns of the latest schema of one subject, after what out holds. */
+static int subject_columns(kb_registry *reg, const char *topic, int key, buf *out, char *err, size_t errlen) {
     char subject[400], *text;
     uint32_t id;
-    snprintf(subject, sizeof subject, "%s-value", o->topic);
-    int rc = kb_registry_latest(reg, subject, &id, &text, err, errlen);
-    kb_registry_close(reg);
-    if (rc) return -1;
+    snprintf(subject, sizeof subject, "%s-%s", topic, key ? "key" : "value");
+    if (kb_registry_latest(reg, subject, &id, &text, err, errlen)) return -1;
     av_schema s;
     char why[400];
     if (av_schema_parse(text, strlen(text), &s, why, sizeof why)) {
@@ -1152,8 +1236,25 @@ int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen
         return -1;
     }
     free(text);
-    rc = kb_avro_columns(&s, out, why, sizeof why);
+    int rc = record_columns(s.root, key, out, why, sizeof why);
     if (rc) snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
     av_schema_free(&s);
+    return rc;
+}
+
+int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
+    int key = o->key_format && !strcmp(o->key_format, "avro-confluent");
+    /* The value's subject unless only the key is in the registry. */
+    int value = !key || (o->format && !strcmp(o->format, "avro-confluent"));
+    kb_registry *reg;
+    if (open_registry(&reg, o, err, errlen)) return -1;
+    int rc = 0;
+    if (key) {
+        rc = subject_columns(reg, o->topic, 1, out, err, errlen);
+        if (!rc && value) buf_put(out, ",\n", 2);
+    }
+    if (!rc && value) rc = subject_columns(reg, o->topic, 0, out, err, errlen);
+    kb_registry_close(reg);
+    if (!rc) buf_u8(out, '\n');
     return rc;
 }

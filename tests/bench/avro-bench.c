@@ -4,7 +4,7 @@
  * API (a value tree filled per datum, fields fetched from it), each
  * writing the same RowBinary for the standard 6-column messages.
  *
- *     avro-bench FILE SCHEMA_FILE [ROUNDS] [OUT]
+ *     avro-bench FILE SCHEMA_FILE [ROUNDS] [OUT|-] [COLUMNS]
  *
  * FILE holds datums, each after its length as 4 bytes little-endian
  * (scripts/bench-avro and scripts/bench-decode write it).  Prints rows/s
@@ -12,7 +12,12 @@
  * after checking that both outputs are the same bytes; then a line
  * "json {...}" with the plan's CPU seconds and those of reading and
  * splitting the file, for scripts.  With OUT, writes the RowBinary there
- * (to check it against ClickHouse's).
+ * (to check it against ClickHouse's), and the same rows as Native blocks
+ * (-O Native: native.c's transposer, 65536 rows or 1 MiB of rows a
+ * block, as the bridge's output does) to OUT.native; the transposer's CPU
+ * time, best of ROUNDS, is "native_cpu_seconds" in the json line.  With COLUMNS (a ClickHouse column
+ * list matching the schema by name, any shape), times the plan alone on
+ * those columns: avro-c's side is written for the standard messages only.
  */
 #include <avro.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 #include "chtype.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "native.h"
 #include "rbwriter.h"
 #include "rowbuild.h"
 #include "rowplan.h"
@@ -64,7 +70,7 @@ typedef struct datum {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: avro-bench FILE SCHEMA_FILE [ROUNDS]\n");
+        fprintf(stderr, "usage: avro-bench FILE SCHEMA_FILE [ROUNDS] [OUT|-] [COLUMNS]\n");
         return 2;
     }
     int rounds = argc > 3 ? atoi(argv[3]) : 5;
@@ -86,7 +92,9 @@ int main(int argc, char **argv) {
     chcolumns cols;
     rowplan plan;
     void *dec;
-    if (chcolumns_parse(COLUMNS, &cols, err, sizeof err) || rowplan_build(&plan, &cols, err, sizeof err) ||
+    const char *columns = argc > 5 ? argv[5] : COLUMNS;
+    int only_plan = argc > 5;
+    if (chcolumns_parse(columns, &cols, err, sizeof err) || rowplan_build(&plan, &cols, err, sizeof err) ||
         kb_avro_open_schema(&dec, &plan, FIELD_VALUE, (const char *)schema.data, 0, err, sizeof err)) {
         fprintf(stderr, "avro-bench: %s\n", err);
         return 1;
@@ -124,6 +132,7 @@ int main(int argc, char **argv) {
         double t1 = cpu_seconds();
         if (t1 - t0 < best_plan) best_plan = t1 - t0;
 
+        if (only_plan) continue;
         out_avroc.len = 0;
         t0 = cpu_seconds();
         for (size_t i = 0; i < n; i++) {
@@ -163,27 +172,61 @@ int main(int argc, char **argv) {
         t1 = cpu_seconds();
         if (t1 - t0 < best_avroc) best_avroc = t1 - t0;
     }
-    if (out_plan.len != out_avroc.len || memcmp(out_plan.data, out_avroc.data, out_plan.len)) {
+    if (!only_plan && (out_plan.len != out_avroc.len || memcmp(out_plan.data, out_avroc.data, out_plan.len))) {
         fprintf(stderr, "avro-bench: the two outputs differ\n");
         return 1;
     }
     printf("%zu datums, %zu bytes, best of %d rounds (CPU time)\n", n, data.len - 4 * n, rounds);
     printf("compiled plan : %8.0f k rows/s  %6.1f ns/row\n", n / best_plan / 1e3, best_plan / n * 1e9);
-    printf("avro-c values : %8.0f k rows/s  %6.1f ns/row\n", n / best_avroc / 1e3, best_avroc / n * 1e9);
-    printf("ratio         : %8.2f x\n", best_avroc / best_plan);
-    printf("json {\"rows\": %zu, \"cpu_seconds\": %.6f, \"read_cpu_seconds\": %.6f}\n", n, best_plan, read_s);
-    if (argc > 4) {
+    if (!only_plan) {
+        printf("avro-c values : %8.0f k rows/s  %6.1f ns/row\n", n / best_avroc / 1e3, best_avroc / n * 1e9);
+        printf("ratio         : %8.2f x\n", best_avroc / best_plan);
+    }
+    double best_native = 0;
+    if (argc > 4 && strcmp(argv[4], "-")) {
         FILE *o = fopen(argv[4], "wb");
         if (!o || fwrite(out_plan.data, 1, out_plan.len, o) != out_plan.len || fclose(o)) {
             perror(argv[4]);
             return 1;
         }
+        native *nat = native_open(&plan, 65536, 1u << 20);
+        buf blocks;
+        buf_init(&blocks, out_plan.len + out_plan.len / 2);
+        best_native = 1e30;
+        for (int r = 0; r < rounds; r++) {
+            blocks.len = 0;
+            double t0 = cpu_seconds();
+            /* All rows at once: the transposer closes a block at 1 MiB of rows itself. */
+            if (native_encode(nat, out_plan.data, out_plan.len, &blocks, NULL, err, sizeof err)) {
+                fprintf(stderr, "avro-bench: native: %s\n", err);
+                return 1;
+            }
+            double t1 = cpu_seconds();
+            if (t1 - t0 < best_native) best_native = t1 - t0;
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s.native", argv[4]);
+        o = fopen(path, "wb");
+        if (!o || fwrite(blocks.data, 1, blocks.len, o) != blocks.len || fclose(o)) {
+            perror(path);
+            return 1;
+        }
+        buf_free(&blocks);
+        native_close(nat);
+        printf("to Native     : %8.0f k rows/s  %6.1f ns/row\n", n / best_native / 1e3, best_native / n * 1e9);
     }
+    printf("json {\"rows\": %zu, \"cpu_seconds\": %.6f, \"read_cpu_seconds\": %.6f, \"native_cpu_seconds\": %.6f}\n",
+           n, best_plan, read_s, best_native);
     avro_reader_free(reader);
     avro_value_decref(&val);
     avro_value_iface_decref(iface);
     avro_schema_decref(as);
     rowbuild_free(&rb);
+    buf_free(&out_plan);
+    buf_free(&out_avroc);
+    buf_free(&data);
+    buf_free(&schema);
+    free(d);
     kb_avro_decoder.close(dec);
     rowplan_free(&plan);
     chcolumns_free(&cols);

@@ -377,6 +377,45 @@ def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge
     clickhouse.query(f"CREATE TABLE {unique('d')} ({out.stdout}) ENGINE = Memory")
 
 
+def describe(broker, registry, topic: str, extra: str = "") -> subprocess.CompletedProcess:
+    conf = user_scripts_dir() / "kafka-bridge.d" / f"{topic}.conf"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\nschema-registry = {registry.url}\n{extra}")
+    return subprocess.run([str(BRIDGE), "--pipeline", topic, "--describe"], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, KAFKA_BRIDGE_PIPELINES=str(conf.parent)))
+
+
+def test_describe_lists_key_columns_when_the_key_is_avro(broker, registry, bridge, clickhouse):
+    """With key-format = avro-confluent the key's fields come first, from
+    `<topic>-key`, each with its PATH; the list runs a pipeline as it is."""
+    topic = unique("desckey")
+    key_schema = record("K", [{"name": "id", "type": "long"}, {"name": "region", "type": "string"}])
+    value_schema = record("V", [{"name": "name", "type": "string"}, {"name": "n", "type": ["null", "int"]}])
+    kid = registry.register(f"{topic}-key", key_schema)
+    vid = registry.register(f"{topic}-value", value_schema)
+    out = describe(broker, registry, topic, "format = avro-confluent\nkey-format = avro-confluent\n")
+    assert out.returncode == 0, out.stderr
+    columns = out.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`key_id` Int64 PATH '$key.id'", "`key_region` String PATH '$key.region'",
+                       "`name` String", "`n` Nullable(Int32)"]
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, frame(kid, datum(key_schema, {"id": i, "region": f"r{i % 2}"})),
+                            frame(vid, datum(value_schema, {"name": f"n{i}", "n": None if i == 2 else i})))
+                           for i in range(4)])
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, "format = avro-confluent\nkey-format = avro-confluent\n"
+                          f"schema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT key_id, key_region, name, n FROM {table} ORDER BY key_id") == [
+        ("0", "r0", "n0", "0"), ("1", "r1", "n1", "1"), ("2", "r0", "n2", None), ("3", "r1", "n3", "3")]
+    # A primitive key is one column; a key without an Avro value is listed alone.
+    topic2 = unique("desckey")
+    registry.register(f"{topic2}-key", '"string"')
+    out = describe(broker, registry, topic2, "format = json\nkey-format = avro-confluent\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "`key` String PATH '$key'\n"
+
+
 def test_deliberate_differences(clickhouse, broker, registry, bridge):
     """docs/avro-rules.md, differences 2 and 3, against ClickHouse itself."""
     # 2: out of range. ClickHouse wraps 300 into a UInt8; the bridge refuses.

@@ -45,6 +45,31 @@ START_TEST(zigzag_varints) {
 }
 END_TEST
 
+/* A varint of every length from 1 to 10 bytes, alone (the byte loop) and
+ * followed by other bytes (the 64-bit word read when 8 bytes are left). */
+START_TEST(varints_of_every_length_with_and_without_bytes_after) {
+    uint64_t seed = 88172645463325252ull;
+    for (int round = 0; round < 2000; round++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int64_t want = (int64_t)(seed >> (round % 64));
+        if (round & 1) want = -want;
+        uint64_t u = (uint64_t)want << 1 ^ (uint64_t)(want >> 63);
+        char bytes[24];
+        size_t n = 0;
+        for (; u >= 0x80; u >>= 7) bytes[n++] = (char)(u | 0x80);
+        bytes[n++] = (char)u;
+        for (size_t tail = 0; tail <= 10; tail += 5) {
+            memset(bytes + n, round & 2 ? 0xff : 0x00, tail);
+            int rc;
+            long used;
+            ck_assert(long_of(bytes, n + tail, &rc, &used) == want);
+            ck_assert_int_eq(rc, 0);
+            ck_assert_int_eq(used, (long)n);
+        }
+    }
+}
+END_TEST
+
 START_TEST(ints_floats_bytes_blocks) {
     av_in in;
     int32_t i;
@@ -274,6 +299,7 @@ Suite *avro_suite(void) {
     Suite *s = suite_create("avro");
     TCase *tc = tcase_create("avro");
     tcase_add_test(tc, zigzag_varints);
+    tcase_add_test(tc, varints_of_every_length_with_and_without_bytes_after);
     tcase_add_test(tc, ints_floats_bytes_blocks);
     tcase_add_test(tc, schemas_parse_with_logical_types_and_names);
     tcase_add_test(tc, fields_by_name_in_column_order);
