@@ -498,12 +498,13 @@ static int is_secret_property(const char *kv) {
     return 0;
 }
 
-/* A `#` at the start of a value or after whitespace begins a comment, so
+/* A `#` at the start of a value or after a blank begins a comment, so
  * that `brokers = a:1  # the test cluster` means a:1; a `#` inside a word
- * (a password, say) stays. */
+ * (a password, say) stays.  The blanks are trim()'s, carriage return
+ * included, or a comment after one would survive as the value. */
 static void strip_comment(char *s) {
     for (char *p = s; *p; p++)
-        if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+        if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\r')) {
             *p = '\0';
             break;
         }

@@ -347,6 +347,12 @@ START_TEST(pipeline_file_comments_and_bom) {
     ck_assert_str_eq(o.brokers, "127.0.0.1:9092");
     ck_assert_str_eq(o.topic, "t");
     options_free(&o);
+
+    /* Found by fuzz-pipeline: a comment after a carriage return became the value. */
+    write_file("crc.conf", "brokers = a:1\r# the cluster\ntopic = t\ncolumns = x UInt8\n");
+    ck_assert_msg(parse(&o, err, sizeof err, 3, "--pipeline", "crc") == OPTIONS_RUN, "%s", err);
+    ck_assert_str_eq(o.brokers, "a:1");
+    options_free(&o);
 }
 END_TEST
 
