@@ -171,12 +171,14 @@ static int answer_block(produce *p, uint64_t n) {
             buf_leb128(&p->out, 0);
             continue;
         }
-        sink_describe(r->to, res->err, text, sizeof text);
         if (p->fail_on_error) {
-            snprintf(p->err, sizeof p->err, "pipeline '%s' block %" PRIu64 " row %" PRIu64 ": %s",
-                     sink_pipeline(r->to), p->in.block, i + 1, text);
+            char where[400];
+            snprintf(where, sizeof where, "pipeline '%s' block %" PRIu64 " row %" PRIu64, sink_pipeline(r->to),
+                     p->in.block, i + 1);
+            sink_describe(r->to, res->err, where, p->err, sizeof p->err);
             return -1;
         }
+        sink_describe(r->to, res->err, NULL, text, sizeof text);
         buf_rb_string(&p->out, text, strlen(text));
     }
     size_t done = 0;
