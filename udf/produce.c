@@ -36,8 +36,6 @@
 #define MAX_PIPELINES 64
 
 typedef struct row {
-    rbspan pipeline, key, value;
-    size_t header0, nheaders; /* pairs of spans in the header array */
     sink *to;
     sink_result result;
 } row;
@@ -47,11 +45,11 @@ typedef struct produce {
     int with_headers;
     int fail_on_error;
     rbread in;
-    buf bytes;          /* every argument byte of the block */
-    row *rows;
+    buf bytes;          /* the argument bytes of the row being read */
+    row *rows;          /* the block's result slots: never moved while it is in flight */
     size_t cap_rows;
     rbspan *headers;    /* name, value, name, value... */
-    size_t nheaders, cap_headers;
+    size_t cap_headers;
     struct {
         char *name;
         sink *s;
@@ -92,68 +90,74 @@ static sink *sink_for(produce *p, const char *name) {
     return s;
 }
 
-static int read_block(produce *p, uint64_t n) {
-    p->bytes.len = 0;
-    p->nheaders = 0;
-    if (n > p->cap_rows) {
-        p->rows = grow(p->rows, n, sizeof *p->rows);
-        p->cap_rows = n;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        row *r = &p->rows[i];
-        memset(r, 0, sizeof *r);
-        if (rbread_string(&p->in, &p->bytes, &r->pipeline) ||
-            rbread_nullable_string(&p->in, &p->bytes, &r->key) ||
-            rbread_nullable_string(&p->in, &p->bytes, &r->value))
-            return -1;
-        if (!p->with_headers) continue;
-        uint64_t count;
-        if (rbread_count(&p->in, &count)) return -1;
-        if (count > 100000) {
-            snprintf(p->in.err, sizeof p->in.err, "row %" PRIu64 ": %" PRIu64 " headers (at most 100000)", i + 1,
-                     count);
-            return -1;
-        }
-        r->header0 = p->nheaders;
-        r->nheaders = (size_t)count;
-        if (p->nheaders + 2 * count > p->cap_headers) {
-            p->cap_headers = (p->nheaders + 2 * count) * 2;
-            p->headers = grow(p->headers, p->cap_headers, sizeof *p->headers);
-        }
-        for (uint64_t h = 0; h < 2 * count; h++)
-            if (rbread_string(&p->in, &p->bytes, &p->headers[p->nheaders++])) return -1;
-    }
-    return 0;
-}
-
 static const char *span_ptr(const produce *p, rbspan s) { return s.len == RB_NULL ? NULL : (const char *)p->bytes.data + s.off; }
 static size_t span_len(rbspan s) { return s.len == RB_NULL ? 0 : s.len; }
 
-/* Queues every row of the block, then waits for all reports. */
-static int send_block(produce *p, uint64_t n) {
-    char name[256];
-    for (uint64_t i = 0; i < n; i++) {
-        row *r = &p->rows[i];
-        if (r->pipeline.len >= sizeof name || memchr(span_ptr(p, r->pipeline), 0, r->pipeline.len)) {
-            snprintf(p->err, sizeof p->err, "block %" PRIu64 " row %" PRIu64 ": invalid pipeline name",
-                     p->in.block, i + 1);
-            return -1;
+/* Reads and queues one row.  A row is produced as soon as it is read (its
+ * bytes are copied by the producer), so that librdkafka batches and sends
+ * while ClickHouse is still writing the block.  Returns -1 with p->err
+ * filled. */
+static int send_row(produce *p, uint64_t i) {
+    row *r = &p->rows[i];
+    rbspan pipeline, key, value;
+    size_t nheaders = 0;
+    p->bytes.len = 0;
+    memset(r, 0, sizeof *r);
+    if (rbread_string(&p->in, &p->bytes, &pipeline) || rbread_nullable_string(&p->in, &p->bytes, &key) ||
+        rbread_nullable_string(&p->in, &p->bytes, &value))
+        goto bad_input;
+    if (p->with_headers) {
+        uint64_t count;
+        if (rbread_count(&p->in, &count)) goto bad_input;
+        if (count > 100000) {
+            snprintf(p->in.err, sizeof p->in.err, "row %" PRIu64 ": %" PRIu64 " headers (at most 100000)", i + 1,
+                     count);
+            goto bad_input;
         }
-        memcpy(name, span_ptr(p, r->pipeline), r->pipeline.len);
-        name[r->pipeline.len] = '\0';
-        if (!(r->to = sink_for(p, name))) return -1;
-        rd_kafka_headers_t *hdrs = NULL;
-        if (r->nheaders) {
-            hdrs = rd_kafka_headers_new(r->nheaders);
-            for (size_t h = 0; h < r->nheaders; h++) {
-                rbspan k = p->headers[r->header0 + 2 * h], v = p->headers[r->header0 + 2 * h + 1];
-                rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
-            }
+        nheaders = (size_t)count;
+        if (2 * nheaders > p->cap_headers) {
+            p->cap_headers = 4 * nheaders;
+            p->headers = grow(p->headers, p->cap_headers, sizeof *p->headers);
         }
-        rd_kafka_resp_err_t e = sink_send(r->to, span_ptr(p, r->key), span_len(r->key), span_ptr(p, r->value),
-                                          span_len(r->value), hdrs, &r->result);
-        if (e && hdrs) rd_kafka_headers_destroy(hdrs);
+        for (size_t h = 0; h < 2 * nheaders; h++)
+            if (rbread_string(&p->in, &p->bytes, &p->headers[h])) goto bad_input;
     }
+    char name[256];
+    if (pipeline.len >= sizeof name || memchr(span_ptr(p, pipeline), 0, pipeline.len)) {
+        snprintf(p->err, sizeof p->err, "block %" PRIu64 " row %" PRIu64 ": invalid pipeline name", p->in.block,
+                 i + 1);
+        return -1;
+    }
+    memcpy(name, span_ptr(p, pipeline), pipeline.len);
+    name[pipeline.len] = '\0';
+    if (!(r->to = sink_for(p, name))) return -1;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (nheaders) {
+        hdrs = rd_kafka_headers_new(nheaders);
+        for (size_t h = 0; h < nheaders; h++) {
+            rbspan k = p->headers[2 * h], v = p->headers[2 * h + 1];
+            rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
+        }
+    }
+    rd_kafka_resp_err_t e =
+        sink_send(r->to, span_ptr(p, key), span_len(key), span_ptr(p, value), span_len(value), hdrs, &r->result);
+    if (e && hdrs) rd_kafka_headers_destroy(hdrs);
+    return 0;
+bad_input:
+    snprintf(p->err, sizeof p->err, "%s", p->in.err);
+    return -1;
+}
+
+/* Queues every row of the block as it is read, then waits for all
+ * reports. */
+static int send_block(produce *p, uint64_t n) {
+    if (n > p->cap_rows) {
+        free(p->rows); /* nothing is in flight between blocks */
+        p->rows = grow(NULL, n, sizeof *p->rows);
+        p->cap_rows = n;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        if (send_row(p, i)) return -1;
     for (size_t i = 0; i < p->nsinks; i++)
         if (sink_wait(p->sinks[i].s, p->err, sizeof p->err)) return -1;
     return 0;
@@ -221,7 +225,7 @@ int main(int argc, char **argv) {
         uint64_t n;
         int rc = rbread_block(&p.in, &n);
         if (rc == RB_EOF) break;
-        if (rc || read_block(&p, n)) {
+        if (rc) {
             status = fatal(p.in.err);
             break;
         }

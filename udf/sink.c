@@ -151,12 +151,12 @@ rd_kafka_resp_err_t sink_send(sink *s, const void *key, size_t keylen, const voi
         if (headers)
             e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_KEY(key, keylen),
                                   RD_KAFKA_V_VALUE((void *)value, valuelen),
-                                  RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_HEADERS(headers),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
                                   RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
         else
             e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_KEY(key, keylen),
                                   RD_KAFKA_V_VALUE((void *)value, valuelen),
-                                  RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_OPAQUE(slot),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(slot),
                                   RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->trouble.fatal) {
             /* The local queue is full: serve delivery reports to make room,

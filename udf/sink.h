@@ -36,8 +36,8 @@ const char *sink_pipeline(const sink *s);
 const char *sink_topic(const sink *s);
 
 /* Queues one message; key or value NULL for none (a NULL value is a
- * tombstone).  Key and value are not copied: they must stay put until
- * sink_wait() returns.  `headers` is taken over on success only.
+ * tombstone).  Key and value are copied, so a caller can produce each
+ * row as it reads it.  `headers` is taken over on success only.
  * The result lands in *slot by sink_wait().  Returns the error of a
  * message refused at once, else 0. */
 rd_kafka_resp_err_t sink_send(sink *s, const void *key, size_t keylen, const void *value, size_t valuelen,
