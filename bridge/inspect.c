@@ -9,6 +9,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "kafkaconf.h"
+
 /* Names and canonical types (as ClickHouse prints them, so that
  * RowBinaryWithNamesAndTypes checks pass). */
 typedef struct column { const char *name, *type; } column;
@@ -53,7 +55,7 @@ typedef struct inspector {
     const bridge_options *o;
     rd_kafka_t *rk;
     buf *rows;
-    char last_error[256];
+    kafkaconf_trouble trouble; /* what librdkafka's callbacks said */
     char *err;
     size_t errlen;
 } inspector;
@@ -65,58 +67,56 @@ static int fail(inspector *in, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (in->last_error[0]) snprintf(in->err, in->errlen, "%s; last broker error: %s", line, in->last_error);
+    if (in->trouble.last[0]) snprintf(in->err, in->errlen, "%s; last broker error: %s", line, in->trouble.last);
+    else snprintf(in->err, in->errlen, "%s", line);
+    return -1;
+}
+
+/* For a wait that ended without an answer from the brokers: their last
+ * problem is the cause, so it comes first (ClickHouse shows only the
+ * start of a long message), a refused password or certificate before
+ * anything later. */
+__attribute__((format(printf, 2, 3)))
+static int fail_waiting(inspector *in, const char *fmt, ...) {
+    char line[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    const char *cause = in->trouble.fatal ? in->trouble.fatal_reason : in->trouble.last;
+    if (cause[0]) snprintf(in->err, in->errlen, "%s; %s", cause, line);
     else snprintf(in->err, in->errlen, "%s", line);
     return -1;
 }
 
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
-    (void)rk, (void)code;
+    (void)rk;
     inspector *in = opaque;
-    snprintf(in->last_error, sizeof in->last_error, "%s", reason);
+    kafkaconf_trouble_error(&in->trouble, code, reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *line) {
     /* stderr is ClickHouse's pipe: keep diagnostics for the error line. */
     (void)facility;
-    if (level > 4) return;
     inspector *in = rd_kafka_opaque(rk);
-    snprintf(in->last_error, sizeof in->last_error, "%s", line);
+    kafkaconf_trouble_log(&in->trouble, level, line);
 }
 
 static int open_client(inspector *in) {
     char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    static const char *const defaults[][2] = {
-        {"client.id", "kafka-bridge-inspect"}, {"group.id", "kafka-bridge-inspect"},
-        {"enable.auto.commit", "false"},        {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},       {"log.connection.close", "false"},
-        {"fetch.wait.max.ms", "100"},
-    };
-    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-        rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], why, sizeof why);
-    if (in->o->brokers && rd_kafka_conf_set(conf, "bootstrap.servers", in->o->brokers, why, sizeof why)) goto bad;
-    for (size_t i = 0; i < in->o->nproperties; i++) {
-        char name[256];
-        const char *kv = in->o->properties[i], *eq = strchr(kv, '=');
-        size_t n = eq ? (size_t)(eq - kv) : 0;
-        if (!eq || n >= sizeof name) {
-            snprintf(why, sizeof why, "librdkafka property '%.60s': expected name=value", kv);
-            goto bad;
-        }
-        memcpy(name, kv, n);
-        name[n] = '\0';
-        if (rd_kafka_conf_set(conf, name, eq + 1, why, sizeof why)) goto bad;
-    }
+    uint64_t budget = in->o->memory_budget ? in->o->memory_budget : KAFKACONF_DEFAULT_BUDGET;
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge-inspect", in->o->brokers,
+                                          in->o->properties, in->o->nproperties, budget, why, sizeof why);
+    if (!conf) return fail(in, "cannot create a Kafka client: %s", why);
     rd_kafka_conf_set_opaque(conf, in);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     in->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!in->rk) goto bad;
+    if (!in->rk) {
+        rd_kafka_conf_destroy(conf);
+        return fail(in, "cannot create a Kafka client: %s", why);
+    }
     return 0;
-bad:
-    rd_kafka_conf_destroy(conf);
-    return fail(in, "cannot create a Kafka client: %s", why);
 }
 
 static void put_string(buf *b, const char *s) { buf_rb_string(b, s, strlen(s)); }
@@ -147,13 +147,39 @@ static rd_kafka_resp_err_t watermarks(inspector *in, const char *topic, int32_t 
     }
 }
 
+/* rd_kafka_metadata() in short slices, serving the error callback in
+ * between: a password the broker refused or a certificate that does not
+ * verify ends the wait at once, where librdkafka would retry it until the
+ * timeout. */
+static rd_kafka_resp_err_t wait_metadata(inspector *in, int all, rd_kafka_topic_t *rkt,
+                                         const struct rd_kafka_metadata **md) {
+    const double deadline = now_ms() + in->o->timeout_ms;
+    double slice = 250;
+    for (;;) {
+        double began = now_ms(), left = deadline - began;
+        double wait = slice < left ? slice : left;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(in->rk, all, rkt, md, wait < 1 ? 1 : (int)wait);
+        rd_kafka_poll(in->rk, 0);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT) return e;
+        if (in->trouble.fatal || now_ms() >= deadline) return e;
+        double spent = now_ms() - began; /* a transport error may come back at once */
+        if (spent < wait) {
+            long rest = (long)(wait - spent);
+            struct timespec ts = {rest / 1000, (rest % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (slice < 4000) slice *= 2;
+    }
+}
+
 static int metadata(inspector *in, const char *topic, const struct rd_kafka_metadata **md) {
     rd_kafka_topic_t *rkt = topic ? rd_kafka_topic_new(in->rk, topic, NULL) : NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(in->rk, topic ? 0 : 1, rkt, md, in->o->timeout_ms);
+    rd_kafka_resp_err_t e = wait_metadata(in, topic ? 0 : 1, rkt, md);
     if (rkt) rd_kafka_topic_destroy(rkt);
     if (e)
-        return fail(in, "cannot read metadata from %s: %s", in->o->brokers ? in->o->brokers : "(no brokers given)",
-                    rd_kafka_err2str(e));
+        return fail_waiting(in, "cannot read metadata%s%s%s from %s: %s", topic ? " of topic '" : "",
+                            topic ? topic : "", topic ? "'" : "",
+                            in->o->brokers ? in->o->brokers : "(no brokers given)", rd_kafka_err2str(e));
     if (topic && ((*md)->topic_cnt != 1 || (*md)->topics[0].err)) {
         rd_kafka_resp_err_t te = (*md)->topic_cnt ? (*md)->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
         rd_kafka_metadata_destroy(*md);
@@ -211,16 +237,25 @@ static int run_topics(inspector *in) {
     return 0;
 }
 
-/* One admin request, waited for; returns the event (the caller destroys
- * it) or NULL with err filled. */
+/* One admin request, waited for in short slices (see wait_metadata());
+ * returns the event (the caller destroys it) or NULL with err filled. */
 static rd_kafka_event_t *admin_wait(inspector *in, rd_kafka_queue_t *q, const char *what) {
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, in->o->timeout_ms + 1000);
+    const double deadline = now_ms() + in->o->timeout_ms + 1000;
+    rd_kafka_event_t *ev = NULL;
+    while (!ev && !in->trouble.fatal && now_ms() < deadline) {
+        ev = rd_kafka_queue_poll(q, 100);
+        rd_kafka_poll(in->rk, 0);
+    }
     if (!ev) {
-        fail(in, "%s: no answer within %d ms", what, in->o->timeout_ms);
+        fail_waiting(in, "%s: no answer within %d ms", what, in->o->timeout_ms);
         return NULL;
     }
     if (rd_kafka_event_error(ev)) {
-        fail(in, "%s: %s", what, rd_kafka_event_error_string(ev));
+        rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+        if (e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT)
+            fail_waiting(in, "%s: %s", what, rd_kafka_event_error_string(ev));
+        else
+            fail(in, "%s: %s", what, rd_kafka_event_error_string(ev));
         rd_kafka_event_destroy(ev);
         return NULL;
     }
@@ -416,6 +451,11 @@ static int run_peek(inspector *in) {
     while (!rc && pending) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(in->rk, 100);
         if (!m) {
+            rd_kafka_poll(in->rk, 0); /* the error callback */
+            if (in->trouble.fatal) {
+                rc = fail_waiting(in, "topic '%s': %zu partition(s) unread", in->o->topic, pending);
+                break;
+            }
             if (now_ms() - last > in->o->idle_timeout * 1000)
                 rc = fail(in, "topic '%s': no message for %.1f s while %zu partition(s) are unread", in->o->topic,
                           in->o->idle_timeout, pending);

@@ -157,3 +157,32 @@ void kafkaconf_broker_reason(const char *reason, char *out, size_t outlen) {
 int kafkaconf_fatal_broker_error(int code) {
     return code == RD_KAFKA_RESP_ERR__AUTHENTICATION || code == RD_KAFKA_RESP_ERR__SSL;
 }
+
+void kafkaconf_trouble_error(kafkaconf_trouble *t, int code, const char *reason) {
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && t->last[0]) return;
+    kafkaconf_broker_reason(reason, t->last, sizeof t->last);
+    if (kafkaconf_fatal_broker_error(code) && !t->fatal) {
+        t->fatal = code;
+        snprintf(t->fatal_reason, sizeof t->fatal_reason, "%s", t->last);
+    }
+}
+
+void kafkaconf_trouble_log(kafkaconf_trouble *t, int level, const char *line) {
+    if (level > 4) return; /* LOG_WARNING */
+    kafkaconf_broker_reason(line, t->last, sizeof t->last);
+}
+
+int kafkaconf_consumer_only(const char *name) {
+    static const char *const exact[] = {
+        "group.id", "group.instance.id", "auto.offset.reset", "isolation.level", "enable.partition.eof",
+        "check.crcs", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+        "max.poll.interval.ms", "max.partition.fetch.bytes", "auto.commit.interval.ms", "group.protocol.type",
+        "coordinator.query.interval.ms",
+    };
+    static const char *const prefix[] = {"queued.", "fetch.", "enable.auto.", "offset.store.", "consume."};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (!strcmp(name, exact[i])) return 1;
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (!strncmp(name, prefix[i], strlen(prefix[i]))) return 1;
+    return 0;
+}

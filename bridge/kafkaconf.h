@@ -83,4 +83,26 @@ void kafkaconf_broker_reason(const char *reason, char *out, size_t outlen);
  * one instead of retrying until its timeout. */
 int kafkaconf_fatal_broker_error(int code);
 
+/* What librdkafka's error and log callbacks said, kept for the one error
+ * line a failure ends with (stderr belongs to ClickHouse's pipe).  Fed
+ * from those callbacks by the clients that do not keep more state of
+ * their own (the produce UDF, --inspect). */
+typedef struct kafkaconf_trouble {
+    char last[256];         /* the last problem, cause first */
+    int fatal;              /* the first code kafkaconf_fatal_broker_error() names, or 0 */
+    char fatal_reason[256]; /* its text, kept when later problems follow */
+} kafkaconf_trouble;
+
+/* An error callback's code and reason.  "N/N brokers are down" does not
+ * replace a broker's own failure, which says why. */
+void kafkaconf_trouble_error(kafkaconf_trouble *t, int code, const char *reason);
+
+/* A log callback's line; lines above warning level are ignored. */
+void kafkaconf_trouble_log(kafkaconf_trouble *t, int level, const char *line);
+
+/* Whether `name` is a property only a consumer reads.  A pipeline file
+ * serves both directions; a producer given these would log that it
+ * ignores them, and that line would pass for a broker's problem. */
+int kafkaconf_consumer_only(const char *name);
+
 #endif

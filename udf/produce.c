@@ -43,14 +43,12 @@
 #define MAX_PIPELINES 64
 
 typedef struct row {
-    rbspan pipeline, key, value;
-    size_t header0, nheaders; /* pairs of spans in the header array */
     sink *to;
     sink_result result;
-    /* With an Avro pipeline, what is sent: offsets into `encoded`; and
-     * a value that did not fit the schema, its reason in `why`. */
-    int key_encoded, value_encoded, refused;
-    size_t key_off, key_len, value_off, value_len, why_off, why_len;
+    /* A value or key that did not fit its Avro schema: the row was not
+     * sent, and its reason is at `why_off` in p->why. */
+    int refused;
+    size_t why_off, why_len;
 } row;
 
 typedef struct produce {
@@ -58,20 +56,20 @@ typedef struct produce {
     int with_headers;
     int fail_on_error;
     rbread in;
-    buf bytes;          /* every argument byte of the block */
-    row *rows;
+    buf bytes;          /* the argument bytes of the row being read */
+    row *rows;          /* the block's result slots: never moved while it is in flight */
     size_t cap_rows;
     rbspan *headers;    /* name, value, name, value... */
-    size_t nheaders, cap_headers;
+    size_t cap_headers;
     struct {
         char *name;
         sink *s;
         kb_avwriter *value_avro, *key_avro; /* NULL: sent as given */
     } sinks[MAX_PIPELINES];
     size_t nsinks;
+    buf encoded;        /* the Avro key and value of the row being sent */
+    buf why;            /* reasons of the block's refused rows */
     buf out;
-    buf encoded;        /* Avro messages of the block */
-    buf why;            /* reasons of refused rows */
     char err[1024];
 } produce;
 
@@ -119,115 +117,117 @@ static sink *sink_for(produce *p, const char *name, size_t *index) {
     }
     options_free(&o);
     p->sinks[p->nsinks].name = strdup(name);
+    p->sinks[p->nsinks].s = s;
     p->sinks[p->nsinks].value_avro = va;
     p->sinks[p->nsinks].key_avro = ka;
-    *index = p->nsinks;
-    p->sinks[p->nsinks++].s = s;
+    *index = p->nsinks++;
     return s;
-}
-
-static int read_block(produce *p, uint64_t n) {
-    p->bytes.len = 0;
-    p->nheaders = 0;
-    if (n > p->cap_rows) {
-        p->rows = grow(p->rows, n, sizeof *p->rows);
-        p->cap_rows = n;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        row *r = &p->rows[i];
-        memset(r, 0, sizeof *r);
-        if (rbread_string(&p->in, &p->bytes, &r->pipeline) ||
-            rbread_nullable_string(&p->in, &p->bytes, &r->key) ||
-            rbread_nullable_string(&p->in, &p->bytes, &r->value))
-            return -1;
-        if (!p->with_headers) continue;
-        uint64_t count;
-        if (rbread_count(&p->in, &count)) return -1;
-        if (count > 100000) {
-            snprintf(p->in.err, sizeof p->in.err, "row %" PRIu64 ": %" PRIu64 " headers (at most 100000)", i + 1,
-                     count);
-            return -1;
-        }
-        r->header0 = p->nheaders;
-        r->nheaders = (size_t)count;
-        if (p->nheaders + 2 * count > p->cap_headers) {
-            p->cap_headers = (p->nheaders + 2 * count) * 2;
-            p->headers = grow(p->headers, p->cap_headers, sizeof *p->headers);
-        }
-        for (uint64_t h = 0; h < 2 * count; h++)
-            if (rbread_string(&p->in, &p->bytes, &p->headers[p->nheaders++])) return -1;
-    }
-    return 0;
 }
 
 static const char *span_ptr(const produce *p, rbspan s) { return s.len == RB_NULL ? NULL : (const char *)p->bytes.data + s.off; }
 static size_t span_len(rbspan s) { return s.len == RB_NULL ? 0 : s.len; }
 
-/* A key or value of an Avro pipeline: its JSON text becomes the message.
- * Returns 0, or -1 with the row refused (its reason kept). */
-static int encode_side(produce *p, row *r, kb_avwriter *w, rbspan given, const char *side, int *encoded,
-                       size_t *off, size_t *len) {
-    if (!w || given.len == RB_NULL) return 0; /* no key, or a tombstone */
-    char why[600];
+/* A key or value of an Avro pipeline: its JSON text becomes the message,
+ * appended to p->encoded.  Returns 0, or -1 with the row refused and its
+ * reason kept. */
+static int encode_side(produce *p, row *r, kb_avwriter *w, rbspan given, const char *side, size_t *off,
+                       size_t *len) {
+    char why[600], text[700];
     *off = p->encoded.len;
-    if (kb_avwriter_encode(w, span_ptr(p, given), given.len, &p->encoded, why, sizeof why)) {
-        char text[700];
-        int k = snprintf(text, sizeof text, "%s does not fit the Avro schema: %s", side, why);
-        r->refused = 1;
-        r->why_off = p->why.len;
-        r->why_len = (size_t)k < sizeof text ? (size_t)k : sizeof text - 1;
-        buf_put(&p->why, text, r->why_len);
-        return -1;
+    if (kb_avwriter_encode(w, span_ptr(p, given), given.len, &p->encoded, why, sizeof why) == 0) {
+        *len = p->encoded.len - *off;
+        return 0;
     }
-    *encoded = 1;
-    *len = p->encoded.len - *off;
-    return 0;
+    int k = snprintf(text, sizeof text, "%s does not fit the Avro schema: %s", side, why);
+    r->refused = 1;
+    r->result = (sink_result){-1, -1, RD_KAFKA_RESP_ERR_NO_ERROR, 1};
+    r->why_off = p->why.len;
+    r->why_len = (size_t)k < sizeof text ? (size_t)k : sizeof text - 1;
+    buf_put(&p->why, text, r->why_len);
+    return -1;
 }
 
-/* Queues every row of the block, then waits for all reports.  Avro rows
- * are all encoded first: the buffer they go into may move as it grows,
- * and librdkafka keeps the pointers until the reports are in. */
-static int send_block(produce *p, uint64_t n) {
+/* Reads and queues one row.  A row is produced as soon as it is read (its
+ * bytes are copied by the producer), so that librdkafka batches and sends
+ * while ClickHouse is still writing the block.  Returns -1 with p->err
+ * filled. */
+static int send_row(produce *p, uint64_t i) {
+    row *r = &p->rows[i];
+    rbspan pipeline, key, value;
+    size_t nheaders = 0;
+    p->bytes.len = 0;
+    memset(r, 0, sizeof *r);
+    if (rbread_string(&p->in, &p->bytes, &pipeline) || rbread_nullable_string(&p->in, &p->bytes, &key) ||
+        rbread_nullable_string(&p->in, &p->bytes, &value))
+        goto bad_input;
+    if (p->with_headers) {
+        uint64_t count;
+        if (rbread_count(&p->in, &count)) goto bad_input;
+        if (count > 100000) {
+            snprintf(p->in.err, sizeof p->in.err, "row %" PRIu64 ": %" PRIu64 " headers (at most 100000)", i + 1,
+                     count);
+            goto bad_input;
+        }
+        nheaders = (size_t)count;
+        if (2 * nheaders > p->cap_headers) {
+            p->cap_headers = 4 * nheaders;
+            p->headers = grow(p->headers, p->cap_headers, sizeof *p->headers);
+        }
+        for (size_t h = 0; h < 2 * nheaders; h++)
+            if (rbread_string(&p->in, &p->bytes, &p->headers[h])) goto bad_input;
+    }
     char name[256];
+    if (pipeline.len >= sizeof name || memchr(span_ptr(p, pipeline), 0, pipeline.len)) {
+        snprintf(p->err, sizeof p->err, "block %" PRIu64 " row %" PRIu64 ": invalid pipeline name", p->in.block,
+                 i + 1);
+        return -1;
+    }
+    memcpy(name, span_ptr(p, pipeline), pipeline.len);
+    name[pipeline.len] = '\0';
+    size_t at;
+    if (!(r->to = sink_for(p, name, &at))) return -1;
+    /* The producer copies what it is given, so one row's Avro bytes at a
+     * time are enough; no key, or a tombstone, stays as it is. */
+    const char *keyp = span_ptr(p, key), *valuep = span_ptr(p, value);
+    size_t keylen = span_len(key), valuelen = span_len(value);
     p->encoded.len = 0;
+    size_t key_off = 0, value_off = 0;
+    if (p->sinks[at].key_avro && key.len != RB_NULL &&
+        encode_side(p, r, p->sinks[at].key_avro, key, "key", &key_off, &keylen))
+        return 0;
+    if (p->sinks[at].value_avro && value.len != RB_NULL &&
+        encode_side(p, r, p->sinks[at].value_avro, value, "value", &value_off, &valuelen))
+        return 0;
+    if (p->sinks[at].key_avro && key.len != RB_NULL) keyp = (const char *)p->encoded.data + key_off;
+    if (p->sinks[at].value_avro && value.len != RB_NULL) valuep = (const char *)p->encoded.data + value_off;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (nheaders) {
+        hdrs = rd_kafka_headers_new(nheaders);
+        for (size_t h = 0; h < nheaders; h++) {
+            rbspan k = p->headers[2 * h], v = p->headers[2 * h + 1];
+            rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
+        }
+    }
+    rd_kafka_resp_err_t e =
+        sink_send(r->to, keyp, keylen, valuep, valuelen, hdrs, &r->result);
+    if (e && hdrs) rd_kafka_headers_destroy(hdrs);
+    return 0;
+bad_input:
+    snprintf(p->err, sizeof p->err, "%s", p->in.err);
+    return -1;
+}
+
+/* Queues every row of the block as it is read, then waits for all
+ * reports. */
+static int send_block(produce *p, uint64_t n) {
+    if (n > p->cap_rows) {
+        free(p->rows); /* nothing is in flight between blocks */
+        p->rows = grow(NULL, n, sizeof *p->rows);
+        p->cap_rows = n;
+    }
     p->why.len = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        row *r = &p->rows[i];
-        if (r->pipeline.len >= sizeof name || memchr(span_ptr(p, r->pipeline), 0, r->pipeline.len)) {
-            snprintf(p->err, sizeof p->err, "block %" PRIu64 " row %" PRIu64 ": invalid pipeline name",
-                     p->in.block, i + 1);
-            return -1;
-        }
-        memcpy(name, span_ptr(p, r->pipeline), r->pipeline.len);
-        name[r->pipeline.len] = '\0';
-        size_t at;
-        if (!(r->to = sink_for(p, name, &at))) return -1;
-        if (encode_side(p, r, p->sinks[at].key_avro, r->key, "key", &r->key_encoded, &r->key_off, &r->key_len) ==
-            0)
-            encode_side(p, r, p->sinks[at].value_avro, r->value, "value", &r->value_encoded, &r->value_off,
-                        &r->value_len);
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        row *r = &p->rows[i];
-        if (r->refused) {
-            r->result = (sink_result){-1, -1, RD_KAFKA_RESP_ERR_NO_ERROR, 1};
-            continue;
-        }
-        rd_kafka_headers_t *hdrs = NULL;
-        if (r->nheaders) {
-            hdrs = rd_kafka_headers_new(r->nheaders);
-            for (size_t h = 0; h < r->nheaders; h++) {
-                rbspan k = p->headers[r->header0 + 2 * h], v = p->headers[r->header0 + 2 * h + 1];
-                rd_kafka_header_add(hdrs, span_ptr(p, k), (ssize_t)k.len, span_ptr(p, v), (ssize_t)v.len);
-            }
-        }
-        const void *key = r->key_encoded ? p->encoded.data + r->key_off : (const void *)span_ptr(p, r->key);
-        size_t keylen = r->key_encoded ? r->key_len : span_len(r->key);
-        const void *value = r->value_encoded ? p->encoded.data + r->value_off : (const void *)span_ptr(p, r->value);
-        size_t valuelen = r->value_encoded ? r->value_len : span_len(r->value);
-        rd_kafka_resp_err_t e = sink_send(r->to, key, keylen, value, valuelen, hdrs, &r->result);
-        if (e && hdrs) rd_kafka_headers_destroy(hdrs);
-    }
+    for (uint64_t i = 0; i < n; i++)
+        if (send_row(p, i)) return -1;
     for (size_t i = 0; i < p->nsinks; i++)
         if (sink_wait(p->sinks[i].s, p->err, sizeof p->err)) return -1;
     return 0;
@@ -257,12 +257,14 @@ static int answer_block(produce *p, uint64_t n) {
             buf_leb128(&p->out, 0);
             continue;
         }
-        sink_describe(r->to, res->err, text, sizeof text);
         if (p->fail_on_error) {
-            snprintf(p->err, sizeof p->err, "pipeline '%s' block %" PRIu64 " row %" PRIu64 ": %s",
-                     sink_pipeline(r->to), p->in.block, i + 1, text);
+            char where[400];
+            snprintf(where, sizeof where, "pipeline '%s' block %" PRIu64 " row %" PRIu64, sink_pipeline(r->to),
+                     p->in.block, i + 1);
+            sink_describe(r->to, res->err, where, p->err, sizeof p->err);
             return -1;
         }
+        sink_describe(r->to, res->err, NULL, text, sizeof text);
         buf_rb_string(&p->out, text, strlen(text));
     }
     size_t done = 0;
@@ -305,7 +307,7 @@ int main(int argc, char **argv) {
         uint64_t n;
         int rc = rbread_block(&p.in, &n);
         if (rc == RB_EOF) break;
-        if (rc || read_block(&p, n)) {
+        if (rc) {
             status = fatal(p.in.err);
             break;
         }
@@ -332,8 +334,8 @@ int main(int argc, char **argv) {
     free(p.rows);
     free(p.headers);
     buf_free(&p.bytes);
-    buf_free(&p.out);
     buf_free(&p.encoded);
     buf_free(&p.why);
+    buf_free(&p.out);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kafkaconf.h"
 #include "options.h"
 
 struct sink {
@@ -13,7 +14,7 @@ struct sink {
     rd_kafka_t *rk;
     int wait_ms;            /* message.timeout.ms plus a margin */
     size_t pending;         /* queued, report not yet seen */
-    char last_error[256];   /* the last broker-level problem librdkafka told us */
+    kafkaconf_trouble trouble; /* what librdkafka said went wrong */
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -28,30 +29,34 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
-    (void)rk, (void)code;
     sink *s = opaque;
-    snprintf(s->last_error, sizeof s->last_error, "%s", reason);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        /* The idempotent producer gave up (a sequence gap it cannot
+         * repair): this handle delivers nothing more. */
+        char why[256];
+        rd_kafka_fatal_error(rk, why, sizeof why);
+        if (!s->trouble.fatal) {
+            s->trouble.fatal = code;
+            snprintf(s->trouble.fatal_reason, sizeof s->trouble.fatal_reason, "%s", why);
+        }
+        return;
+    }
+    kafkaconf_trouble_error(&s->trouble, code, reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *line) {
     /* Nothing goes to stderr while all is well: some ClickHouse settings
      * (stderr_reaction = 'throw') fail the query on any stderr output. */
     (void)facility;
-    if (level > 4) return;
     sink *s = rd_kafka_opaque(rk);
-    snprintf(s->last_error, sizeof s->last_error, "%s", line);
+    kafkaconf_trouble_log(&s->trouble, level, line);
 }
 
-static int set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *pipeline, char *err,
-               size_t errlen) {
-    char why[512];
-    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
-        /* The value is left out: it may be a secret. */
-        snprintf(err, errlen, "pipeline '%s': librdkafka property %s: %s", pipeline, name, why);
-        return -1;
-    }
-    return 0;
-}
+/* Defaults a pipeline file may change: they come before its properties. */
+static const char *const producer_defaults[] = {
+    "linger.ms=5",
+    "message.timeout.ms=30000",
+};
 
 int sink_open(sink **out, const char *argv0, const char *pipeline, char *err, size_t errlen) {
     bridge_options o;
@@ -72,45 +77,38 @@ int sink_open(sink **out, const char *argv0, const char *pipeline, char *err, si
         options_free(&o);
         return -1;
     }
+    const size_t ndefaults = sizeof producer_defaults / sizeof *producer_defaults;
+    char **props = calloc(ndefaults + o.nproperties + 1, sizeof *props);
     sink *s = calloc(1, sizeof *s);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (!s) abort();
+    if (!s || !props) abort();
+    size_t nprops = 0;
+    for (size_t i = 0; i < ndefaults; i++) props[nprops++] = (char *)producer_defaults[i];
+    for (size_t i = 0; i < o.nproperties; i++) {
+        /* options.c stores only name=value entries. */
+        const char *kv = o.properties[i], *eq = strchr(kv, '=');
+        char name[256];
+        size_t n = eq ? (size_t)(eq - kv) : 0;
+        if (n && n < sizeof name) {
+            memcpy(name, kv, n);
+            name[n] = '\0';
+            if (kafkaconf_consumer_only(name)) continue;
+        }
+        props[nprops++] = o.properties[i];
+    }
     s->pipeline = strdup(pipeline);
     s->topic = strdup(o.topic);
-    /* Defaults a file may change, then the file, then what it may not. */
-    static const char *const defaults[][2] = {
-        {"client.id", "kafka-produce"},
-        {"linger.ms", "5"},
-        {"message.timeout.ms", "30000"},
-        {"log.connection.close", "false"},
-    };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (set(conf, defaults[i][0], defaults[i][1], pipeline, err, errlen)) goto bad;
-    if (o.brokers && set(conf, "bootstrap.servers", o.brokers, pipeline, err, errlen)) goto bad;
-    for (size_t i = 0; i < o.nproperties; i++) {
-        char name[256];
-        const char *kv = o.properties[i], *eq = strchr(kv, '=');
-        size_t n = (size_t)(eq - kv);
-        if (n >= sizeof name) {
-            snprintf(err, errlen, "pipeline '%s': librdkafka property name too long", pipeline);
-            goto bad;
-        }
-        memcpy(name, kv, n);
-        name[n] = '\0';
-        /* Consumer settings in a shared pipeline file do not concern a
-         * producer; librdkafka would warn about them on stderr. */
-        if (!strcmp(name, "group.id") || !strncmp(name, "queued.", 7) || !strncmp(name, "fetch.", 6) ||
-            !strncmp(name, "enable.auto", 11) || !strcmp(name, "auto.offset.reset") ||
-            !strcmp(name, "isolation.level") || !strcmp(name, "enable.partition.eof"))
-            continue;
-        if (set(conf, name, eq + 1, pipeline, err, errlen)) goto bad;
-    }
-    if (set(conf, "enable.idempotence", "true", pipeline, err, errlen) ||
-        set(conf, "acks", "all", pipeline, err, errlen))
+    /* enable.idempotence and acks=all are set by kafkaconf_new() after the
+     * file's properties, so a file cannot weaken them. */
+    rd_kafka_conf_t *conf =
+        kafkaconf_new(KAFKACONF_PRODUCER, "kafka-produce", o.brokers, props, nprops, 0, why, sizeof why);
+    free(props);
+    if (!conf) {
+        snprintf(err, errlen, "pipeline '%s': %s", pipeline, why);
         goto bad;
+    }
     char timeout[32];
     size_t tlen = sizeof timeout;
-    if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &tlen) != RD_KAFKA_CONF_OK) goto bad;
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &tlen) != RD_KAFKA_CONF_OK) abort();
     s->wait_ms = atoi(timeout) + 5000;
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -125,7 +123,7 @@ int sink_open(sink **out, const char *argv0, const char *pipeline, char *err, si
     *out = s;
     return 0;
 bad:
-    rd_kafka_conf_destroy(conf);
+    if (conf) rd_kafka_conf_destroy(conf);
     options_free(&o);
     free(s->pipeline);
     free(s->topic);
@@ -153,19 +151,20 @@ rd_kafka_resp_err_t sink_send(sink *s, const void *key, size_t keylen, const voi
         if (headers)
             e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_KEY(key, keylen),
                                   RD_KAFKA_V_VALUE((void *)value, valuelen),
-                                  RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_HEADERS(headers),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
                                   RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
         else
             e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_KEY(key, keylen),
                                   RD_KAFKA_V_VALUE((void *)value, valuelen),
-                                  RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_OPAQUE(slot),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(slot),
                                   RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->trouble.fatal) {
             /* The local queue is full: serve delivery reports to make room,
              * which is the only back-pressure a block needs. */
             rd_kafka_poll(s->rk, 100);
             continue;
         }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) e = (rd_kafka_resp_err_t)s->trouble.fatal;
         if (e) {
             slot->err = e;
             slot->done = 1;
@@ -184,19 +183,37 @@ static double now_ms(void) {
 
 int sink_wait(sink *s, char *err, size_t errlen) {
     const double deadline = now_ms() + s->wait_ms;
-    while (s->pending && now_ms() < deadline) rd_kafka_flush(s->rk, 200);
-    if (!s->pending) return 0;
-    /* librdkafka times every message out by message.timeout.ms, so this is
-     * reached only if it breaks that promise. */
-    snprintf(err, errlen, "pipeline '%s' topic '%s': %zu message(s) without a delivery report after %d ms",
-             s->pipeline, s->topic, s->pending, s->wait_ms);
+    /* Short slices: the error callback, served by each flush, may say the
+     * broker refused our credentials or certificate, which no retry
+     * heals; librdkafka would otherwise keep the messages until
+     * message.timeout.ms. */
+    while (s->pending && !s->trouble.fatal && now_ms() < deadline) rd_kafka_flush(s->rk, 100);
+    if (!s->pending) {
+        /* Every report is in, so whatever refused us has healed (another
+         * broker, a rotated secret): later blocks start clean. */
+        s->trouble.fatal = 0;
+        return 0;
+    }
+    /* The cause first: ClickHouse shows only the start of a long error. */
+    if (s->trouble.fatal)
+        snprintf(err, errlen, "%s; pipeline '%s' topic '%s': %zu message(s) not delivered", s->trouble.fatal_reason,
+                 s->pipeline, s->topic, s->pending);
+    else /* librdkafka times every message out by message.timeout.ms: not expected */
+        snprintf(err, errlen, "pipeline '%s' topic '%s': %zu message(s) without a delivery report after %d ms",
+                 s->pipeline, s->topic, s->pending, s->wait_ms);
     return -1;
 }
 
-void sink_describe(const sink *s, rd_kafka_resp_err_t e, char *out, size_t outlen) {
-    if ((e == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT) && s->last_error[0])
-        snprintf(out, outlen, "topic '%s': %s (last broker error: %s)", s->topic, rd_kafka_err2str(e),
-                 s->last_error);
+void sink_describe(const sink *s, rd_kafka_resp_err_t e, const char *context, char *out, size_t outlen) {
+    const char *sep = context ? ": " : "";
+    context = context ? context : "";
+    /* A message that timed out waited for a broker: its last problem
+     * (connection refused, unknown host) is the cause, so it comes first. */
+    if ((e == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT) && s->trouble.last[0])
+        snprintf(out, outlen, "%s; %s%stopic '%s': %s", s->trouble.last, context, sep, s->topic,
+                 rd_kafka_err2str(e));
+    else if (s->trouble.fatal && e == (rd_kafka_resp_err_t)s->trouble.fatal)
+        snprintf(out, outlen, "%s; %s%stopic '%s'", s->trouble.fatal_reason, context, sep, s->topic);
     else
-        snprintf(out, outlen, "topic '%s': %s", s->topic, rd_kafka_err2str(e));
+        snprintf(out, outlen, "%s%stopic '%s': %s", context, sep, s->topic, rd_kafka_err2str(e));
 }

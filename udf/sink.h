@@ -36,21 +36,25 @@ const char *sink_pipeline(const sink *s);
 const char *sink_topic(const sink *s);
 
 /* Queues one message; key or value NULL for none (a NULL value is a
- * tombstone).  Key and value are not copied: they must stay put until
- * sink_wait() returns.  `headers` is taken over on success only.
+ * tombstone).  Key and value are copied, so a caller can produce each
+ * row as it reads it.  `headers` is taken over on success only.
  * The result lands in *slot by sink_wait().  Returns the error of a
  * message refused at once, else 0. */
 rd_kafka_resp_err_t sink_send(sink *s, const void *key, size_t keylen, const void *value, size_t valuelen,
                               rd_kafka_headers_t *headers, sink_result *slot);
 
 /* Waits for the delivery report of every message queued so far.  Fails
- * if some are still missing after message.timeout.ms plus a margin; the
- * producer may then still write into their slots, so the caller must not
- * go on (it exits). */
+ * at once when the broker refused the credentials or certificate (or the
+ * idempotent producer failed for good), with the broker's reason first;
+ * else if some are still missing after message.timeout.ms plus a margin.
+ * The producer may then still write into their slots, so the caller must
+ * not go on (it exits). */
 int sink_wait(sink *s, char *err, size_t errlen);
 
-/* The error text for a result: librdkafka's, with the last broker-level
- * problem appended when the message timed out. */
-void sink_describe(const sink *s, rd_kafka_resp_err_t e, char *out, size_t outlen);
+/* The error text for a result, with `context` (NULL for none, else e.g.
+ * "pipeline 'p' block 2 row 7") before the topic: librdkafka's reason, and
+ * for a message that timed out the last broker-level problem first, since
+ * ClickHouse shows only the start of a long message. */
+void sink_describe(const sink *s, rd_kafka_resp_err_t e, const char *context, char *out, size_t outlen);
 
 #endif

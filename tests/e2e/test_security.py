@@ -124,3 +124,87 @@ def test_secret_pipeline_readable_by_others_is_refused(secured, clickhouse, brid
     with pytest.raises(ClickHouseError, match="is a credential, but group or others may read") as e:
         ingest(clickhouse, name)
     assert sec["password"] not in e.value.message
+
+
+# ---- the SQL hooks on the secured listeners ------------------------------
+# A refused password is known as soon as the broker answers the handshake,
+# but librdkafka keeps retrying it. The pipelines below allow far longer
+# waits (message.timeout.ms, timeout) than ClickHouse's own read timeout of
+# the program, so only a program that stops at the refusal gets its own
+# message, with the broker's reason, into the query's error.
+
+def produce_pipeline(sec: dict[str, str], topic: str, password: str) -> str:
+    name = unique("saslout")
+    pipeline(name, f"brokers = {sec['sasl']}\ntopic = {topic}\nallow-produce = true\n"
+                   "kafka.security.protocol = SASL_PLAINTEXT\n"
+                   "kafka.sasl.mechanisms = SCRAM-SHA-256\n"
+                   f"kafka.sasl.username = {sec['user']}\n"
+                   f"kafka.sasl.password = {password}\n"
+                   "kafka.message.timeout.ms = 600000\n")
+    return name
+
+
+def program_message(e: ClickHouseError, program: str) -> str:
+    """The program's stderr line, as ClickHouse quotes it in the error."""
+    i = e.message.find(f"{program}: ")
+    assert i >= 0, e.message
+    return e.message[i + len(program) + 2:]
+
+
+SCRAM_REFUSED = "Authentication failed during authentication due to invalid credentials"
+
+
+def test_produce_through_sasl_with_credentials_in_the_pipeline(broker, secured, clickhouse):
+    sec, _ = secured
+    topic = unique("secout")
+    broker.create_topic(topic, 1)
+    name = produce_pipeline(sec, topic, sec["password"])
+    got = clickhouse.rows(f"SELECT countIf(r.error = ''), count() FROM (SELECT kafkaProduce('{name}', "
+                          f"toString(number), concat('v', toString(number))) AS r FROM numbers(50))")
+    assert got == [("50", "50")]
+    assert sorted(m[3] for m in broker.consume_all(topic)) == sorted(f"v{i}".encode() for i in range(50))
+
+
+@pytest.mark.parametrize("function", ["kafkaProduce", "kafkaProduceOrFail"])
+def test_produce_with_a_wrong_password_fails_with_the_brokers_reason(broker, secured, clickhouse, function):
+    """A refused password fails the query in both forms (no row could be
+    delivered), at once, the broker's reason first, naming pipeline and
+    topic, and the password appears nowhere."""
+    sec, _ = secured
+    topic = unique("secout")
+    broker.create_topic(topic, 1)
+    wrong = "not-" + sec["password"]
+    name = produce_pipeline(sec, topic, wrong)
+    with pytest.raises(ClickHouseError) as e:
+        clickhouse.query(f"SELECT {function}('{name}', toString(number), 'v') FROM numbers(10)")
+    shown = program_message(e.value, "kafka-produce")
+    assert shown.startswith("SASL authentication error: " + SCRAM_REFUSED), shown
+    assert f"pipeline '{name}' topic '{topic}'" in shown, shown
+    assert wrong not in e.value.message and sec["password"] not in e.value.message
+    assert broker.watermarks(topic) == {0: (0, 0)}
+
+
+@pytest.mark.parametrize("mode", ["topics", "groups", "peek"])
+def test_inspect_with_a_wrong_password_fails_with_the_brokers_reason(secured, clickhouse, bridge, mode):
+    sec, topic = secured
+    wrong = "not-" + sec["password"]
+    name = unique("saslins")
+    pipeline(name, f"brokers = {sec['sasl']}\ntopic = {topic}\n"
+                   "timeout = 600000\n"
+                   "kafka.security.protocol = SASL_PLAINTEXT\n"
+                   "kafka.sasl.mechanisms = SCRAM-SHA-256\n"
+                   f"kafka.sasl.username = {sec['user']}\n"
+                   f"kafka.sasl.password = {wrong}\n")
+    structure = {"topics": "topic String, partition Int32, leader Int32, replicas Array(Int32), isr Array(Int32), "
+                           "log_start Int64, log_end Int64, error String",
+                 "groups": "group String, state String, topic String, partition Int32, committed Int64, "
+                           "log_end Int64, lag Int64",
+                 "peek": "partition Int32, offset Int64, timestamp Nullable(DateTime64(3, \\'UTC\\')), "
+                         "key Nullable(String), value Nullable(String), "
+                         "headers Array(Tuple(name String, value Nullable(String)))"}[mode]
+    with pytest.raises(ClickHouseError) as e:
+        clickhouse.query(f"SELECT * FROM executable('kafka-bridge --pipeline {name} --inspect {mode}', "
+                         f"'RowBinaryWithNamesAndTypes', '{structure}')")
+    shown = shown_message(e.value)
+    assert shown.startswith("SASL authentication error: " + SCRAM_REFUSED), shown
+    assert wrong not in e.value.message and sec["password"] not in e.value.message

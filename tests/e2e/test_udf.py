@@ -12,6 +12,7 @@ import json
 import re
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -133,6 +134,35 @@ def test_failed_rows_are_reported_or_fail_the_query(broker, clickhouse, produce_
                          f"FROM numbers(3)")
     assert re.search(rf"kafka-produce: pipeline '{pipe}' block \d+ row 2: topic '{topic}': "
                      r"Broker: Message size too large", e.value.message), e.value.message
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_broker_gives_its_reason_first(clickhouse, produce_program):
+    """Rows that time out waiting for a broker say why first (ClickHouse
+    shows only the start of a long message), then pipeline and topic."""
+    port = closed_port()
+    name = unique("down")
+    d = user_scripts_dir() / "kafka-bridge.d"
+    d.mkdir(exist_ok=True)
+    (d / f"{name}.conf").write_text(f"brokers = 127.0.0.1:{port}\ntopic = nowhere\nallow-produce = true\n"
+                                    "kafka.message.timeout.ms = 1000\n")
+    refused = f"Connect to ipv4#127.0.0.1:{port} failed: Connection refused"
+    rows = clickhouse.rows(f"SELECT r.partition, r.error FROM (SELECT kafkaProduce('{name}', 'k', toString(number)) "
+                           f"AS r FROM numbers(3))")
+    assert len(rows) == 3
+    for partition, error in rows:
+        assert partition == "-1" and error.startswith(refused), error
+        assert error.endswith("; topic 'nowhere': Local: Message timed out"), error
+    with pytest.raises(ClickHouseError) as e:
+        clickhouse.query(f"SELECT kafkaProduceOrFail('{name}', 'k', 'v')")
+    assert re.search(rf"kafka-produce: {re.escape(refused)}[^;]*; pipeline '{name}' block \d+ row 1: "
+                     r"topic 'nowhere': Local: Message timed out", e.value.message), e.value.message
 
 
 def test_bad_arguments_give_a_clear_error(broker, clickhouse, produce_program):

@@ -160,6 +160,42 @@ START_TEST(broker_reason_puts_the_cause_first) {
 }
 END_TEST
 
+START_TEST(trouble_keeps_the_cause_and_the_first_refusal) {
+    kafkaconf_trouble t;
+    memset(&t, 0, sizeof t);
+    kafkaconf_trouble_error(&t, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
+    ck_assert_str_eq(t.last, "1/1 brokers are down"); /* nothing better known yet */
+    kafkaconf_trouble_error(&t, RD_KAFKA_RESP_ERR__TRANSPORT,
+                            "127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused");
+    kafkaconf_trouble_error(&t, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
+    ck_assert_str_eq(t.last, "Connect to ipv4#127.0.0.1:9 failed: Connection refused [127.0.0.1:9/bootstrap]");
+    ck_assert_int_eq(t.fatal, 0);
+    kafkaconf_trouble_error(&t, RD_KAFKA_RESP_ERR__AUTHENTICATION, "b:1/0: SASL authentication error: no");
+    kafkaconf_trouble_error(&t, RD_KAFKA_RESP_ERR__SSL, "b:1/0: SSL handshake failed");
+    ck_assert_int_eq(t.fatal, RD_KAFKA_RESP_ERR__AUTHENTICATION);
+    ck_assert_str_eq(t.fatal_reason, "SASL authentication error: no [b:1/0]");
+    ck_assert_str_eq(t.last, "SSL handshake failed [b:1/0]");
+    kafkaconf_trouble_log(&t, 6, "b:1/0: chatter");
+    ck_assert_str_eq(t.last, "SSL handshake failed [b:1/0]");
+    kafkaconf_trouble_log(&t, 4, "[thrd:app]: b:1/0: a warning");
+    ck_assert_str_eq(t.last, "a warning [b:1/0]");
+}
+END_TEST
+
+START_TEST(consumer_only_properties) {
+    const char *consumer[] = {"group.id", "queued.min.messages", "fetch.max.bytes", "enable.auto.commit",
+                              "auto.offset.reset", "isolation.level", "enable.partition.eof",
+                              "max.partition.fetch.bytes", "session.timeout.ms"};
+    const char *shared[] = {"bootstrap.servers", "security.protocol", "sasl.password", "linger.ms",
+                            "compression.type", "client.id", "message.max.bytes", "allow.auto.create.topics",
+                            "queue.buffering.max.messages"};
+    for (size_t i = 0; i < sizeof consumer / sizeof *consumer; i++)
+        ck_assert_msg(kafkaconf_consumer_only(consumer[i]), "%s", consumer[i]);
+    for (size_t i = 0; i < sizeof shared / sizeof *shared; i++)
+        ck_assert_msg(!kafkaconf_consumer_only(shared[i]), "%s", shared[i]);
+}
+END_TEST
+
 Suite *kafkaconf_suite(void) {
     Suite *s = suite_create("kafkaconf");
     TCase *t = tcase_create("kafkaconf");
@@ -170,6 +206,8 @@ Suite *kafkaconf_suite(void) {
     tcase_add_test(t, producer_keeps_its_guarantees);
     tcase_add_test(t, memory_budget_option);
     tcase_add_test(t, broker_reason_puts_the_cause_first);
+    tcase_add_test(t, trouble_keeps_the_cause_and_the_first_refusal);
+    tcase_add_test(t, consumer_only_properties);
     suite_add_tcase(s, t);
     return s;
 }
