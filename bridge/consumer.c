@@ -254,16 +254,50 @@ static int transient(rd_kafka_resp_err_t e) {
            e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
 }
 
-/* A partition's watermarks, retrying transient errors within timeout_ms. */
-static rd_kafka_resp_err_t query_watermarks(consumer *c, const char *topic, int32_t partition,
-                                            int64_t *low, int64_t *high, int timeout_ms) {
+/* Every partition's low (which = RD_KAFKA_OFFSET_BEGINNING) or high
+ * (RD_KAFKA_OFFSET_END) watermark, into ps->low or ps->high.  One
+ * ListOffsets request per leader, where rd_kafka_query_watermark_offsets()
+ * would make two round trips per partition: on 128 partitions that alone
+ * held the first row back by about 100 ms.  A ListOffsets "timestamp" of
+ * -2 or -1 asks for the earliest or latest offset, which is what the
+ * watermark query itself sends.  Transient errors are retried within
+ * timeout_ms; *failed gets the partition of any other error. */
+static rd_kafka_resp_err_t list_watermarks(consumer *c, const char *topic, int64_t which, int timeout_ms,
+                                           int32_t *failed) {
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(c->probe, topic, partition, low, high, timeout_ms);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+        for (size_t i = 0; i < c->nparts; i++)
+            rd_kafka_topic_partition_list_add(l, topic, c->parts[i].partition)->offset = which;
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->probe, l, timeout_ms);
+        *failed = -1;
+        for (int i = 0; !e && i < l->cnt; i++)
+            if (l->elems[i].err) {
+                e = l->elems[i].err;
+                *failed = l->elems[i].partition;
+            }
+        size_t matched = 0;
+        for (int i = 0; !e && i < l->cnt; i++) {
+            int32_t id = l->elems[i].partition;
+            if (id >= 0 && id <= c->max_id && c->by_id[id]) matched++;
+        }
+        if (!e && matched != c->nparts) e = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION; /* retried */
+        if (!e) {
+            for (int i = 0; i < l->cnt; i++) {
+                /* Matched by id: the list's order is librdkafka's to keep. */
+                int32_t id = l->elems[i].partition;
+                part_state *ps = id >= 0 && id <= c->max_id ? c->by_id[id] : NULL;
+                if (!ps) continue;
+                if (which == RD_KAFKA_OFFSET_BEGINNING) ps->low = l->elems[i].offset;
+                else ps->high = l->elems[i].offset;
+            }
+            rd_kafka_topic_partition_list_destroy(l);
+            return e;
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        rd_kafka_topic_partition_list_destroy(l);
         if (!transient(e) || spent + 100 >= timeout_ms) return e;
         nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000}, NULL);
     }
@@ -271,15 +305,23 @@ static rd_kafka_resp_err_t query_watermarks(consumer *c, const char *topic, int3
 
 /* Fixes each partition's start and stop offsets. */
 static int resolve_offsets(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
-    for (size_t i = 0; i < c->nparts; i++) {
-        part_state *ps = &c->parts[i];
-        rd_kafka_resp_err_t e = query_watermarks(c, cfg->topic, ps->partition, &ps->low,
-                                                 &ps->high, cfg->timeout_ms);
-        if (e) {
-            snprintf(err, errlen, "topic '%s' partition %" PRId32 ": cannot read offsets: %s",
-                     cfg->topic, ps->partition, rd_kafka_err2str(e));
+    static const int64_t marks[2] = {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END};
+    for (size_t m = 0; c->nparts && m < 2; m++) {
+        int32_t failed;
+        rd_kafka_resp_err_t e = list_watermarks(c, cfg->topic, marks[m], cfg->timeout_ms, &failed);
+        if (e && failed >= 0) {
+            snprintf(err, errlen, "topic '%s' partition %" PRId32 ": cannot read offsets: %s", cfg->topic, failed,
+                     rd_kafka_err2str(e));
             return -1;
         }
+        if (e) {
+            snprintf(err, errlen, "topic '%s': cannot read offsets: %s", cfg->topic, rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_state *ps = &c->parts[i];
+        rd_kafka_resp_err_t e;
         ps->stop = ps->high;
         const offset_spec *s = start_of(cfg, ps->partition);
         switch (s->kind) {

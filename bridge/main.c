@@ -362,7 +362,10 @@ static int consume(run *r) {
             rd_kafka_message_destroy(m);
         }
         if (n) last_progress = now;
-        if (output_wants_flush(&r->out) || (r->out.rows.len && now - last_flush >= flush_every)) {
+        /* The first rows go out with the batch that brought them: a LIMIT 1
+         * query waits for nothing else. */
+        int first_rows = !r->out.header_written && r->rows;
+        if (output_wants_flush(&r->out) || (r->out.rows.len && (first_rows || now - last_flush >= flush_every))) {
             int rc = flush_rows(r);
             if (rc == OUTPUT_CLOSED) return EXIT_OK;
             if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);

@@ -23,7 +23,10 @@ void output_free(output *o) {
 }
 
 void output_native(output *o, const rowplan *plan) {
-    if (!o->native) buf_init(&o->block, o->flush_bytes + o->flush_bytes / 2);
+    if (!o->native) {
+        o->flush_bytes = OUTPUT_NATIVE_BLOCK_BYTES;
+        buf_init(&o->block, o->flush_bytes + o->flush_bytes / 2);
+    }
     o->native = 1;
     o->with_header = 0;
     if (plan && !o->nat) o->nat = native_open(plan, OUTPUT_NATIVE_BLOCK_ROWS, o->flush_bytes);

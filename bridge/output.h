@@ -40,6 +40,14 @@
 
 /* Rows per Native block at most; ClickHouse's own blocks are about this. */
 #define OUTPUT_NATIVE_BLOCK_ROWS 65536
+/* RowBinary bytes buffered per Native block at most.  The output then holds
+ * about three times this (the rows, their column streams, the blocks being
+ * written) beside librdkafka's budget.  Larger blocks cost ClickHouse less
+ * on wide rows but the bridge more memory: README, "Native output" (the
+ * benchmark builds other values with -D to compare them). */
+#ifndef OUTPUT_NATIVE_BLOCK_BYTES
+#define OUTPUT_NATIVE_BLOCK_BYTES ((size_t)1 << 20)
+#endif
 
 typedef struct output {
     int fd;
@@ -61,8 +69,9 @@ void output_free(output *o);
 /* Switches to Native output: call with plan NULL as soon as the format is
  * known (so that early failures are reported in Native), and again with
  * the plan before any row is buffered.  Blocks hold at most
- * OUTPUT_NATIVE_BLOCK_ROWS rows and come from at most flush_bytes of
- * RowBinary. */
+ * OUTPUT_NATIVE_BLOCK_ROWS rows and come from at most
+ * OUTPUT_NATIVE_BLOCK_BYTES of RowBinary, which is also how much is
+ * buffered before a write. */
 void output_native(output *o, const rowplan *plan);
 
 /* Writes everything buffered.  Returns OUTPUT_CLOSED when ClickHouse has

@@ -828,8 +828,16 @@ def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], ver
         print_matrix_row(summary)
         results.append(summary)
         all_runs.append({"shape": shape_name, "partitions": partitions, "runs": runs})
+        # Written after every cell: a later cell that fails keeps the earlier ones.
+        write_results(args, results, all_runs, all_cases, vers)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    md = write_results(args, results, all_runs, all_cases, vers)
+    print(f"results: {args.out}, tables for the README: {md}")
+    return 0
 
+
+def write_results(args: argparse.Namespace, results: list, all_runs: list, all_cases: list[str],
+                  vers: dict) -> Path:
     out = {
         "compression": args.compression, "repeat": args.repeat, "memory_budget": args.memory_budget,
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
@@ -840,8 +848,7 @@ def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], ver
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     md = args.out.with_suffix(".md")
     md.write_text(markdown(results))
-    print(f"results: {args.out}, tables for the README: {md}")
-    return 0
+    return md
 
 
 if __name__ == "__main__":

@@ -18,7 +18,11 @@ Measures, per case:
   chDB     the CPU of the chDB process during the INSERT (getrusage of the
            process: all ClickHouse threads, reading the format, building
            parts), without the bridge;
-  total    bridge + chDB.
+  total    bridge + chDB;
+  RSS      the bridge's peak RSS, from GNU time.
+--native-variant LABEL=PATH adds a Native case run by another build of the
+bridge (scripts/bench-native builds none: e.g. one configured with
+-Dc_args=-DOUTPUT_NATIVE_BLOCK_BYTES=...), to compare block limits.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ def child_main(spec_path: str) -> int:
 
     shape = bench.SHAPES[spec["shape"]]
     q(f"CREATE TABLE target ({shape.structure}) ENGINE = MergeTree ORDER BY id")
-    fmt, flag = FORMATS[spec["case"]]
+    fmt, flag = FORMATS[spec["case"].split(":")[0]]
     sql = (f"INSERT INTO target SELECT * FROM executable('kafka-bridge --pipeline bench{flag}', "
            f"'{fmt}', '{shape.structure}')")
     self0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,6 +74,7 @@ def child_main(spec_path: str) -> int:
 
 
 def run_case(case: str, args, shape, topic: str, expect: dict) -> dict:
+    bridge = args.variants.get(case, args.bridge)
     work = Path(tempfile.mkdtemp(prefix=f"bench-native-{case}-"))
     try:
         scripts, pipelines = work / "user_scripts", work / "pipelines"
@@ -78,7 +83,7 @@ def run_case(case: str, args, shape, topic: str, expect: dict) -> dict:
         (pipelines / "bench.conf").write_text(
             f"brokers = {args.bootstrap}\ntopic = {topic}\ncolumns = {shape.structure}\n")
         time_file = work / "program.time"
-        bench.write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
+        bench.write_wrapper(scripts / "kafka-bridge", time_file, [str(bridge)], pass_args=True,
                             env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         spec = {"case": case, "shape": shape.name, "datadir": str(work / "chdb"), "scripts": str(scripts),
                 "expect": expect}
@@ -95,7 +100,7 @@ def run_case(case: str, args, shape, topic: str, expect: dict) -> dict:
         # The bridge is a child of the chDB process, but not a thread of it:
         # RUSAGE_SELF leaves it out.
         return {"wall_s": child["wall_s"], "bridge_cpu_s": prog["cpu_s"], "chdb_cpu_s": child["chdb_cpu_s"],
-                "total_cpu_s": prog["cpu_s"] + child["chdb_cpu_s"]}
+                "total_cpu_s": prog["cpu_s"] + child["chdb_cpu_s"], "bridge_rss_mib": prog["rss_mib"]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -115,8 +120,18 @@ def main(argv: list[str]) -> int:
     p.add_argument("--partitions", type=int, default=4)
     p.add_argument("--messages", type=int, default=None, help="per shape (default: scripts/bench's)")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--native-variant", action="append", default=[], metavar="LABEL=PATH",
+                   help="one more Native case, run by the bridge at PATH (e.g. a build with other "
+                        "block limits)")
     args = p.parse_args(argv)
     args.bridge = args.bridge.resolve()
+    args.variants = {}
+    for v in args.native_variant:
+        label, sep, path = v.partition("=")
+        if not sep or not label or not Path(path).is_file():
+            raise bench.BenchError(f"--native-variant {v!r}: LABEL=PATH of a bridge program")
+        args.variants[f"native:{label}"] = Path(path).resolve()
+    cases = {**FORMATS, **{c: ("Native " + c.split(":", 1)[1], FORMATS["native"][1]) for c in args.variants}}
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     results = []
     for name in args.shapes.split(","):
@@ -125,25 +140,25 @@ def main(argv: list[str]) -> int:
         topic = f"bench-native-{name}-{uuid.uuid4().hex[:8]}"
         bench.log(f"producing {n:,} {name} messages into {topic} ({args.partitions} partitions)")
         loaded = bench.load_topic(args.bootstrap, topic, n, "lz4", shape, args.partitions)
-        runs: dict[str, list[dict]] = {c: [] for c in FORMATS}
+        runs: dict[str, list[dict]] = {c: [] for c in cases}
         for r in range(args.repeat):
-            for c in FORMATS:
+            for c in cases:
                 res = run_case(c, args, shape, topic, loaded["expect"])
-                bench.log(f"{name} run {r + 1}/{args.repeat} {FORMATS[c][0]}: {res['wall_s']:.2f} s wall, "
+                bench.log(f"{name} run {r + 1}/{args.repeat} {cases[c][0]}: {res['wall_s']:.2f} s wall, "
                           f"bridge {res['bridge_cpu_s']:.2f} s, chDB {res['chdb_cpu_s']:.2f} s CPU")
                 runs[c].append(res)
-        med = {c: {k: statistics.median(x[k] for x in runs[c]) for k in runs[c][0]} for c in FORMATS}
+        med = {c: {k: statistics.median(x[k] for x in runs[c]) for k in runs[c][0]} for c in cases}
         results.append({"shape": name, "messages": n, "partitions": args.partitions, "median": med,
                         "runs": runs})
         print(f"\n{name}: {n:,} messages, {args.partitions} partitions, median of {args.repeat} "
               f"interleaved runs")
         print(f"{'format':28} {'wall s':>8} {'rows/s':>10} {'bridge CPU s':>13} {'chDB CPU s':>11} "
-              f"{'total CPU s':>12} {'total vs RB':>12}")
-        for c in FORMATS:
+              f"{'total CPU s':>12} {'total vs RBWNAT':>15} {'bridge RSS MiB':>15}")
+        for c in cases:
             m = med[c]
-            print(f"{FORMATS[c][0]:28} {m['wall_s']:8.2f} {n / m['wall_s']:10,.0f} {m['bridge_cpu_s']:13.2f} "
+            print(f"{cases[c][0]:28} {m['wall_s']:8.2f} {n / m['wall_s']:10,.0f} {m['bridge_cpu_s']:13.2f} "
                   f"{m['chdb_cpu_s']:11.2f} {m['total_cpu_s']:12.2f} "
-                  f"{m['total_cpu_s'] / med['rbh']['total_cpu_s']:12.2f}")
+                  f"{m['total_cpu_s'] / med['rbh']['total_cpu_s']:15.2f} {m['bridge_rss_mib']:15.0f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"results": results}, indent=2) + "\n")
     print(f"\nresults: {args.out}")
