@@ -18,6 +18,11 @@ typedef struct jsondec {
     jsonvalue values;
     buf key_text;        /* unescaped keys */
     fieldtree tree;      /* the paths of the columns of this part */
+    /* The column whose key is expected next: follow[0] for the first key,
+     * follow[c + 1] for the one after column c's.  It starts as the
+     * columns' own order and then learns the order of the messages,
+     * which producers of one topic usually keep. ncols: no guess. */
+    uint32_t *follow;
 } jsondec;
 
 static jsondec *jsondec_new(const rowplan *plan, field_source source) {
@@ -31,6 +36,12 @@ static jsondec *jsondec_new(const rowplan *plan, field_source source) {
     free(types);
     buf_init(&d->key_text, 256);
     fieldtree_build(&d->tree, plan, source);
+    d->follow = kb_xcalloc(plan->ncols + 1, sizeof *d->follow);
+    uint32_t next = (uint32_t)plan->ncols;
+    for (size_t k = plan->ncols + 1; k-- > 0;) {
+        d->follow[k] = next;
+        if (k > 0 && plan->cols[k - 1].meta == META_NONE && !plan->cols[k - 1].path) next = (uint32_t)(k - 1);
+    }
     return d;
 }
 
@@ -39,6 +50,7 @@ static void jsondec_free(jsondec *d) {
     jsonvalue_free(&d->values);
     buf_free(&d->key_text);
     fieldtree_free(&d->tree);
+    free(d->follow);
     free(d);
 }
 
@@ -147,10 +159,38 @@ static int descend(row *r, uint32_t node) {
     }
 }
 
-/* The column a top-level key names, or -1.  Producers usually keep one
- * field order, so the column after the last one matched is tried first,
- * comparing the raw key bytes in place; only other keys are unescaped and
- * looked up.  The key is returned in (*key, *len) either way. */
+/* Whether the n bytes at a and b are equal: column names are short, and a
+ * call to memcmp costs more than comparing them in place, a word at a time
+ * with the last word overlapping the one before. */
+static inline int same_name(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t u, v, w, z;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        memcpy(&w, a + n - 4, 4);
+        memcpy(&z, b + n - 4, 4);
+        return u == v && w == z;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+/* The column a top-level key names, or -1.  The column guessed from the
+ * order of earlier messages is tried first, comparing the raw key bytes in
+ * place; only other keys are unescaped and looked up.  The key is
+ * returned in (*key, *len) either way. */
 static int match_key(row *r, size_t guess, const char **key, size_t *len) {
     const rowplan *plan = r->d->plan;
     kb_json_cursor *c = &r->c;
@@ -158,7 +198,7 @@ static int match_key(row *r, size_t guess, const char **key, size_t *len) {
         const plan_column *g = &plan->cols[guess];
         size_t n = g->name_len;
         if (g->plain_name && (size_t)(c->end - c->p) > n + 1 && c->p[0] == '"' &&
-            c->p[n + 1] == '"' && memcmp(c->p + 1, g->name, n) == 0) {
+            c->p[n + 1] == '"' && same_name(c->p + 1, g->name, n)) {
             c->p += n + 2;
             *key = g->name;
             *len = n;
@@ -172,7 +212,6 @@ static int match_key(row *r, size_t guess, const char **key, size_t *len) {
 /* Fills the columns of d's part from the JSON text (data, n). */
 static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, row_error *e) {
     jsondec *d = state;
-    const rowplan *plan = d->plan;
     if (!data)
         return kb_row_fail(e, d->source == FIELD_VALUE
                            ? "message has no value (a tombstone); expected a JSON object"
@@ -185,19 +224,17 @@ static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
         if (!d->tree.nodes && kb_json_skip(c)) return malformed(&r);
         goto end;
     }
-    size_t guess = 0;
+    size_t slot = 0; /* into d->follow */
     if (kb_json_expect(c, '{', "expected a JSON object")) return malformed(&r);
     kb_json_skip_ws(c);
     if (c->p < c->end && *c->p == '}') {
         c->p++;
     } else {
         for (;;) {
-            while (guess < plan->ncols && (plan->cols[guess].meta != META_NONE || plan->cols[guess].path))
-                guess++;
             kb_json_skip_ws(c);
             const char *key_at = c->p, *key;
             size_t len;
-            int col = match_key(&r, guess, &key, &len);
+            int col = match_key(&r, d->follow[slot], &key, &len);
             if (col == -2) return malformed(&r);
             uint32_t child = d->tree.nodes ? fieldtree_key_child(&d->tree, 0, key, len) : 0;
             if (kb_json_expect(c, ':', "expected ':' after a key")) return malformed(&r);
@@ -205,7 +242,10 @@ static int json_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
                 kb_json_skip_ws(c);
                 const char *at = c->p;
                 if (put_column(&r, (size_t)col, key_at)) return -1;
-                guess = (size_t)col + 1;
+                /* rowplan_find names only columns read by name, so the
+                 * guess stays one that match_key may take. */
+                if (d->follow[slot] != (uint32_t)col) d->follow[slot] = (uint32_t)col;
+                slot = (size_t)col + 1;
                 if (child) c->p = at; /* the value also feeds paths */
             }
             if (child) {

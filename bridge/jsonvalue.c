@@ -479,6 +479,7 @@ static int put_date(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_ki
 static int is_unix_text(const char *s, size_t n) {
     size_t i = n && (s[0] == '-' || s[0] == '+');
     size_t digits = 0, dot = 0;
+    if (n > 4 && s[4] == '-') return 0; /* a date's dash: the usual case, settled at once */
     if (tp_all_digits(s, n) && (n == 8 || n == 14)) return 0;
     for (; i < n; i++) {
         if (s[i] >= '0' && s[i] <= '9') digits++;

@@ -106,8 +106,72 @@ int tp_parse_date(const char *s, size_t n, int64_t *days, const char **why) {
     return 0;
 }
 
+/* Two digits at s, or -1: the fields of the fixed layout below. */
+static inline int pair(const char *s) {
+    unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
+    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* The form nearly every producer writes, YYYY-MM-DD[T ]hh:mm:ss, then an
+ * optional fraction and an optional Z or +hh:mm / -hh:mm, read field by
+ * field at fixed places.  Returns 1 when s has that form and every field
+ * is in range, 0 otherwise, leaving other forms and every error (with its
+ * reason) to the general parser below, which accepts all that this one
+ * does with the same result (tests/fuzz/fuzz_timeparse.c checks it). */
+static int fixed_layout(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *has_zone) {
+    if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':')
+        return 0;
+    int yh = pair(s), yl = pair(s + 2), mo = pair(s + 5), d = pair(s + 8), h = pair(s + 11),
+        mi = pair(s + 14), se = pair(s + 17);
+    if ((yh | yl | mo | d | h | mi | se) < 0 || h > 23 || mi > 59 || se > 59) return 0;
+    unsigned y = (unsigned)(yh * 100 + yl);
+    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo)) return 0;
+    size_t i = 19;
+    uint32_t ns = 0;
+    if (i < n && s[i] == '.') {
+        unsigned kept = 0;
+        for (i++; i < n; i++) {
+            unsigned dg = (unsigned char)s[i] - '0';
+            if (dg > 9) break;
+            if (kept < 9) {
+                ns = ns * 10 + dg;
+                kept++;
+            }
+        }
+        if (kept == 0) return 0;
+        static const uint32_t scale[10] = {1, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+        ns *= scale[kept];
+    }
+    int64_t offset = 0;
+    int zone = 0;
+    if (i + 1 == n && s[i] == 'Z') {
+        zone = 1;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh = pair(s + i + 1), om = pair(s + i + 4);
+        if (oh < 0 || om < 0 || oh > 23 || om > 59) return 0;
+        offset = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
+        zone = 1;
+    } else if (i != n) {
+        return 0;
+    }
+    *seconds = tp_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    *nanos = ns;
+    *has_zone = zone;
+    return 1;
+}
+
+static int parse_general(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *has_zone,
+                            const char **why);
+
 int tp_parse(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *has_zone,
              const char **why) {
+    if (fixed_layout(s, n, seconds, nanos, has_zone)) return 0;
+    return parse_general(s, n, seconds, nanos, has_zone, why);
+}
+
+static int parse_general(const char *s, size_t n, int64_t *seconds, uint32_t *nanos, int *has_zone,
+                            const char **why) {
     size_t i = 0;
     unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
     *nanos = 0;

@@ -591,6 +591,60 @@ START_TEST(decoder_reuse_across_messages) {
 }
 END_TEST
 
+/* The decoder learns the key order of the messages it sees and tries the
+ * learnt column first: whatever order comes next, or a change of order,
+ * an unknown key or a key given twice, rows stay the same. */
+START_TEST(learnt_key_order_never_changes_rows) {
+    const char *columns = "abcdefghij UInt8, abcdefghik UInt8, _offset UInt64, abcd UInt8, abcde UInt8, "
+                          "ab UInt8, a UInt8, longer_name_of_twenty UInt8";
+    const char *msgs[] = {
+        "{\"a\":7,\"ab\":6,\"abcde\":5,\"abcd\":4,\"abcdefghik\":2,\"abcdefghij\":1,\"longer_name_of_twenty\":8}",
+        "{\"a\":7,\"ab\":6,\"abcde\":5,\"abcd\":4,\"abcdefghik\":2,\"abcdefghij\":1,\"longer_name_of_twenty\":8}",
+        "{\"abcdefghij\":1,\"abcdefghik\":2,\"abcd\":4,\"abcde\":5,\"ab\":6,\"a\":7,\"longer_name_of_twenty\":8}",
+        /* Near misses of each guess: in the last word, the first, the only. */
+        "{\"abcdefghij\":1,\"abcdefghix\":9,\"abcdefghik\":2,\"abcd\":4,\"abcdx\":9,\"abxde\":9,\"abcde\":5,"
+        "\"ax\":9,\"ab\":6,\"a\":7,\"longer_name_of_twentx\":9,\"longer_nXme_of_twenty\":9,\"longer_name_of_twenty\":8}",
+        "{\"a\":7,\"x\":0,\"ab\":6,\"abcdefghik\":2,\"abcdefghij\":1,\"abcde\":5,\"abcd\":4,\"longer_name_of_twentx\":9,"
+        "\"longer_name_of_twenty\":8}",
+        "{\"a\":7,\"ab\":6,\"abcde\":5,\"abcd\":4,\"abcdefghik\":2,\"abcdefghij\":1,\"longer_name_of_twenty\":8}",
+        "{\"a\":7,\"a\":7}",
+        "{\"ab\":6,\"abc\":0,\"abcdefghi\":0,\"abcdefghijk\":0,\"a\":7}",
+    };
+    const char *want = "01 02 2a 00 00 00 00 00 00 00 04 05 06 07 08";
+    char err[256];
+    chcolumns cols;
+    rowplan plan;
+    ck_assert_int_eq(chcolumns_parse(columns, &cols, err, sizeof err), 0);
+    ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+    jsonrow d;
+    jsonrow_init(&d, &plan);
+    buf out;
+    buf_init(&out, 64);
+    row_error e;
+    for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+        kb_msg m = {.topic = "t", .offset = 42, .value = msgs[i], .value_len = strlen(msgs[i])};
+        out.len = 0;
+        int rc = jsonrow_decode(&d, &m, &out, &e);
+        if (i == 6) {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_str_eq(e.column, "a");
+            continue;
+        }
+        ck_assert_msg(rc == 0, "message %zu: %s", i, e.reason);
+        char hex[128];
+        size_t o = 0;
+        for (size_t k = 0; k < out.len; k++)
+            o += (size_t)snprintf(hex + o, sizeof hex - o, "%s%02x", k ? " " : "", out.data[k]);
+        hex[o] = '\0';
+        ck_assert_str_eq(hex, i == 7 ? "00 00 2a 00 00 00 00 00 00 00 00 00 06 07 00" : want);
+    }
+    buf_free(&out);
+    jsonrow_free(&d);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+}
+END_TEST
+
 Suite *jsonrow_suite(void) {
     Suite *s = suite_create("jsonrow");
     TCase *tc = tcase_create("decode");
@@ -604,6 +658,7 @@ Suite *jsonrow_suite(void) {
     tcase_add_test(tc, long_string_length_is_leb128);
     tcase_add_test(tc, missing_null_and_unknown_fields);
     tcase_add_test(tc, field_order_does_not_matter);
+    tcase_add_test(tc, learnt_key_order_never_changes_rows);
     tcase_add_test(tc, malformed_messages);
     tcase_add_test(tc, deep_nesting_is_bounded);
     tcase_add_test(tc, dates_and_times);

@@ -77,6 +77,41 @@ START_TEST(rejections) {
 }
 END_TEST
 
+/* The common layout has its own reader (fixed places); near misses of it
+ * go to the general one, which must give the same answers and reasons. */
+START_TEST(fixed_layout_and_its_edges) {
+    uint32_t ns;
+    ck_assert_int_eq(secs("2024-05-01T12:34:56.789Z", &ns), 1714566896);
+    ck_assert_uint_eq(ns, 789000000);
+    ck_assert_int_eq(secs("2024-05-01T12:34:56.123456789999Z", &ns), 1714566896);
+    ck_assert_uint_eq(ns, 123456789);
+    ck_assert_int_eq(secs("2024-05-01T12:34:56.000001+02:00", &ns), 1714566896 - 7200);
+    ck_assert_uint_eq(ns, 1000);
+    ck_assert_int_eq(secs("2024-05-01T12:34:56-00:30", &ns), 1714566896 + 1800);
+    ck_assert_int_eq(secs("2024-02-29 23:59:59", &ns), 1709251199);
+    ck_assert_int_eq(secs("0000-02-29 00:00:00", &ns), tp_days_from_civil(0, 2, 29) * 86400);
+    ck_assert_int_eq(has_zone("2024-05-01 12:34:56.5"), 0);
+    ck_assert_int_eq(has_zone("2024-05-01 12:34:56-01:00"), 1);
+    /* Forms only the general reader takes. */
+    ck_assert_int_eq(secs("2024-05-01T12:34:56+0200", &ns), 1714566896 - 7200);
+    ck_assert_int_eq(secs("2024-05-01T12:34:56 Z", &ns), 1714566896);
+    ck_assert_int_eq(secs("2024-05-01T12:34:56.5 +02", &ns), 1714566896 - 7200);
+    /* Near misses keep the general reader's reasons. */
+    ck_assert_str_eq(reject("2024-05-01T12:34:60Z"), "time of day out of range");
+    ck_assert_str_eq(reject("2024-05-01T12:60:00Z"), "time of day out of range");
+    ck_assert_str_eq(reject("2024-00-01T12:00:00Z"), "no such calendar date");
+    ck_assert_str_eq(reject("2024-04-31T12:00:00Z"), "no such calendar date");
+    ck_assert_str_eq(reject("2100-02-29T12:00:00Z"), "no such calendar date");
+    ck_assert_str_eq(reject("2024-05-01T12:34:56.Z"), "expected digits after '.'");
+    ck_assert_str_eq(reject("2024-05-01T12:34:56+24:00"), "zone offset out of range");
+    ck_assert_str_eq(reject("2024-05-01T12:34:56+02:60"), "zone offset out of range");
+    ck_assert_str_eq(reject("2024-05-01T12:34:5xZ"), "expected a time as hh:mm:ss");
+    ck_assert_str_eq(reject("2024-05-01T12:34:56ZZ"), "unexpected text after the time");
+    ck_assert_str_eq(reject("2024-05-01T12:34:56+02:00x"), "unexpected text after the time");
+    ck_assert_str_eq(reject("2O24-05-01T12:34:56Z"), "expected a date as YYYY-MM-DD");
+}
+END_TEST
+
 START_TEST(dates) {
     int64_t days;
     const char *why;
@@ -137,6 +172,7 @@ Suite *timeparse_suite(void) {
     tcase_add_test(tc, civil_days);
     tcase_add_test(tc, forms);
     tcase_add_test(tc, rejections);
+    tcase_add_test(tc, fixed_layout_and_its_edges);
     tcase_add_test(tc, dates);
     tcase_add_test(tc, unix_times_and_their_units);
     suite_add_tcase(s, tc);
