@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "avrobin.h"
+#include "jsontext.h"
 
 #define MAX_DEPTH 64
 /* Items of a block beyond the bytes left: only items of zero bytes (null,
@@ -41,35 +42,10 @@ static int truncated(walk *w, const av_node *n) {
 
 static void put_text(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
-static void put_string(buf *b, const uint8_t *p, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    buf_reserve(b, n + 2);
-    buf_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        if (c == '"' || c == '\\') {
-            buf_u8(b, '\\');
-            buf_u8(b, c);
-        } else if (c < 0x20) {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            const char *s = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : u;
-            put_text(b, s);
-        } else {
-            buf_u8(b, c);
-        }
-    }
-    buf_u8(b, '"');
-}
+static void put_string(buf *b, const uint8_t *p, size_t n) { kb_jsontext_string(b, p, n); }
 
 static int put_double(walk *w, double d, int single) {
-    if (!isfinite(d)) return fail(w, "%s has no JSON form", isnan(d) ? "NaN" : "an infinity");
-    char text[40];
-    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
-        snprintf(text, sizeof text, "%.*g", prec, d);
-        if (single ? strtof(text, NULL) == (float)d : strtod(text, NULL) == d) break;
-    }
-    put_text(w->out, text);
-    if (!strpbrk(text, ".eEn")) put_text(w->out, ".0");
+    if (kb_jsontext_double(w->out, d, single)) return fail(w, "%s has no JSON form", isnan(d) ? "NaN" : "an infinity");
     return 0;
 }
 

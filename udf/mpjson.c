@@ -9,6 +9,8 @@
 
 #include <msgpack.h>
 
+#include "jsontext.h"
+
 /* msgpack-c's unpacker stops at 32 levels (MSGPACK_EMBED_STACK_SIZE). */
 #define MAX_DEPTH 32
 
@@ -20,46 +22,12 @@ typedef struct walk {
 
 static void put_text(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
-static void put_string(buf *b, const char *p, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    buf_reserve(b, n + 2);
-    buf_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\') {
-            buf_u8(b, '\\');
-            buf_u8(b, c);
-        } else if (c < 0x20) {
-            const char *short_form = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b"
-                                     : c == '\f' ? "\\f" : NULL;
-            if (short_form) put_text(b, short_form);
-            else {
-                char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-                put_text(b, u);
-            }
-        } else {
-            buf_u8(b, c);
-        }
-    }
-    buf_u8(b, '"');
-}
+static void put_string(buf *b, const char *p, size_t n) { kb_jsontext_string(b, p, n); }
 
 static int put_double(walk *w, double d, int single) {
-    char text[40];
-    if (!isfinite(d)) {
-        snprintf(w->err, w->errlen, "msgpack: %s has no JSON form", isnan(d) ? "NaN" : "an infinity");
-        return -1;
-    }
-    /* The shortest text that reads back as the same value, at the
-     * value's own width (a float32 1.1 is "1.1", not 1.100000023841858). */
-    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
-        snprintf(text, sizeof text, "%.*g", prec, d);
-        if (single ? strtof(text, NULL) == (float)d : strtod(text, NULL) == d) break;
-    }
-    put_text(w->out, text);
-    /* "1" would read back as an integer: keep it a float. */
-    if (!strpbrk(text, ".eE")) put_text(w->out, ".0");
-    return 0;
+    if (kb_jsontext_double(w->out, d, single) == 0) return 0;
+    snprintf(w->err, w->errlen, "msgpack: %s has no JSON form", isnan(d) ? "NaN" : "an infinity");
+    return -1;
 }
 
 static int put_timestamp(walk *w, const msgpack_object_ext *e) {
