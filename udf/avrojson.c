@@ -84,8 +84,10 @@ static void put_timestamp(buf *b, int64_t v, int64_t per, int digits) {
     put_text(b, t);
 }
 
-/* The unscaled value (big-endian two's complement) as decimal text. */
-static int put_decimal(walk *w, const uint8_t *s, size_t n, unsigned scale) {
+/* The unscaled value (big-endian two's complement) as decimal text.  A
+ * value with more digits than the schema's precision is refused: it is not
+ * a value of that type, and the encoder would not take the text back. */
+static int put_decimal(walk *w, const uint8_t *s, size_t n, unsigned precision, unsigned scale) {
     uint8_t mag[64];
     if (n == 0) return fail(w, "a decimal of no bytes");
     if (n > sizeof mag) return fail(w, "a decimal of %zu bytes (at most 64)", n);
@@ -114,6 +116,7 @@ static int put_decimal(walk *w, const uint8_t *s, size_t n, unsigned scale) {
         digits[nd++] = (char)('0' + rem);
         if (zero) break;
     }
+    if (nd > precision) return fail(w, "a decimal of %zu digits, more than its precision %u", nd, precision);
     while (nd <= scale) digits[nd++] = '0';
     if (neg) buf_u8(w->out, '-');
     for (size_t i = nd; i-- > 0;) {
@@ -213,12 +216,12 @@ static int value(walk *w, const av_node *n, int depth) {
     case AV_BYTES:
     case AV_STRING:
         if (av_bytes(&w->in, &s, &len)) return truncated(w, n);
-        if (n->logical == AVL_DECIMAL) return put_decimal(w, s, len, n->scale);
+        if (n->logical == AVL_DECIMAL) return put_decimal(w, s, len, n->precision, n->scale);
         put_string(w->out, s, len);
         return 0;
     case AV_FIXED:
         if (av_fixed(&w->in, n->size, &s)) return truncated(w, n);
-        if (n->logical == AVL_DECIMAL) return put_decimal(w, s, n->size, n->scale);
+        if (n->logical == AVL_DECIMAL) return put_decimal(w, s, n->size, n->precision, n->scale);
         if (n->logical == AVL_UUID && n->size == 16) put_uuid(w->out, s);
         else put_string(w->out, s, n->size);
         return 0;

@@ -178,6 +178,11 @@ START_TEST(refuses_corrupt_datums_naming_byte_and_field) {
     ck_assert_str_eq(dec("{\"type\":\"array\",\"items\":\"null\"}", "\xfe\xff\xff\xff\x0f", 5),
                      "ERR: Avro datum, byte 5: a block of 2147483647 items in 0 bytes");
     ck_assert_str_eq(dec("\"double\"", "\0\0\0\0\0\0\xf8\x7f", 8), "ERR: Avro datum, byte 8: NaN has no JSON form");
+    /* Found by fuzzing: bytes for more digits than the precision printed a
+     * number the encoder then refused. */
+    const char *d3 = "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":3,\"scale\":1}";
+    ck_assert_str_eq(dec(d3, "\x04\x03\xe7", 3), "99.9");
+    ck_assert_str_eq(dec(d3, "\x04\x03\xe8", 3), "ERR: Avro datum, byte 3: a decimal of 4 digits, more than its precision 3");
 }
 END_TEST
 
