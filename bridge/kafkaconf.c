@@ -8,13 +8,14 @@
 
 int kafkaconf_limits_for(uint64_t budget, kafkaconf_limits *out, char *err, size_t errlen) {
     if (budget < KAFKACONF_MIN_BUDGET || budget > KAFKACONF_MAX_BUDGET) {
-        snprintf(err, errlen, "memory budget %" PRIu64 " bytes is outside 1M..16G", budget);
+        snprintf(err, errlen, "memory budget %" PRIu64 " bytes is outside 4M..16G", budget);
         return -1;
     }
-    uint64_t fetch = budget / 16;
+    uint64_t fetch = budget / 48;
+    if (fetch < KAFKACONF_MIN_FETCH) fetch = KAFKACONF_MIN_FETCH;
     uint64_t queue = budget - 2 * fetch;
     out->fetch_max_bytes = fetch;
-    out->partition_fetch_bytes = fetch < ((uint64_t)1 << 20) ? fetch : (uint64_t)1 << 20;
+    out->partition_fetch_bytes = fetch < KAFKACONF_PARTITION_FETCH ? fetch : KAFKACONF_PARTITION_FETCH;
     out->queue_kbytes = queue / 2 / 1024;
     out->queue_messages = queue / KAFKACONF_MESSAGE_COST;
     return 0;

@@ -5,7 +5,7 @@
  * It consumes the way kafka-bridge does (bridge/consumer.c): the same
  * configuration, made by the same code (bridge/kafkaconf.c, compiled in), every partition assigned directly (no group join) at
  * its low watermark, rd_kafka_consume_batch_queue() on the consumer queue in
- * batches of 4096 with a 100 ms wait, and a stop at the high watermarks read
+ * batches of 256 with a 100 ms wait, and a stop at the high watermarks read
  * when the run starts.  Nothing is decoded: a message is only counted.
  *
  *   bench-floor BROKERS TOPIC [--memory-budget SIZE] [-X name=value]...
@@ -29,7 +29,7 @@
 
 #include "kafkaconf.h"
 
-#define BATCH 4096
+#define BATCH 256
 #define POLL_MS 100
 #define META_TIMEOUT_MS 10000
 #define IDLE_LIMIT_S 30.0

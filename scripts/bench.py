@@ -413,8 +413,13 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
     work = Path(tempfile.mkdtemp(prefix=f"bench-{case}{run_no}-", dir=args.tmp))
     try:
         if case == "d":
-            meas = run_measured([str(args.floor), args.bootstrap, topic,
+            # Under GNU time: wait4() on a child of this process reports the
+            # RSS of the fork it started from (Python's, 150 MiB or so) when
+            # that is larger than the floor's own peak.
+            meas = run_measured([GNU_TIME, "-f", TIME_FORMAT, "-o", str(work / "floor.time"),
+                                 str(args.floor), args.bootstrap, topic,
                                  "--memory-budget", args.memory_budget], work / "stdout")
+            meas["rss_mib"] = read_gnu_time(work / "floor.time")["rss_mib"]
             out = (work / "stdout").read_text().strip()
             if meas["exit"] != 0:
                 raise BenchError(f"case d: bench-floor exited with {meas['exit']}")

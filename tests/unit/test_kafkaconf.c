@@ -18,10 +18,13 @@ START_TEST(budget_is_a_total_split_by_cost) {
     kafkaconf_limits l;
     char err[256];
     ck_assert_int_eq(kafkaconf_limits_for((uint64_t)48 << 20, &l, err, sizeof err), 0);
-    ck_assert_uint_eq(l.fetch_max_bytes, (uint64_t)3 << 20);
-    ck_assert_uint_eq(l.partition_fetch_bytes, (uint64_t)1 << 20);
-    ck_assert_uint_eq(l.queue_kbytes, (uint64_t)42 << 20 >> 11);
-    ck_assert_uint_eq(l.queue_messages, ((uint64_t)42 << 20) / KAFKACONF_MESSAGE_COST);
+    ck_assert_uint_eq(l.fetch_max_bytes, (uint64_t)1 << 20);
+    ck_assert_uint_eq(l.partition_fetch_bytes, (uint64_t)256 << 10);
+    ck_assert_uint_eq(l.queue_kbytes, (uint64_t)46 << 20 >> 11);
+    ck_assert_uint_eq(l.queue_messages, ((uint64_t)46 << 20) / KAFKACONF_MESSAGE_COST);
+    /* librdkafka refuses a fetch.max.bytes below message.max.bytes. */
+    ck_assert_int_eq(kafkaconf_limits_for(KAFKACONF_MIN_BUDGET, &l, err, sizeof err), 0);
+    ck_assert_uint_ge(l.fetch_max_bytes, 1000000);
     /* What the queue may hold, payload plus bookkeeping, never exceeds
      * what is left of the budget after the fetch buffers. */
     for (uint64_t b = KAFKACONF_MIN_BUDGET; b <= KAFKACONF_MAX_BUDGET; b *= 3) {
@@ -61,12 +64,20 @@ START_TEST(consumer_conf_budget_then_properties) {
                                           2, (uint64_t)64 << 20, err, sizeof err);
     ck_assert_ptr_nonnull(conf);
     expect_prop(conf, "queued.max.messages.kbytes", "2048"); /* -X wins */
-    expect_prop(conf, "fetch.max.bytes", "4194304");           /* the budget's */
-    expect_prop(conf, "queued.min.messages", "114688");
+    expect_prop(conf, "fetch.max.bytes", "1398101");           /* the budget's */
+    expect_prop(conf, "queued.min.messages", "125610");
     expect_prop(conf, "client.id", "mine");
     expect_prop(conf, "enable.auto.commit", "false");
     expect_prop(conf, "bootstrap.servers", "127.0.0.1:1");
     rd_kafka_conf_destroy(conf);
+    /* Small budgets once gave a fetch.max.bytes librdkafka refused. */
+    for (uint64_t b = KAFKACONF_MIN_BUDGET; b <= (uint64_t)64 << 20; b *= 2) {
+        conf = kafkaconf_new(KAFKACONF_CONSUMER, "kb", NULL, NULL, 0, b, err, sizeof err);
+        ck_assert_msg(conf != NULL, "budget %llu: %s", (unsigned long long)b, err);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+        ck_assert_msg(rk != NULL, "budget %llu: %s", (unsigned long long)b, err);
+        rd_kafka_destroy(rk);
+    }
 }
 END_TEST
 
