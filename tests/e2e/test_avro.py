@@ -21,18 +21,11 @@ from pathlib import Path
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import sql_quote, unique
 from harness.registry import datum, frame
 from harness.scripts import scratch_dir, user_scripts_dir
 
 from conftest import BRIDGE
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def sql_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def write_pipeline(broker, topic: str, columns: list[str], extra: str = "") -> str:

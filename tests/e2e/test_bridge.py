@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import sql_quote, unique
 from harness.scripts import install_script, user_scripts_dir
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def packed(columns: str) -> str:
@@ -37,10 +33,6 @@ def packed(columns: str) -> str:
         elif ch != "'":  # quotes would clash with SQL and shell-like splitting
             out.append(ch)
     return "".join(out)
-
-
-def sql_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def bridge_sql(brokers: str, topic: str, columns: str, *flags: str, fmt="RowBinaryWithNamesAndTypes",

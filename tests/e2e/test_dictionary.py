@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import user_scripts_dir
 
 DDL = REPO_ROOT / "sql" / "dictionary.sql"
 XML = REPO_ROOT / "clickhouse-config" / "kafka_dictionary.xml"
 PIPELINE = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d/users.conf"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture()

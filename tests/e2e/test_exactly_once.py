@@ -13,21 +13,17 @@ import os
 import re
 import subprocess
 import time
-import uuid
 
 import pytest
 
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import user_scripts_dir
 
 EVENTS = ["view", "click", "add_to_cart", "purchase"]
 SHIPPED_PIPELINE = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d/events.conf"
 MASK = (1 << 64) - 1
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def recipe(name: str) -> str:

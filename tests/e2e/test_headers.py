@@ -6,16 +6,12 @@ ClickHouse."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import user_scripts_dir
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def pipeline(broker, topic: str, columns: str) -> str:

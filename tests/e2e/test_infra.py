@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 
 import pytest
 
 from harness.clickhouse import ClickHouseError
 from harness.kafka import KAFKA_SCRIPT
+from harness.names import unique
 from harness.scripts import install_script
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def kcat_read(bootstrap: str, topic: str) -> list[tuple[int, int, str, str, str, int]]:

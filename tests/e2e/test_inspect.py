@@ -3,23 +3,19 @@ gets back is compared with what the test put into the broker."""
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 
 TOPICS = ("topic String, partition Int32, leader Int32, replicas Array(Int32), isr Array(Int32), "
           "log_start Int64, log_end Int64, error String")
 GROUPS = "group String, state String, topic String, partition Int32, committed Int64, log_end Int64, lag Int64"
 PEEK = ("partition Int32, offset Int64, timestamp Nullable(DateTime64(3, 'UTC')), key Nullable(String), "
         "value Nullable(String), headers Array(Tuple(name String, value Nullable(String)))")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def inspect(broker, args: str, structure: str) -> str:

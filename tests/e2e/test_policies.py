@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 
+from harness.names import unique
 from harness.scripts import user_scripts_dir
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def source(brokers: str, topic: str, columns: str, *flags: str, input_query: str = "") -> str:

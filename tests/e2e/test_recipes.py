@@ -11,22 +11,18 @@ from decimal import Decimal
 import shutil
 import re
 import subprocess
-import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
 from harness import REPO_ROOT
+from harness.names import unique
 from harness.scripts import user_scripts_dir
 
 PIPELINES = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d"
 DEVICES = ["desktop", "mobile", "tablet"]
 TYPES = ["page_view", "click", "signup", "purchase"]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def recipe(name: str) -> str:

@@ -8,19 +8,15 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 
 import pytest
 
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import user_scripts_dir
 
 PIPELINES = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 class Recipe:

@@ -10,20 +10,16 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
 from conftest import BRIDGE
+from harness.names import unique
 from harness.scripts import scratch_dir
 
 # A bound for "promptly" that no loaded machine reaches; without the fix
 # the bridge waits for an hour.
 ENDS_WITHIN = 30
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

@@ -5,16 +5,12 @@ pipeline's credentials (README, "Security")."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import scratch_dir, user_scripts_dir
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def test_kinit_cmd_from_sql_runs_nothing(clickhouse, bridge):

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import sql_quote, unique
 from harness.scripts import scratch_dir, user_scripts_dir
 
 # What the oracle's reading depends on, spelled out (26.7's defaults).
@@ -36,14 +37,6 @@ JSON_SETTINGS = ("date_time_input_format = 'best_effort', input_format_null_as_d
                  "input_format_json_ignore_unknown_keys_in_named_tuple = 1, "
                  "input_format_json_throw_on_bad_escape_sequence = 1, input_format_import_nested_json = 0, "
                  "input_format_json_empty_as_default = 0")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def sql_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,16 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from harness import REPO_ROOT
 from harness.clickhouse import ClickHouseError
+from harness.names import unique
 from harness.scripts import user_scripts_dir
 
 SHIPPED = REPO_ROOT / "clickhouse-config/user_scripts/kafka-bridge.d/orders_out.conf"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")

@@ -17,27 +17,19 @@ import io
 import json
 import re
 import struct
-import uuid
 from pathlib import Path
 
 import fastavro
 import pytest
 
 from harness.clickhouse import ClickHouseError
+from harness.names import sql_quote, unique
 from harness.registry import datum, frame
 from harness.scripts import scratch_dir, user_scripts_dir
 
 COLUMNS = ("id Int64, name String, amount Decimal(12, 2), at DateTime64(3, 'UTC'), day Date32, "
            "tags Array(String), score Nullable(Float64), ok Bool, kind Enum8('small' = 1, 'big' = 2), "
            "attrs Map(String, Int32), u UUID")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def sql_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 - harness.kafka: a real single-node Kafka broker (scripts/kafka) and a few
   client operations on it (topics, producing, watermarks).
 - harness.clickhouse: the ClickHouse engine embedded through chDB.
+- harness.names: fresh topic and table names, SQL string literals.
 
 Import with tests/ on sys.path (pytest.ini arranges that for pytest; scripts
 can set PYTHONPATH=tests).
