@@ -32,10 +32,8 @@ struct consumer {
     int32_t max_id;
     size_t pending;
     /* librdkafka reports connection problems through its error and log
-     * callbacks; the last one is kept to explain a stall or a failure. */
-    char last_error[256];
-    int fatal_error; /* an error code kafkaconf_fatal_broker_error() names, or 0 */
-    char fatal_reason[256]; /* its text, kept from later "all brokers down" */
+     * callbacks; they are kept to explain a stall or a failure. */
+    kafkaconf_trouble trouble;
     char notes[512];
     const partition_start *starts; /* explicit starts, for the group commit */
     size_t nstarts;
@@ -78,23 +76,15 @@ bad:
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
     (void)rk;
     consumer *c = opaque;
-    /* "1/1 brokers are down" follows every broker's own failure: keep
-     * the failure, which says why. */
-    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->last_error[0]) return;
-    kafkaconf_broker_reason(reason, c->last_error, sizeof c->last_error);
-    if (kafkaconf_fatal_broker_error(code) && !c->fatal_error) {
-        c->fatal_error = code;
-        snprintf(c->fatal_reason, sizeof c->fatal_reason, "%s", c->last_error);
-    }
+    kafkaconf_trouble_error(&c->trouble, code, reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *line) {
     /* stderr belongs to ClickHouse's pipe, which it may never read: keep
      * librdkafka's diagnostics for our own error line instead. */
-    if (level > 4) return;
     (void)facility;
     consumer *c = rd_kafka_opaque(rk);
-    kafkaconf_broker_reason(line, c->last_error, sizeof c->last_error);
+    kafkaconf_trouble_log(&c->trouble, level, line);
 }
 
 static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
@@ -144,7 +134,7 @@ static rd_kafka_resp_err_t wait_metadata(consumer *c, rd_kafka_topic_t *rkt,
         rd_kafka_resp_err_t e = rd_kafka_metadata(c->probe, 0, rkt, md, (int)wait);
         rd_kafka_poll(c->probe, 0);
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT) return e;
-        if (c->fatal_error || now_ms() >= deadline) return e;
+        if (c->trouble.fatal || now_ms() >= deadline) return e;
         /* A transport error may come back at once: no busy loop. */
         int64_t spent = now_ms() - began;
         if (spent < wait) {
@@ -164,12 +154,12 @@ static int load_partitions(consumer *c, const consumer_config *cfg, char *err, s
     rd_kafka_topic_destroy(rkt);
     if (e) {
         const char *brokers = cfg->brokers ? cfg->brokers : "(no brokers given)";
-        if (c->fatal_error) /* the broker's refusal first: ClickHouse shows only the start */
-            snprintf(err, errlen, "%s; cannot read metadata of topic '%s' from %s", c->fatal_reason, cfg->topic,
-                     brokers);
+        if (c->trouble.fatal) /* the broker's refusal first: ClickHouse shows only the start */
+            snprintf(err, errlen, "%s; cannot read metadata of topic '%s' from %s", c->trouble.fatal_reason,
+                     cfg->topic, brokers);
         else
             snprintf(err, errlen, "cannot read metadata of topic '%s' from %s: %s%s%s", cfg->topic, brokers,
-                     rd_kafka_err2str(e), c->last_error[0] ? "; last broker error: " : "", c->last_error);
+                     rd_kafka_err2str(e), c->trouble.last[0] ? "; last broker error: " : "", c->trouble.last);
         return -1;
     }
     int rc = -1;
@@ -583,6 +573,6 @@ void consumer_describe_pending(const consumer *c, char *out, size_t outlen) {
         o += (size_t)snprintf(out + o, outlen - o, "%s%" PRId32 " at %" PRId64 " of %" PRId64,
                               o ? ", " : "partition ", ps->partition, ps->next, ps->stop);
     }
-    if (c->last_error[0] && o + 24 < outlen)
-        snprintf(out + o, outlen - o, "; last broker error: %s", c->last_error);
+    if (c->trouble.last[0] && o + 24 < outlen)
+        snprintf(out + o, outlen - o, "; last broker error: %s", c->trouble.last);
 }

@@ -96,8 +96,8 @@ int kafkaconf_fatal_broker_error(int code);
 
 /* What librdkafka's error and log callbacks said, kept for the one error
  * line a failure ends with (stderr belongs to ClickHouse's pipe).  Fed
- * from those callbacks by the clients that do not keep more state of
- * their own (the produce UDF, --inspect). */
+ * from those callbacks by every client: the consumer, the produce UDF,
+ * --inspect. */
 typedef struct kafkaconf_trouble {
     char last[256];         /* the last problem, cause first */
     int fatal;              /* the first code kafkaconf_fatal_broker_error() names, or 0 */
