@@ -40,6 +40,13 @@ struct consumer {
     int commit;                    /* a commit group was given */
     rd_kafka_topic_partition_list_t *positions; /* the assigned partitions, for
                                                  * rd_kafka_position() */
+    /* The consumer queue's limits as librdkafka applies them (the budget's,
+     * or what -X set), and what has passed through it, for
+     * note_queue_level(). */
+    uint64_t queue_limit_messages, queue_limit_bytes;
+    uint64_t seen_messages, seen_bytes;
+    int queue_was_near_limit;
+    uint64_t refills; /* fetch restarts, for the tests' view (consumer.h) */
 };
 
 int offset_spec_parse(const char *text, offset_spec *out, char *err, size_t errlen) {
@@ -87,12 +94,41 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     kafkaconf_trouble_log(&c->trouble, level, line);
 }
 
+static int conf_get_u64(rd_kafka_conf_t *conf, const char *name, uint64_t *out, char *err, size_t errlen) {
+    char text[32];
+    size_t size = sizeof text;
+    char *end;
+    if (rd_kafka_conf_get(conf, name, text, &size) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "cannot read librdkafka property %s back", name);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end) {
+        snprintf(err, errlen, "librdkafka property %s is '%s', not a number", name, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Read back rather than taken from the budget: a -X property wins. */
+static int read_queue_limits(consumer *c, rd_kafka_conf_t *conf, char *err, size_t errlen) {
+    uint64_t kbytes;
+    if (conf_get_u64(conf, "queued.min.messages", &c->queue_limit_messages, err, errlen) ||
+        conf_get_u64(conf, "queued.max.messages.kbytes", &kbytes, err, errlen))
+        return -1;
+    c->queue_limit_bytes = kbytes * 1024;
+    return 0;
+}
+
 static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
     uint64_t budget = cfg->memory_budget ? cfg->memory_budget : KAFKACONF_DEFAULT_BUDGET;
     rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge", cfg->brokers,
                                           cfg->properties, cfg->nproperties, budget, err, errlen);
     if (!conf) return -1;
     if (cfg->commit_group && kafkaconf_set(conf, "group.id", cfg->commit_group, err, errlen)) goto bad;
+    if (read_queue_limits(c, conf, err, errlen)) goto bad;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -497,10 +533,69 @@ static void finish_passed(consumer *c) {
     }
 }
 
+/* The refill after a full queue.  librdkafka 2.0 decides whether to fetch
+ * a partition in its broker thread; a partition whose queue holds
+ * queued.min.messages or queued.max.messages.kbytes is made "not
+ * fetchable" with no deadline, and taking messages off the queue does not
+ * tell the broker thread anything.  It looks again only when something
+ * else wakes it, in practice its one-second idle timeout: the bridge,
+ * faster than the broker thread's refill, would empty the queue and then
+ * wait for most of that second, again and again (seen with -X
+ * debug=fetch: "not fetchable: queued.max.messages.kbytes exceeded",
+ * then nothing for 1 s; on a 1M-message topic half the run went by in
+ * empty polls).
+ *
+ * A seek is the public call that makes the broker thread decide again at
+ * once.  So when the queue has been near one of its limits (where the
+ * partitions may have been stopped) and has then nearly drained, every
+ * partition still to finish is sought to the offset it expects next.
+ * That loses nothing: a seek discards what was fetched before it, and
+ * what it discards is fetched again from that offset; consumer_poll()
+ * drops anything below a partition's next offset, should an older
+ * message still come through.  The queue's byte count is not public, so
+ * it is estimated from the payloads seen so far (librdkafka counts the
+ * payload only). */
+static void restart_fetches(consumer *c) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->pending);
+    for (size_t i = 0; i < c->nparts; i++) {
+        const part_state *ps = &c->parts[i];
+        if (!ps->done) rd_kafka_topic_partition_list_add(l, c->topic, ps->partition)->offset = ps->next;
+    }
+    /* Timeout 0: asynchronous.  Should it fail, librdkafka's own second
+     * still restarts the fetch, so there is nothing to report. */
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
+    if (e) rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    c->refills++;
+}
+
+/* Called before each poll that wants `max` messages.  The restart comes
+ * once fewer than that are left, rather than when the queue is empty: a
+ * poll waits out its timeout for a batch it cannot fill, and the few
+ * messages a seek discards are fetched again in the same round trip. */
+static void note_queue_level(consumer *c, size_t max) {
+    uint64_t queued = (uint64_t)rd_kafka_queue_length(c->queue);
+    if (c->queue_was_near_limit) {
+        if (queued < max) {
+            c->queue_was_near_limit = 0;
+            restart_fetches(c);
+        }
+        return;
+    }
+    uint64_t avg = c->seen_messages ? c->seen_bytes / c->seen_messages : 0;
+    /* Three quarters: between two polls the queue may have touched the
+     * limit and come down again. */
+    if (queued * 4 >= c->queue_limit_messages * 3 || queued * avg * 4 >= c->queue_limit_bytes * 3)
+        c->queue_was_near_limit = 1;
+}
+
+uint64_t consumer_refills(const consumer *c) { return c->refills; }
+
 int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms, size_t *n,
                   char *err, size_t errlen) {
     *n = 0;
     if (c->pending == 0) return 0;
+    note_queue_level(c, max);
     ssize_t got = rd_kafka_consume_batch_queue(c->queue, timeout_ms, msgs, max);
     if (got < 0) {
         snprintf(err, errlen, "topic '%s': consume failed: %s", c->topic,
@@ -538,6 +633,13 @@ int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeou
             rd_kafka_message_destroy(m);
             continue;
         }
+        if (m->offset < ps->next) {
+            /* Already handed out: fetched before a seek (restart_fetches). */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        c->seen_messages++;
+        c->seen_bytes += m->len;
         ps->next = m->offset + 1;
         if (ps->next >= ps->stop) finish(c, ps);
         msgs[kept++] = m;

@@ -87,6 +87,10 @@ size_t consumer_partition_count(const consumer *c);
 void consumer_partition_info(const consumer *c, size_t i, int32_t *partition, int64_t *low,
                              int64_t *high, int64_t *start);
 
+/* How many times the fetches were restarted after the prefetch queue had
+ * come near its limit (consumer.c, restart_fetches()). */
+uint64_t consumer_refills(const consumer *c);
+
 /* True when every partition has reached its stop offset. */
 int consumer_done(const consumer *c);
 

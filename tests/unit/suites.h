@@ -16,5 +16,6 @@ Suite *rbwriter_suite(void);
 Suite *handover_suite(void);
 Suite *native_suite(void);
 Suite *avroudf_suite(void);
+Suite *consumer_suite(void);
 
 #endif
