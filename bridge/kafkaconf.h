@@ -7,8 +7,9 @@
  *
  * The memory budget.  librdkafka 2.0 (Debian 12) stops fetching a partition
  * once the queue its messages go to holds queued.max.messages.kbytes, and
- * looks again only about a second later.  With assign() and one consumer
- * queue every partition's fetch queue is forwarded to that one queue, and
+ * by itself looks again only about a second later (the consumer restarts
+ * it sooner: bridge/consumer.c, restart_fetches()).  With assign() and one
+ * consumer queue every partition's fetch queue is forwarded to that queue, and
  * the limit is checked against the forwarded queue: it is a limit on the
  * total, not per partition.  A budget is therefore applied whole, never
  * divided by the partition count.
