@@ -59,6 +59,7 @@ typedef enum op_code {
     OP_ENUM_ENUM,
     OP_ENUM_STRING,
     OP_UNION,
+    OP_VARIANT,       /* the discriminator `variant`, then kids[0]: the value as that type */
     OP_ARRAY,
     OP_MAP,
     OP_TUPLE
@@ -85,6 +86,7 @@ typedef struct av_op {
     int64_t per_second;       /* OP_TIME: units per second */
     uint32_t nanos_per_unit;
     int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
+    unsigned variant;         /* OP_VARIANT: the index of the type in the Variant */
     char *why;                /* OP_BAD */
 } av_op;
 
@@ -165,6 +167,89 @@ static void set_time(av_op *op, int64_t per_second, int local) {
 }
 
 static int compile_value(compiler *c, const av_node *w, const chtype *t, const char *column, av_op *op);
+static int column_type(const av_node *w, buf *out, int depth, char *err, size_t errlen);
+
+/* How well a Variant's type m suits a value of Avro type w, 0 not at all:
+ * 1 for the kind --describe (and ClickHouse) gives w, then Avro's
+ * promotions (int to long, double, float; long to double, float; float
+ * to double) and the bridge's other date and time readings, in that
+ * order.  A type of the same name as --describe's ranks before all. */
+static int variant_rank(const av_node *w, const chtype *m) {
+    chtype_kind k = m->kind;
+    int ts = w->logical >= AVL_TS_MILLIS && w->logical <= AVL_LTS_NANOS;
+    switch (w->type) {
+    case AV_BOOLEAN: return k == CT_BOOL;
+    case AV_INT:
+        if (w->logical == AVL_DATE) return k == CT_DATE32 ? 1 : k == CT_DATE ? 2 : 0;
+        return k == CT_INT32 ? 1 : k == CT_INT64 ? 2 : k == CT_FLOAT64 ? 3 : k == CT_FLOAT32 ? 4 : 0;
+    case AV_LONG:
+        if (ts) return k == CT_DATETIME64 ? 1 : k == CT_DATETIME ? 2 : 0;
+        return k == CT_INT64 ? 1 : k == CT_FLOAT64 ? 2 : k == CT_FLOAT32 ? 3 : 0;
+    case AV_FLOAT: return k == CT_FLOAT32 ? 1 : k == CT_FLOAT64 ? 2 : 0;
+    case AV_DOUBLE: return k == CT_FLOAT64;
+    case AV_STRING: case AV_BYTES: case AV_FIXED:
+        if (w->logical == AVL_DECIMAL) return k == CT_DECIMAL;
+        if (w->logical == AVL_UUID) return k == CT_UUID;
+        return w->type == AV_FIXED ? k == CT_FIXEDSTRING : k == CT_STRING;
+    case AV_ENUM: return k == CT_ENUM8 || k == CT_ENUM16;
+    case AV_ARRAY: return k == CT_ARRAY;
+    case AV_MAP: return k == CT_MAP;
+    case AV_RECORD: return k == CT_TUPLE;
+    case AV_NULL: case AV_UNION: return 0;
+    }
+    return 0;
+}
+
+/* A value of w (neither null nor a union) into the Variant v: the type
+ * it goes in as is settled here, once; none fitting refuses the schema. */
+static int compile_variant(compiler *c, const av_node *w, const chtype *v, const char *column, av_op *op) {
+    buf want, name;
+    buf_init(&want, 64);
+    buf_init(&name, 64);
+    char why[300] = "";
+    int exact = -1;
+    if (column_type(w, &want, 0, why, sizeof why) == 0) {
+        for (size_t i = 0; i < v->nelems && exact < 0; i++) {
+            name.len = 0;
+            chtype_format(v->elems[i], &name);
+            if (name.len == want.len && !memcmp(name.data, want.data, want.len)) exact = (int)i;
+        }
+    }
+    buf_free(&want);
+    buf_free(&name);
+    av_op kid;
+    char first[300] = "";
+    int found = -1;
+    /* Rank 0 is the exact name; then the ranks of variant_rank. */
+    for (int rank = exact >= 0 ? 0 : 1; rank <= 4 && found < 0; rank++) {
+        for (size_t i = 0; i < v->nelems && found < 0; i++) {
+            if (rank == 0 ? (int)i != exact : variant_rank(w, v->elems[i]) != rank) continue;
+            compiler sub = *c;
+            sub.err = why;
+            sub.errlen = sizeof why;
+            memset(&kid, 0, sizeof kid);
+            if (compile_value(&sub, w, v->elems[i], column, &kid) == 0) {
+                found = (int)i;
+                break;
+            }
+            op_free(&kid);
+            if (!first[0]) snprintf(first, sizeof first, "%s", why);
+        }
+    }
+    if (found < 0) {
+        if (first[0]) {
+            snprintf(c->err, c->errlen, "%s", first);
+            return -1;
+        }
+        return refuse(c, w, v, column, "no type of the Variant takes it");
+    }
+    op->code = OP_VARIANT;
+    op->variant = (unsigned)found;
+    op->nkids = 1;
+    op->kids = kb_xcalloc(1, sizeof *op->kids);
+    op->kids[0] = kid;
+    return 0;
+}
 
 static int compile_tuple(compiler *c, const av_node *w, const chtype *tup, const char *column, av_op *op) {
     if (!tup->names && tup->nelems != w->n)
@@ -215,6 +300,11 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
     op->nullable = (t->kind == CT_LOWCARDINALITY ? t->inner : t)->kind == CT_NULLABLE;
     chtype_kind k = b->kind;
     int rc = 0;
+    if (k == CT_VARIANT && w->type != AV_NULL && w->type != AV_UNION) {
+        rc = compile_variant(c, w, b, column, op);
+        c->depth--;
+        return rc;
+    }
     switch (w->type) {
     case AV_NULL:
         op->code = OP_NULL;
@@ -239,6 +329,13 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
                 fits++;
                 continue;
             }
+            if (k == CT_VARIANT) {
+                /* A Variant names the types it takes: a branch none of
+                 * them takes is a mistake in the schema or the column. */
+                snprintf(c->err, c->errlen, "%s", why);
+                rc = -1;
+                break;
+            }
             op_free(&op->kids[i]);
             memset(&op->kids[i], 0, sizeof op->kids[i]);
             op->kids[i].code = OP_BAD;
@@ -247,7 +344,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
             op->kids[i].why = strdup(why);
             if (!first[0]) snprintf(first, sizeof first, "%s", why);
         }
-        if (others && !fits) {
+        if (!rc && others && !fits) {
             snprintf(c->err, c->errlen, "%s (no branch of the union fits)", first);
             rc = -1;
         }
@@ -791,6 +888,9 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
         if (l < 0 || (uint64_t)l >= op->nkids)
             return bad(r, op, in, "union branch %lld outside the %zu of the schema", (long long)l, op->nkids);
         return decode_any(r, &op->kids[l], in, dst);
+    case OP_VARIANT:
+        rbw_variant(dst, op->base, op->variant);
+        return decode_any(r, &op->kids[0], in, dst);
     case OP_ARRAY:
     case OP_MAP: {
         if (op->nullable) rbw_not_null(dst);
@@ -1082,6 +1182,36 @@ const kb_decoder_ops kb_avro_decoder = {
 
 /* ---- schema to columns ------------------------------------------------- */
 
+/* A union of several types other than null: Variant of their types, as
+ * ClickHouse infers it (null is the Variant's NULL), spelled canonically:
+ * the types sorted by name, one of each. */
+static int variant_type(const av_node *w, buf *out, int depth, char *err, size_t errlen) {
+    buf text;
+    buf_init(&text, 64);
+    buf_put(&text, "Variant(", 8);
+    int any = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->kids[i]->type == AV_NULL) continue;
+        if (any++) buf_put(&text, ", ", 2);
+        if (column_type(w->kids[i], &text, depth + 1, err, errlen)) {
+            buf_free(&text);
+            return -1;
+        }
+    }
+    buf_put(&text, ")", 2); /* with the NUL */
+    chtype *t;
+    char why[300];
+    if (chtype_parse((const char *)text.data, &t, why, sizeof why)) {
+        snprintf(err, errlen, "the union's types make no Variant: %s", why);
+        buf_free(&text);
+        return -1;
+    }
+    chtype_format(t, out);
+    chtype_free(t);
+    buf_free(&text);
+    return 0;
+}
+
 static int column_type(const av_node *w, buf *out, int depth, char *err, size_t errlen) {
     if (depth > 32) {
         snprintf(err, errlen, "schema nested too deeply (recursive?) for a column type");
@@ -1165,10 +1295,11 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
                 only = w->kids[i];
             }
         }
-        if (others != 1) {
-            snprintf(err, errlen, "a union of %d types other than null has no one column type", others);
+        if (others == 0) {
+            snprintf(err, errlen, "a union of null alone has no column type");
             return -1;
         }
+        if (others > 1) return variant_type(w, out, depth, err, errlen);
         int wrap = nulls && only->type != AV_ARRAY && only->type != AV_MAP && only->type != AV_RECORD;
         if (wrap) buf_put(out, "Nullable(", 9);
         if (column_type(only, out, depth + 1, err, errlen)) return -1;
