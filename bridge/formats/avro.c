@@ -1310,13 +1310,83 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
     return -1;
 }
 
+/* The names key columns are checked against: the value's columns and
+ * every key column's own name (each sorted, for lookups), and the few
+ * names given to key columns renamed on the way. */
+typedef struct names {
+    const char **value;
+    size_t nvalue;
+    char **keys;
+    size_t nkeys;
+    char **renamed;
+    size_t nrenamed;
+} names;
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int in_sorted(const void *sorted, size_t n, const char *name) {
+    return n && bsearch(&name, sorted, n, sizeof(const char *), name_cmp);
+}
+
+static void names_free(names *t) {
+    for (size_t i = 0; i < t->nkeys; i++) free(t->keys[i]);
+    for (size_t i = 0; i < t->nrenamed; i++) free(t->renamed[i]);
+    free(t->keys);
+    free(t->renamed);
+    free(t->value);
+}
+
+static char *natural_key_name(const char *field) {
+    size_t n = field ? strlen(field) : 0;
+    char *s = kb_xcalloc(n + 5, 1);
+    memcpy(s, "key", 3);
+    if (field) {
+        s[3] = '_';
+        memcpy(s + 4, field, n);
+    }
+    return s;
+}
+
+/* The key column for key field `field` (NULL: the whole key): `key_<field>`
+ * (or `key`), unless a value column has that name; then the first of
+ * `key_<field>_1`, `_2`, ... that no column has.  Value columns keep their
+ * names, so the list never names a column twice, and the same schemas give
+ * the same names every time. */
+static void key_column_name(names *t, const char *field, buf *out) {
+    char *name = natural_key_name(field);
+    if (t && in_sorted(t->value, t->nvalue, name)) {
+        size_t len = strlen(name);
+        char *tried = kb_xcalloc(len + 24, 1);
+        for (unsigned k = 1;; k++) {
+            snprintf(tried, len + 24, "%s_%u", name, k);
+            int taken = in_sorted(t->value, t->nvalue, tried) || in_sorted(t->keys, t->nkeys, tried);
+            for (size_t i = 0; i < t->nrenamed && !taken; i++) taken = !strcmp(t->renamed[i], tried);
+            if (!taken) break;
+        }
+        char **r = realloc(t->renamed, (t->nrenamed + 1) * sizeof *r);
+        if (!r) abort();
+        t->renamed = r;
+        t->renamed[t->nrenamed++] = tried;
+        free(name);
+        name = strdup(tried);
+        if (!name) abort();
+    }
+    buf_put(out, name, strlen(name));
+    free(name);
+}
+
 /* One column per field of the record r; for the key (`key` set) each
  * named key_<field> and taken by PATH '$key.<field>', or a primitive key
- * whole as `key` PATH '$key'.  Avro names need no quoting in a path. */
-static int record_columns(const av_node *r, int key, buf *out, char *err, size_t errlen) {
+ * whole as `key` PATH '$key' (names made unique against `taken`).  Avro
+ * names need no quoting in a path. */
+static int record_columns(const av_node *r, int key, names *taken, buf *out, char *err, size_t errlen) {
     char why[300];
     if (key && r->type != AV_RECORD) {
-        buf_put(out, "`key` ", 6);
+        buf_u8(out, '`');
+        key_column_name(taken, NULL, out);
+        buf_put(out, "` ", 2);
         if (column_type(r, out, 0, why, sizeof why)) {
             snprintf(err, errlen, "the key: %s", why);
             return -1;
@@ -1331,8 +1401,8 @@ static int record_columns(const av_node *r, int key, buf *out, char *err, size_t
     for (size_t i = 0; i < r->n; i++) {
         if (i) buf_put(out, ",\n", 2);
         buf_u8(out, '`');
-        if (key) buf_put(out, "key_", 4);
-        buf_put(out, r->names[i], strlen(r->names[i]));
+        if (key) key_column_name(taken, r->names[i], out);
+        else buf_put(out, r->names[i], strlen(r->names[i]));
         buf_put(out, "` ", 2);
         if (column_type(r->kids[i], out, 0, why, sizeof why)) {
             snprintf(err, errlen, "field '%s': %s", r->names[i], why);
@@ -1348,44 +1418,104 @@ static int record_columns(const av_node *r, int key, buf *out, char *err, size_t
 }
 
 int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
-    if (record_columns(s->root, 0, out, err, errlen)) return -1;
+    if (record_columns(s->root, 0, NULL, out, err, errlen)) return -1;
     buf_u8(out, '\n');
     return 0;
 }
 
-/* The columns of the latest schema of one subject, after what out holds. */
-static int subject_columns(kb_registry *reg, const char *topic, int key, buf *out, char *err, size_t errlen) {
+/* A writer schema --describe prints columns for, and where it came from
+ * (for messages). */
+typedef struct described {
+    av_schema s;
+    int have;
+    char where[460];
+} described;
+
+/* The latest schema of the subject `<topic>-key` or `<topic>-value`. */
+static int latest_schema(kb_registry *reg, const char *topic, int key, described *d, char *err, size_t errlen) {
     char subject[400], *text;
     uint32_t id;
     snprintf(subject, sizeof subject, "%s-%s", topic, key ? "key" : "value");
     if (kb_registry_latest(reg, subject, &id, &text, err, errlen)) return -1;
-    av_schema s;
+    snprintf(d->where, sizeof d->where, "subject '%s' (schema id %u)", subject, id);
     char why[400];
-    if (av_schema_parse(text, strlen(text), &s, why, sizeof why)) {
-        snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
-        free(text);
+    int rc = av_schema_parse(text, strlen(text), &d->s, why, sizeof why);
+    free(text);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", d->where, why);
         return -1;
     }
+    d->have = 1;
+    return 0;
+}
+
+/* The pipeline's avro-schema, for `format = avro` and `key-format = avro`. */
+static int option_schema(const bridge_options *o, const char *setting, described *d, char *err, size_t errlen) {
+    if (!o->avro_schema) {
+        snprintf(err, errlen, "%s avro needs avro-schema (a file or inline JSON) in the pipeline file", setting);
+        return -1;
+    }
+    char *text, why[400];
+    if (kb_avro_read_schema_option(o->avro_schema, &text, err, errlen)) return -1;
+    snprintf(d->where, sizeof d->where, "avro-schema");
+    int rc = av_schema_parse(text, strlen(text), &d->s, why, sizeof why);
     free(text);
-    int rc = record_columns(s.root, key, out, why, sizeof why);
-    if (rc) snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
-    av_schema_free(&s);
-    return rc;
+    if (rc) {
+        snprintf(err, errlen, "avro-schema: %s", why);
+        return -1;
+    }
+    d->have = 1;
+    return 0;
 }
 
 int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
-    int key = o->key_format && !strcmp(o->key_format, "avro-confluent");
-    /* The value's subject unless only the key is in the registry. */
-    int value = !key || (o->format && !strcmp(o->format, "avro-confluent"));
-    kb_registry *reg;
-    if (open_registry(&reg, o, err, errlen)) return -1;
+    /* Where each part's writer schema is: 0 nowhere, 1 the registry, 2
+     * the pipeline's avro-schema.  Without an Avro format the value's
+     * subject in the registry, unless only the key is Avro. */
+    int key = 0, value = 0;
+    if (o->key_format && !strcmp(o->key_format, "avro-confluent")) key = 1;
+    else if (o->key_format && !strcmp(o->key_format, "avro")) key = 2;
+    if (o->format && !strcmp(o->format, "avro-confluent")) value = 1;
+    else if (o->format && !strcmp(o->format, "avro")) value = 2;
+    else if (!key) value = 1;
+    described kd = {0}, vd = {0};
+    kb_registry *reg = NULL;
     int rc = 0;
-    if (key) {
-        rc = subject_columns(reg, o->topic, 1, out, err, errlen);
+    if ((key == 1 || value == 1) && open_registry(&reg, o, err, errlen)) return -1;
+    if (key == 1) rc = latest_schema(reg, o->topic, 1, &kd, err, errlen);
+    else if (key == 2) rc = option_schema(o, "key-format =", &kd, err, errlen);
+    if (!rc && value == 1) rc = latest_schema(reg, o->topic, 0, &vd, err, errlen);
+    else if (!rc && value == 2) rc = option_schema(o, "format =", &vd, err, errlen);
+    kb_registry_close(reg);
+    names taken = {0};
+    if (!rc && key) {
+        /* The value's names, and the key's own, before any key column is named. */
+        const av_node *v = value ? vd.s.root : NULL, *k = kd.s.root;
+        size_t nv = v && v->type == AV_RECORD ? v->n : 0, nk = k->type == AV_RECORD ? k->n : 1;
+        taken.value = kb_xcalloc(nv + 1, sizeof *taken.value);
+        for (size_t i = 0; i < nv; i++) taken.value[taken.nvalue++] = v->names[i];
+        qsort(taken.value, taken.nvalue, sizeof *taken.value, name_cmp);
+        taken.keys = kb_xcalloc(nk, sizeof *taken.keys);
+        for (size_t i = 0; i < nk; i++)
+            taken.keys[taken.nkeys++] = natural_key_name(k->type == AV_RECORD ? k->names[i] : NULL);
+        qsort(taken.keys, taken.nkeys, sizeof *taken.keys, name_cmp);
+        char why[300];
+        if (record_columns(k, 1, &taken, out, why, sizeof why)) {
+            snprintf(err, errlen, "%s: %s", kd.where, why);
+            rc = -1;
+        }
         if (!rc && value) buf_put(out, ",\n", 2);
     }
-    if (!rc && value) rc = subject_columns(reg, o->topic, 0, out, err, errlen);
-    kb_registry_close(reg);
+    if (!rc && value) {
+        char why[300];
+        if (record_columns(vd.s.root, 0, NULL, out, why, sizeof why)) {
+            snprintf(err, errlen, "%s: %s", vd.where, why);
+            rc = -1;
+        }
+    }
+    names_free(&taken);
+    if (kd.have) av_schema_free(&kd.s);
+    if (vd.have) av_schema_free(&vd.s);
     if (!rc) buf_u8(out, '\n');
     return rc;
 }

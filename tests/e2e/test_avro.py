@@ -373,9 +373,11 @@ def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge
 
 
 def describe(broker, registry, topic: str, extra: str = "") -> subprocess.CompletedProcess:
+    """--describe of a pipeline file; without a registry (None) none is named."""
     conf = user_scripts_dir() / "kafka-bridge.d" / f"{topic}.conf"
     conf.parent.mkdir(exist_ok=True)
-    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\nschema-registry = {registry.url}\n{extra}")
+    reg = f"schema-registry = {registry.url}\n" if registry else ""
+    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\n{reg}{extra}")
     return subprocess.run([str(BRIDGE), "--pipeline", topic, "--describe"], capture_output=True, text=True,
                           timeout=60, env=dict(os.environ, KAFKA_BRIDGE_PIPELINES=str(conf.parent)))
 
@@ -409,6 +411,70 @@ def test_describe_lists_key_columns_when_the_key_is_avro(broker, registry, bridg
     out = describe(broker, registry, topic2, "format = json\nkey-format = avro-confluent\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout == "`key` String PATH '$key'\n"
+
+
+def test_describe_key_names_never_repeat_a_value_column(broker, registry, bridge, clickhouse):
+    """A key field whose key_<field> name a value field has: the key column
+    is renamed (key_<field>_1, or the next free number), value columns keep
+    their names; the printed list runs the pipeline as it is."""
+    topic = unique("desckey")
+    key_schema = record("K", [{"name": "id", "type": "long"}, {"name": "region", "type": "string"}])
+    value_schema = record("V", [{"name": "key_id", "type": "long"}, {"name": "name", "type": "string"}])
+    kid = registry.register(f"{topic}-key", key_schema)
+    vid = registry.register(f"{topic}-value", value_schema)
+    settings = "format = avro-confluent\nkey-format = avro-confluent\n"
+    out = describe(broker, registry, topic, settings)
+    assert out.returncode == 0, out.stderr
+    columns = out.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`key_id_1` Int64 PATH '$key.id'", "`key_region` String PATH '$key.region'",
+                       "`key_id` Int64", "`name` String"]
+    # The same schemas give the same names again.
+    assert describe(broker, registry, topic, settings).stdout == out.stdout
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, frame(kid, datum(key_schema, {"id": i, "region": f"r{i}"})),
+                            frame(vid, datum(value_schema, {"key_id": 100 + i, "name": f"n{i}"})))
+                           for i in range(3)])
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, settings + f"schema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT key_id_1, key_region, key_id, name FROM {table} ORDER BY key_id_1") == [
+        (str(i), f"r{i}", str(100 + i), f"n{i}") for i in range(3)]
+
+
+def test_describe_of_plain_datums_uses_the_avro_schema(broker, bridge, clickhouse, tmp_path):
+    """format = avro (and key-format = avro): --describe prints the columns
+    of the pipeline's avro-schema, no registry needed; the printed list
+    runs the pipeline as it is."""
+    import json
+    schema = record("Plain", [{"name": "id", "type": "long"}, {"name": "v", "type": ["null", "string", "long"]},
+                              {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}])
+    path = tmp_path / "plain.avsc"
+    path.write_text(json.dumps(schema))
+    topic = unique("descplain")
+    settings = f"format = avro\navro-schema = {path}\n"
+    out = describe(broker, None, topic, settings)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "`id` Int64,\n`v` Variant(Int64, String),\n`at` DateTime64(3, 'UTC')\n"
+    keyed = describe(broker, None, topic, settings + "key-format = avro\n")
+    assert keyed.returncode == 0, keyed.stderr
+    columns = keyed.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`key_id` Int64 PATH '$key.id'", "`key_v` Variant(Int64, String) PATH '$key.v'",
+                       "`key_at` DateTime64(3, 'UTC') PATH '$key.at'",
+                       "`id` Int64", "`v` Variant(Int64, String)", "`at` DateTime64(3, 'UTC')"]
+    missing = describe(broker, None, topic, "format = avro\n")
+    assert missing.returncode != 0 and "format = avro needs avro-schema" in missing.stderr
+    rows = [{"id": i, "v": [None, f"s{i}", i][i % 3], "at": 1700000000000 + i} for i in range(4)]
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, datum(schema, dict(r, id=10 + r["id"])), datum(schema, r)) for r in rows])
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, settings + "key-format = avro\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT key_id, id, v, variantType(v), key_v, at "
+                           f"FROM {table} ORDER BY id") == [
+        ("10", "0", None, "None", None, "2023-11-14 22:13:20.000"),
+        ("11", "1", "s1", "String", "s1", "2023-11-14 22:13:20.001"),
+        ("12", "2", "2", "Int64", "2", "2023-11-14 22:13:20.002"),
+        ("13", "3", None, "None", None, "2023-11-14 22:13:20.003")]
 
 
 def test_deliberate_differences(clickhouse, broker, registry, bridge):

@@ -6,6 +6,7 @@
 #include "avroschema.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "options.h"
 #include "suites.h"
 
 /* ---- binary primitives --------------------------------------------------- */
@@ -380,6 +381,65 @@ START_TEST(columns_of_unions_are_variants) {
 }
 END_TEST
 
+/* --describe of plain datums: the writer schema is the pipeline's
+ * avro-schema, for the value and (key-format = avro) for the key. */
+static const char *describe_plain(const char *format, const char *key_format, const char *schema) {
+    static char out[4096];
+    bridge_options o = {0};
+    o.topic = "t";
+    o.format = (char *)format;
+    o.key_format = (char *)key_format;
+    o.avro_schema = (char *)schema;
+    buf b;
+    buf_init(&b, 256);
+    char err[512];
+    if (kb_avro_describe(&o, &b, err, sizeof err)) snprintf(out, sizeof out, "ERROR %s", err);
+    else snprintf(out, sizeof out, "%.*s", (int)b.len, (const char *)b.data);
+    buf_free(&b);
+    return out;
+}
+
+START_TEST(describe_plain_datums) {
+    const char *s = REC(F("id", "\"long\"") "," F("v", "[\"null\",\"string\",\"long\"]"));
+    ck_assert_str_eq(describe_plain("avro", NULL, s), "`id` Int64,\n`v` Variant(Int64, String)\n");
+    ck_assert_str_eq(describe_plain("avro", "avro", s),
+                     "`key_id` Int64 PATH '$key.id',\n`key_v` Variant(Int64, String) PATH '$key.v',\n"
+                     "`id` Int64,\n`v` Variant(Int64, String)\n");
+    ck_assert_str_eq(describe_plain("json", "avro", "\"string\""), "`key` String PATH '$key'\n");
+    ck_assert_str_eq(describe_plain("avro", NULL, NULL),
+                     "ERROR format = avro needs avro-schema (a file or inline JSON) in the pipeline file");
+    ck_assert_str_eq(describe_plain("avro", NULL, "\"long\""), "ERROR avro-schema: the schema is a long, not a record");
+    ck_assert_ptr_nonnull(strstr(describe_plain("avro", NULL, "{"), "ERROR avro-schema: schema is not JSON"));
+}
+END_TEST
+
+/* A key column whose key_<field> name a value field has is renamed, the
+ * first free of key_<field>_1, _2, ...; value columns keep their names. */
+START_TEST(describe_key_names_are_unique) {
+    const char *s = REC(F("x", "\"long\"") "," F("key_x", "\"int\"") "," F("key_x_1", "\"string\""));
+    ck_assert_str_eq(describe_plain("avro", "avro", s),
+                     "`key_x_2` Int64 PATH '$key.x',\n`key_key_x` Int32 PATH '$key.key_x',\n"
+                     "`key_key_x_1` String PATH '$key.key_x_1',\n"
+                     "`x` Int64,\n`key_x` Int32,\n`key_x_1` String\n");
+    /* key_x_1 is another key column's own name: not taken from it. */
+    const char *t = REC(F("x", "\"long\"") "," F("key_x", "\"int\"") "," F("x_1", "\"string\""));
+    ck_assert_str_eq(describe_plain("avro", "avro", t),
+                     "`key_x_2` Int64 PATH '$key.x',\n`key_key_x` Int32 PATH '$key.key_x',\n"
+                     "`key_x_1` String PATH '$key.x_1',\n"
+                     "`x` Int64,\n`key_x` Int32,\n`x_1` String\n");
+    /* A whole primitive key and a value field named key. */
+    ck_assert_str_eq(describe_plain("avro", "avro", REC(F("key", "\"long\""))),
+                     "`key_key` Int64 PATH '$key.key',\n`key` Int64\n");
+    /* The printed list parses: no column twice. */
+    const char *list = describe_plain("avro", "avro", s);
+    chcolumns cols;
+    char err[256];
+    ck_assert_msg(chcolumns_parse(list, &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(cols.n, 6);
+    chcolumns_free(&cols);
+}
+END_TEST
+
 START_TEST(columns_from_a_schema) {
     av_schema s;
     char err[256];
@@ -415,6 +475,8 @@ Suite *avro_suite(void) {
     tcase_add_test(tc, unions_into_variants_refused_up_front);
     tcase_add_test(tc, other_formats_refuse_variant_columns);
     tcase_add_test(tc, columns_of_unions_are_variants);
+    tcase_add_test(tc, describe_plain_datums);
+    tcase_add_test(tc, describe_key_names_are_unique);
     suite_add_tcase(s, tc);
     return s;
 }
