@@ -210,7 +210,9 @@ static int parse_wrapper(cursor *c, int depth, chtype_kind kind, chtype **out) {
     if (kind == CT_NULLABLE) {
         switch (inner->kind) {
         case CT_NULLABLE: case CT_LOWCARDINALITY: case CT_ARRAY: case CT_MAP: case CT_NESTED:
-            why = "Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested";
+        case CT_VARIANT:
+            why = "Nullable cannot wrap Nullable, LowCardinality, Array, Map, Nested or Variant "
+                  "(a Variant holds NULL itself)";
             break;
         default:
             break;
@@ -449,7 +451,63 @@ static int parse_element_name(cursor *c, char **out) {
     return 0;
 }
 
-/* Tuple(T, U), Tuple(a T, b U), Nested(a T, b U), Map(K, V). */
+static int has_low_cardinality(const chtype *t) {
+    if (t->kind == CT_LOWCARDINALITY) return 1;
+    if (t->inner && has_low_cardinality(t->inner)) return 1;
+    for (size_t i = 0; i < t->nelems; i++)
+        if (has_low_cardinality(t->elems[i])) return 1;
+    return 0;
+}
+
+typedef struct named_type {
+    buf name;
+    chtype *type;
+} named_type;
+
+static int named_type_cmp(const void *a, const void *b) {
+    const named_type *x = a, *y = b;
+    size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = memcmp(x->name.data, y->name.data, n);
+    return c ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+/* A Variant's types as ClickHouse keeps them: what may not stand inside
+ * refused, sorted by canonical name, a type given twice kept once. */
+static int variant_settle(cursor *c, chtype *t) {
+    for (size_t i = 0; i < t->nelems; i++) {
+        const chtype *e = t->elems[i];
+        if (e->kind == CT_NULLABLE || (e->kind == CT_LOWCARDINALITY && e->inner->kind == CT_NULLABLE))
+            return fail(c, "Nullable types are not allowed inside Variant (a Variant holds NULL itself)");
+        if (e->kind == CT_VARIANT) return fail(c, "a Variant cannot hold a Variant directly");
+        if (has_low_cardinality(e))
+            return fail(c, "LowCardinality inside Variant is not supported (the Native output names "
+                           "types without it, which would change their order)");
+    }
+    named_type *v = xcalloc(t->nelems, sizeof *v);
+    for (size_t i = 0; i < t->nelems; i++) {
+        buf_init(&v[i].name, 32);
+        chtype_format(t->elems[i], &v[i].name);
+        v[i].type = t->elems[i];
+    }
+    qsort(v, t->nelems, sizeof *v, named_type_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < t->nelems; i++) {
+        if (n && named_type_cmp(&v[i], &v[n - 1]) == 0) {
+            chtype_free(v[i].type);
+            buf_free(&v[i].name);
+            continue;
+        }
+        t->elems[n++] = v[i].type;
+    }
+    for (size_t i = 0; i < t->nelems; i++) buf_free(&v[i].name);
+    free(v);
+    t->nelems = n;
+    /* 255 is the discriminator of NULL. */
+    if (n > 255) return fail(c, "a Variant holds at most 255 types");
+    return 0;
+}
+
+/* Tuple(T, U), Tuple(a T, b U), Nested(a T, b U), Map(K, V), Variant(T, U). */
 static int parse_elements(cursor *c, int depth, chtype_kind kind, chtype **out) {
     chtype *t = new_type(kind);
     size_t cap = 4;
@@ -467,7 +525,7 @@ static int parse_elements(cursor *c, int depth, chtype_kind kind, chtype **out) 
             t->names = nm;
         }
         char *name = NULL;
-        int has_name = kind == CT_MAP ? 0 : parse_element_name(c, &name);
+        int has_name = kind == CT_MAP || kind == CT_VARIANT ? 0 : parse_element_name(c, &name);
         if (has_name < 0) goto bad;
         if (named >= 0 && named != has_name) {
             free(name);
@@ -516,14 +574,15 @@ static int parse_elements(cursor *c, int depth, chtype_kind kind, chtype **out) 
         case CT_NULLABLE:
             fail(c, "a Map key cannot be Nullable");
             goto bad;
-        case CT_ARRAY: case CT_MAP: case CT_TUPLE: case CT_NESTED:
+        case CT_ARRAY: case CT_MAP: case CT_TUPLE: case CT_NESTED: case CT_VARIANT:
             fail(c, "Map keys come from JSON object keys, which are strings: a key of Array, "
-                    "Map or Tuple type is not supported");
+                    "Map, Tuple or Variant type is not supported");
             goto bad;
         default:
             break;
         }
     }
+    if (kind == CT_VARIANT && variant_settle(c, t)) goto bad;
     *out = t;
     return 0;
 bad:
@@ -555,6 +614,7 @@ static int parse_type(cursor *c, int depth, chtype **out) {
     if (IS("Map")) return parse_elements(c, depth, CT_MAP, out);
     if (IS("Tuple")) return parse_elements(c, depth, CT_TUPLE, out);
     if (IS("Nested")) return parse_elements(c, depth, CT_NESTED, out);
+    if (IS("Variant")) return parse_elements(c, depth, CT_VARIANT, out);
     if (IS("DateTime")) return parse_datetime(c, 0, out);
     if (IS("DateTime64")) return parse_datetime(c, 1, out);
     if (IS("Decimal")) return parse_decimal(c, 0, out);
@@ -874,7 +934,8 @@ void chtype_format(const chtype *t, buf *out) {
     case CT_MAP:
     case CT_TUPLE:
     case CT_NESTED:
-        put_str(out, t->kind == CT_MAP ? "Map(" : t->kind == CT_TUPLE ? "Tuple(" : "Nested(");
+    case CT_VARIANT:
+        put_str(out, t->kind == CT_MAP ? "Map(" : t->kind == CT_TUPLE ? "Tuple(" : t->kind == CT_NESTED ? "Nested(" : "Variant(");
         for (size_t i = 0; i < t->nelems; i++) {
             if (i) put_str(out, ", ");
             if (t->names) {
@@ -910,8 +971,16 @@ size_t chtype_fixed_size(const chtype *t) {
         }
         return sum;
     }
-    case CT_STRING: case CT_NULLABLE: case CT_ARRAY: case CT_MAP: case CT_NESTED: return 0;
+    case CT_STRING: case CT_NULLABLE: case CT_ARRAY: case CT_MAP: case CT_NESTED: case CT_VARIANT: return 0;
     }
+    return 0;
+}
+
+int chtype_has_variant(const chtype *t) {
+    if (t->kind == CT_VARIANT) return 1;
+    if (t->inner && chtype_has_variant(t->inner)) return 1;
+    for (size_t i = 0; i < t->nelems; i++)
+        if (chtype_has_variant(t->elems[i])) return 1;
     return 0;
 }
 

@@ -33,8 +33,16 @@
  * compared with ClickHouse's own spelling as plain strings: Decimal32(2) is
  * Decimal(9, 2), an Enum's elements are sorted by value, and so on.
  *
- * A type this version cannot encode (Variant, Dynamic, JSON,
- * AggregateFunction, ...) or a combination ClickHouse itself forbids
+ * Variant(T, U, ...) keeps its types as ClickHouse does: sorted by their
+ * canonical names (byte order) with repeats dropped, because a value's
+ * discriminator is its type's index in that order.  ClickHouse refuses
+ * Nullable, LowCardinality(Nullable) and Variant directly inside a
+ * Variant, and a Nullable(Variant); so does this parser, which also
+ * refuses LowCardinality anywhere inside a Variant (Native output names
+ * types without LowCardinality, which would change their order).
+ *
+ * A type this version cannot encode (Dynamic, JSON, AggregateFunction,
+ * ...) or a combination ClickHouse itself forbids
  * (Nullable(Array(...)), LowCardinality(Decimal(...)), ...) is refused
  * here, with the column and the type named, so that no message is read for
  * a plan that cannot work.
@@ -85,7 +93,8 @@ typedef enum chtype_kind {
     CT_ARRAY,
     CT_MAP,
     CT_TUPLE,
-    CT_NESTED  /* inside another type: Array(Tuple(...)) spelled Nested(...) */
+    CT_NESTED, /* inside another type: Array(Tuple(...)) spelled Nested(...) */
+    CT_VARIANT /* elems: the types, sorted by their names as ClickHouse sorts them */
 } chtype_kind;
 
 typedef struct chtype_enum_item {
@@ -102,7 +111,7 @@ typedef struct chtype {
     char *timezone;        /* DateTime, DateTime64: as written, NULL when not given */
     tz_zone *zone;         /* DateTime, DateTime64: the zone of local times, default one if none given */
     struct chtype *inner;  /* Nullable, LowCardinality, Array */
-    struct chtype **elems; /* Tuple, Nested: the elements; Map: key and value */
+    struct chtype **elems; /* Tuple, Nested: the elements; Map: key and value; Variant: its types */
     char **names;          /* Tuple, Nested: element names; NULL for an unnamed Tuple */
     size_t nelems;
     chtype_enum_item *items; /* Enum: sorted by value */
@@ -137,6 +146,10 @@ void chtype_format(const chtype *t, buf *out);
  * variable-size types (String, Array, Map, Nullable of anything, and
  * tuples holding one of them). */
 size_t chtype_fixed_size(const chtype *t);
+
+/* Whether t is or holds a Variant anywhere (for decoders that cannot
+ * fill one). */
+int chtype_has_variant(const chtype *t);
 
 /* t with any Nullable/LowCardinality wrappers removed. */
 const chtype *chtype_base(const chtype *t);

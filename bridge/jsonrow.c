@@ -273,8 +273,7 @@ end:
 }
 
 static int json_open(void **state, const kb_decoder_config *cfg, char *err, size_t errlen) {
-    (void)err;
-    (void)errlen;
+    if (rowplan_refuse_variant(cfg->plan, cfg->source, cfg->format, err, errlen)) return -1;
     *state = jsondec_new(cfg->plan, cfg->source);
     return 0;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* The shapes a value can have once types are reduced to their streams. */
-typedef enum node_kind { N_FIXED, N_STRING, N_NULLABLE, N_ARRAY, N_TUPLE } node_kind;
+typedef enum node_kind { N_FIXED, N_STRING, N_NULLABLE, N_ARRAY, N_TUPLE, N_VARIANT } node_kind;
 
 /* One node per type node, numbered depth first, so that a column's streams
  * are its nodes' buffers in index order. */
@@ -13,10 +13,10 @@ typedef struct node {
     node_kind kind;
     size_t width;       /* N_FIXED: bytes per value */
     uint32_t child;     /* N_NULLABLE, N_ARRAY: the element's node */
-    uint32_t *elems;    /* N_TUPLE: the elements' nodes */
+    uint32_t *elems;    /* N_TUPLE: the elements' nodes; N_VARIANT: its types' */
     size_t nelems;
     uint64_t count;     /* N_ARRAY: elements so far in this block */
-    buf stream;         /* null map, offsets or values */
+    buf stream;         /* null map, offsets, discriminators or values */
 } node;
 
 struct native {
@@ -26,6 +26,7 @@ struct native {
     node *nodes;
     size_t nnodes, cap;
     uint32_t *root;     /* per column: its first node; root[ncols] = nnodes */
+    size_t *variants;   /* per column: its Variant nodes, each one prefix (below) */
     buf *type_names;    /* per column: the type as the block names it */
 };
 
@@ -64,6 +65,14 @@ static uint32_t compile(native *n, const chtype *t) {
         id = add_node(n, N_ARRAY);
         uint32_t child = compile(n, t->inner);
         n->nodes[id].child = child;
+        return id;
+    }
+    case CT_VARIANT: {
+        id = add_node(n, N_VARIANT);
+        uint32_t *elems = kb_xcalloc(t->nelems, sizeof *elems);
+        for (size_t i = 0; i < t->nelems; i++) elems[i] = compile(n, t->elems[i]);
+        n->nodes[id].elems = elems;
+        n->nodes[id].nelems = t->nelems;
         return id;
     }
     case CT_MAP:
@@ -115,6 +124,7 @@ native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
     n->max_rows = max_rows ? max_rows : 1;
     n->max_bytes = max_bytes ? max_bytes : 1;
     n->root = kb_xcalloc(plan->ncols + 1, sizeof *n->root);
+    n->variants = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->variants);
     n->type_names = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->type_names);
     for (size_t c = 0; c < plan->ncols; c++) {
         n->root[c] = compile(n, plan->cols[c].type);
@@ -124,6 +134,8 @@ native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
         unstrip(s);
     }
     n->root[plan->ncols] = (uint32_t)n->nnodes;
+    for (size_t c = 0; c < plan->ncols; c++)
+        for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++) n->variants[c] += n->nodes[i].kind == N_VARIANT;
     return n;
 }
 
@@ -136,6 +148,7 @@ void native_close(native *n) {
     for (size_t c = 0; c < n->ncols; c++) buf_free(&n->type_names[c]);
     free(n->type_names);
     free(n->root);
+    free(n->variants);
     free(n->nodes);
     free(n);
 }
@@ -178,6 +191,9 @@ static void put_default(native *n, uint32_t id) {
         return;
     case N_TUPLE:
         for (size_t i = 0; i < nd->nelems; i++) put_default(n, nd->elems[i]);
+        return;
+    case N_VARIANT: /* NULL: no type's column gets a row */
+        buf_u8(&nd->stream, 255);
         return;
     }
 }
@@ -224,6 +240,16 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
         for (size_t i = 0; i < nd->nelems; i++)
             if (take(n, nd->elems[i], p, end)) return -1;
         return 0;
+    case N_VARIANT: {
+        /* The discriminator as it came (ClickHouse's global one); only the
+         * named type's column gets the value. */
+        if (*p == end) return -1;
+        unsigned char d = *(*p)++;
+        buf_u8(&nd->stream, d);
+        if (d == 255) return 0;
+        if (d >= nd->nelems) return -1;
+        return take(n, nd->elems[d], p, end);
+    }
     }
     return -1;
 }
@@ -231,7 +257,8 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
 static void put_block(native *n, size_t rows, buf *out) {
     const rowplan *plan = n->plan;
     size_t total = 32;
-    for (size_t c = 0; c < plan->ncols; c++) total += plan->cols[c].name_len + n->type_names[c].len + 20;
+    for (size_t c = 0; c < plan->ncols; c++)
+        total += plan->cols[c].name_len + n->type_names[c].len + 20 + 8 * n->variants[c];
     for (size_t i = 0; i < n->nnodes; i++) total += n->nodes[i].stream.len;
     buf_reserve(out, total);
     buf_leb128(out, plan->ncols);
@@ -239,6 +266,10 @@ static void put_block(native *n, size_t rows, buf *out) {
     for (size_t c = 0; c < plan->ncols; c++) {
         buf_rb_string(out, plan->cols[c].name, plan->cols[c].name_len);
         buf_rb_string(out, n->type_names[c].data, n->type_names[c].len);
+        /* Before any stream, each Variant's prefix, in node order (which
+         * is the order ClickHouse reads prefixes in): the discriminators'
+         * mode, a UInt64, 0 = basic (one byte per row, 255 NULL). */
+        for (size_t v = 0; v < n->variants[c]; v++) buf_le(out, 0, 8);
         for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++) buf_put(out, n->nodes[i].stream.data, n->nodes[i].stream.len);
     }
 }

@@ -21,7 +21,13 @@
  *                         (cumulative), then T for every element;
  *     Map(K, V)           as Array(Tuple(K, V)): offsets, all keys, all
  *                         values;
- *     Tuple(...)          each element's column in turn.
+ *     Tuple(...)          each element's column in turn;
+ *     Variant(...)        one byte per row, the discriminator (255 = NULL),
+ *                         then each type's column holding only the rows
+ *                         of that type, in the Variant's (sorted) order;
+ *                         before all of the column's streams, one UInt64
+ *                         0 per Variant in it (its discriminators' mode,
+ *                         basic), in the order the types nest.
  * LowCardinality(T) is sent as T, and named so in the block: its own
  * encoding (dictionaries and indexes) would be built only to be rebuilt;
  * ClickHouse converts a column whose type differs from the table's

@@ -51,6 +51,9 @@ void rbw_default(buf *out, const chtype *t) {
     case CT_TUPLE:
         for (size_t i = 0; i < t->nelems; i++) rbw_default(out, t->elems[i]);
         return;
+    case CT_VARIANT: /* ClickHouse's default of a Variant is NULL */
+        rbw_variant_null(out);
+        return;
     case CT_ENUM8:
     case CT_ENUM16:
         /* ClickHouse's default of an Enum is its first element by value,

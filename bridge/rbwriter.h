@@ -169,6 +169,19 @@ void rbw_count_end(buf *out, size_t at, uint64_t n);
 #define RBW_UNSET SIZE_MAX
 void rbw_tuple_order(buf *out, size_t base, const chtype *t, const size_t *span, buf *scratch);
 
+/* Variant: one byte, the discriminator, then the value in the encoding of
+ * the type it names.  The discriminator is the type's index in t->elems,
+ * which chtype keeps sorted as ClickHouse sorts them; NULL is 255 and
+ * nothing follows it (also rbw_default's value for a Variant).
+ * rbw_variant returns the type the value is then written as; i must be
+ * below t->nelems, which the decoder settled when it compiled its plan. */
+#define RBW_VARIANT_NULL 255
+static inline const chtype *rbw_variant(buf *out, const chtype *t, unsigned i) {
+    buf_u8(out, (uint8_t)i);
+    return t->elems[i];
+}
+static inline void rbw_variant_null(buf *out) { buf_u8(out, RBW_VARIANT_NULL); }
+
 /* ---- messages ------------------------------------------------------------- */
 
 /* The refusals above show the value as this module sees it ("value 300 is

@@ -300,3 +300,16 @@ int rowplan_reads_headers(const rowplan *p) {
             return 1;
     return 0;
 }
+
+int rowplan_refuse_variant(const rowplan *p, field_source source, const char *format, char *err,
+                           size_t errlen) {
+    for (size_t i = 0; i < p->ncols; i++) {
+        const plan_column *c = &p->cols[i];
+        if (c->meta != META_NONE || c->source != source || !chtype_has_variant(c->type)) continue;
+        snprintf(err, errlen, "column '%s': %s %s cannot fill a Variant column (only Avro "
+                              "unions of several types can)", c->name,
+                 source == FIELD_KEY ? "--key-format" : "--format", format);
+        return -1;
+    }
+    return 0;
+}

@@ -96,4 +96,10 @@ int rowplan_reads_key(const rowplan *p);
  * consumer fill kb_msg.headers. */
 int rowplan_reads_headers(const rowplan *p);
 
+/* For a decoder that cannot fill Variant columns (only Avro's unions map
+ * onto one): -1 with err naming the first column read from `source` whose
+ * type is or holds a Variant, and the format; else 0. */
+int rowplan_refuse_variant(const rowplan *p, field_source source, const char *format, char *err,
+                           size_t errlen);
+
 #endif

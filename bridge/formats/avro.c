@@ -59,6 +59,7 @@ typedef enum op_code {
     OP_ENUM_ENUM,
     OP_ENUM_STRING,
     OP_UNION,
+    OP_VARIANT,       /* the discriminator `variant`, then kids[0]: the value as that type */
     OP_ARRAY,
     OP_MAP,
     OP_TUPLE
@@ -85,6 +86,7 @@ typedef struct av_op {
     int64_t per_second;       /* OP_TIME: units per second */
     uint32_t nanos_per_unit;
     int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
+    unsigned variant;         /* OP_VARIANT: the index of the type in the Variant */
     char *why;                /* OP_BAD */
 } av_op;
 
@@ -165,6 +167,89 @@ static void set_time(av_op *op, int64_t per_second, int local) {
 }
 
 static int compile_value(compiler *c, const av_node *w, const chtype *t, const char *column, av_op *op);
+static int column_type(const av_node *w, buf *out, int depth, char *err, size_t errlen);
+
+/* How well a Variant's type m suits a value of Avro type w, 0 not at all:
+ * 1 for the kind --describe (and ClickHouse) gives w, then Avro's
+ * promotions (int to long, double, float; long to double, float; float
+ * to double) and the bridge's other date and time readings, in that
+ * order.  A type of the same name as --describe's ranks before all. */
+static int variant_rank(const av_node *w, const chtype *m) {
+    chtype_kind k = m->kind;
+    int ts = w->logical >= AVL_TS_MILLIS && w->logical <= AVL_LTS_NANOS;
+    switch (w->type) {
+    case AV_BOOLEAN: return k == CT_BOOL;
+    case AV_INT:
+        if (w->logical == AVL_DATE) return k == CT_DATE32 ? 1 : k == CT_DATE ? 2 : 0;
+        return k == CT_INT32 ? 1 : k == CT_INT64 ? 2 : k == CT_FLOAT64 ? 3 : k == CT_FLOAT32 ? 4 : 0;
+    case AV_LONG:
+        if (ts) return k == CT_DATETIME64 ? 1 : k == CT_DATETIME ? 2 : 0;
+        return k == CT_INT64 ? 1 : k == CT_FLOAT64 ? 2 : k == CT_FLOAT32 ? 3 : 0;
+    case AV_FLOAT: return k == CT_FLOAT32 ? 1 : k == CT_FLOAT64 ? 2 : 0;
+    case AV_DOUBLE: return k == CT_FLOAT64;
+    case AV_STRING: case AV_BYTES: case AV_FIXED:
+        if (w->logical == AVL_DECIMAL) return k == CT_DECIMAL;
+        if (w->logical == AVL_UUID) return k == CT_UUID;
+        return w->type == AV_FIXED ? k == CT_FIXEDSTRING : k == CT_STRING;
+    case AV_ENUM: return k == CT_ENUM8 || k == CT_ENUM16;
+    case AV_ARRAY: return k == CT_ARRAY;
+    case AV_MAP: return k == CT_MAP;
+    case AV_RECORD: return k == CT_TUPLE;
+    case AV_NULL: case AV_UNION: return 0;
+    }
+    return 0;
+}
+
+/* A value of w (neither null nor a union) into the Variant v: the type
+ * it goes in as is settled here, once; none fitting refuses the schema. */
+static int compile_variant(compiler *c, const av_node *w, const chtype *v, const char *column, av_op *op) {
+    buf want, name;
+    buf_init(&want, 64);
+    buf_init(&name, 64);
+    char why[300] = "";
+    int exact = -1;
+    if (column_type(w, &want, 0, why, sizeof why) == 0) {
+        for (size_t i = 0; i < v->nelems && exact < 0; i++) {
+            name.len = 0;
+            chtype_format(v->elems[i], &name);
+            if (name.len == want.len && !memcmp(name.data, want.data, want.len)) exact = (int)i;
+        }
+    }
+    buf_free(&want);
+    buf_free(&name);
+    av_op kid;
+    char first[300] = "";
+    int found = -1;
+    /* Rank 0 is the exact name; then the ranks of variant_rank. */
+    for (int rank = exact >= 0 ? 0 : 1; rank <= 4 && found < 0; rank++) {
+        for (size_t i = 0; i < v->nelems && found < 0; i++) {
+            if (rank == 0 ? (int)i != exact : variant_rank(w, v->elems[i]) != rank) continue;
+            compiler sub = *c;
+            sub.err = why;
+            sub.errlen = sizeof why;
+            memset(&kid, 0, sizeof kid);
+            if (compile_value(&sub, w, v->elems[i], column, &kid) == 0) {
+                found = (int)i;
+                break;
+            }
+            op_free(&kid);
+            if (!first[0]) snprintf(first, sizeof first, "%s", why);
+        }
+    }
+    if (found < 0) {
+        if (first[0]) {
+            snprintf(c->err, c->errlen, "%s", first);
+            return -1;
+        }
+        return refuse(c, w, v, column, "no type of the Variant takes it");
+    }
+    op->code = OP_VARIANT;
+    op->variant = (unsigned)found;
+    op->nkids = 1;
+    op->kids = kb_xcalloc(1, sizeof *op->kids);
+    op->kids[0] = kid;
+    return 0;
+}
 
 static int compile_tuple(compiler *c, const av_node *w, const chtype *tup, const char *column, av_op *op) {
     if (!tup->names && tup->nelems != w->n)
@@ -215,6 +300,11 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
     op->nullable = (t->kind == CT_LOWCARDINALITY ? t->inner : t)->kind == CT_NULLABLE;
     chtype_kind k = b->kind;
     int rc = 0;
+    if (k == CT_VARIANT && w->type != AV_NULL && w->type != AV_UNION) {
+        rc = compile_variant(c, w, b, column, op);
+        c->depth--;
+        return rc;
+    }
     switch (w->type) {
     case AV_NULL:
         op->code = OP_NULL;
@@ -239,6 +329,13 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
                 fits++;
                 continue;
             }
+            if (k == CT_VARIANT) {
+                /* A Variant names the types it takes: a branch none of
+                 * them takes is a mistake in the schema or the column. */
+                snprintf(c->err, c->errlen, "%s", why);
+                rc = -1;
+                break;
+            }
             op_free(&op->kids[i]);
             memset(&op->kids[i], 0, sizeof op->kids[i]);
             op->kids[i].code = OP_BAD;
@@ -247,7 +344,7 @@ static int compile_value(compiler *c, const av_node *w, const chtype *t, const c
             op->kids[i].why = strdup(why);
             if (!first[0]) snprintf(first, sizeof first, "%s", why);
         }
-        if (others && !fits) {
+        if (!rc && others && !fits) {
             snprintf(c->err, c->errlen, "%s (no branch of the union fits)", first);
             rc = -1;
         }
@@ -791,6 +888,9 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
         if (l < 0 || (uint64_t)l >= op->nkids)
             return bad(r, op, in, "union branch %lld outside the %zu of the schema", (long long)l, op->nkids);
         return decode_any(r, &op->kids[l], in, dst);
+    case OP_VARIANT:
+        rbw_variant(dst, op->base, op->variant);
+        return decode_any(r, &op->kids[0], in, dst);
     case OP_ARRAY:
     case OP_MAP: {
         if (op->nullable) rbw_not_null(dst);
@@ -1082,6 +1182,36 @@ const kb_decoder_ops kb_avro_decoder = {
 
 /* ---- schema to columns ------------------------------------------------- */
 
+/* A union of several types other than null: Variant of their types, as
+ * ClickHouse infers it (null is the Variant's NULL), spelled canonically:
+ * the types sorted by name, one of each. */
+static int variant_type(const av_node *w, buf *out, int depth, char *err, size_t errlen) {
+    buf text;
+    buf_init(&text, 64);
+    buf_put(&text, "Variant(", 8);
+    int any = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->kids[i]->type == AV_NULL) continue;
+        if (any++) buf_put(&text, ", ", 2);
+        if (column_type(w->kids[i], &text, depth + 1, err, errlen)) {
+            buf_free(&text);
+            return -1;
+        }
+    }
+    buf_put(&text, ")", 2); /* with the NUL */
+    chtype *t;
+    char why[300];
+    if (chtype_parse((const char *)text.data, &t, why, sizeof why)) {
+        snprintf(err, errlen, "the union's types make no Variant: %s", why);
+        buf_free(&text);
+        return -1;
+    }
+    chtype_format(t, out);
+    chtype_free(t);
+    buf_free(&text);
+    return 0;
+}
+
 static int column_type(const av_node *w, buf *out, int depth, char *err, size_t errlen) {
     if (depth > 32) {
         snprintf(err, errlen, "schema nested too deeply (recursive?) for a column type");
@@ -1165,10 +1295,11 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
                 only = w->kids[i];
             }
         }
-        if (others != 1) {
-            snprintf(err, errlen, "a union of %d types other than null has no one column type", others);
+        if (others == 0) {
+            snprintf(err, errlen, "a union of null alone has no column type");
             return -1;
         }
+        if (others > 1) return variant_type(w, out, depth, err, errlen);
         int wrap = nulls && only->type != AV_ARRAY && only->type != AV_MAP && only->type != AV_RECORD;
         if (wrap) buf_put(out, "Nullable(", 9);
         if (column_type(only, out, depth + 1, err, errlen)) return -1;
@@ -1179,13 +1310,83 @@ static int column_type(const av_node *w, buf *out, int depth, char *err, size_t 
     return -1;
 }
 
+/* The names key columns are checked against: the value's columns and
+ * every key column's own name (each sorted, for lookups), and the few
+ * names given to key columns renamed on the way. */
+typedef struct names {
+    const char **value;
+    size_t nvalue;
+    char **keys;
+    size_t nkeys;
+    char **renamed;
+    size_t nrenamed;
+} names;
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int in_sorted(const void *sorted, size_t n, const char *name) {
+    return n && bsearch(&name, sorted, n, sizeof(const char *), name_cmp);
+}
+
+static void names_free(names *t) {
+    for (size_t i = 0; i < t->nkeys; i++) free(t->keys[i]);
+    for (size_t i = 0; i < t->nrenamed; i++) free(t->renamed[i]);
+    free(t->keys);
+    free(t->renamed);
+    free(t->value);
+}
+
+static char *natural_key_name(const char *field) {
+    size_t n = field ? strlen(field) : 0;
+    char *s = kb_xcalloc(n + 5, 1);
+    memcpy(s, "key", 3);
+    if (field) {
+        s[3] = '_';
+        memcpy(s + 4, field, n);
+    }
+    return s;
+}
+
+/* The key column for key field `field` (NULL: the whole key): `key_<field>`
+ * (or `key`), unless a value column has that name; then the first of
+ * `key_<field>_1`, `_2`, ... that no column has.  Value columns keep their
+ * names, so the list never names a column twice, and the same schemas give
+ * the same names every time. */
+static void key_column_name(names *t, const char *field, buf *out) {
+    char *name = natural_key_name(field);
+    if (t && in_sorted(t->value, t->nvalue, name)) {
+        size_t len = strlen(name);
+        char *tried = kb_xcalloc(len + 24, 1);
+        for (unsigned k = 1;; k++) {
+            snprintf(tried, len + 24, "%s_%u", name, k);
+            int taken = in_sorted(t->value, t->nvalue, tried) || in_sorted(t->keys, t->nkeys, tried);
+            for (size_t i = 0; i < t->nrenamed && !taken; i++) taken = !strcmp(t->renamed[i], tried);
+            if (!taken) break;
+        }
+        char **r = realloc(t->renamed, (t->nrenamed + 1) * sizeof *r);
+        if (!r) abort();
+        t->renamed = r;
+        t->renamed[t->nrenamed++] = tried;
+        free(name);
+        name = strdup(tried);
+        if (!name) abort();
+    }
+    buf_put(out, name, strlen(name));
+    free(name);
+}
+
 /* One column per field of the record r; for the key (`key` set) each
  * named key_<field> and taken by PATH '$key.<field>', or a primitive key
- * whole as `key` PATH '$key'.  Avro names need no quoting in a path. */
-static int record_columns(const av_node *r, int key, buf *out, char *err, size_t errlen) {
+ * whole as `key` PATH '$key' (names made unique against `taken`).  Avro
+ * names need no quoting in a path. */
+static int record_columns(const av_node *r, int key, names *taken, buf *out, char *err, size_t errlen) {
     char why[300];
     if (key && r->type != AV_RECORD) {
-        buf_put(out, "`key` ", 6);
+        buf_u8(out, '`');
+        key_column_name(taken, NULL, out);
+        buf_put(out, "` ", 2);
         if (column_type(r, out, 0, why, sizeof why)) {
             snprintf(err, errlen, "the key: %s", why);
             return -1;
@@ -1200,8 +1401,8 @@ static int record_columns(const av_node *r, int key, buf *out, char *err, size_t
     for (size_t i = 0; i < r->n; i++) {
         if (i) buf_put(out, ",\n", 2);
         buf_u8(out, '`');
-        if (key) buf_put(out, "key_", 4);
-        buf_put(out, r->names[i], strlen(r->names[i]));
+        if (key) key_column_name(taken, r->names[i], out);
+        else buf_put(out, r->names[i], strlen(r->names[i]));
         buf_put(out, "` ", 2);
         if (column_type(r->kids[i], out, 0, why, sizeof why)) {
             snprintf(err, errlen, "field '%s': %s", r->names[i], why);
@@ -1217,44 +1418,104 @@ static int record_columns(const av_node *r, int key, buf *out, char *err, size_t
 }
 
 int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen) {
-    if (record_columns(s->root, 0, out, err, errlen)) return -1;
+    if (record_columns(s->root, 0, NULL, out, err, errlen)) return -1;
     buf_u8(out, '\n');
     return 0;
 }
 
-/* The columns of the latest schema of one subject, after what out holds. */
-static int subject_columns(kb_registry *reg, const char *topic, int key, buf *out, char *err, size_t errlen) {
+/* A writer schema --describe prints columns for, and where it came from
+ * (for messages). */
+typedef struct described {
+    av_schema s;
+    int have;
+    char where[460];
+} described;
+
+/* The latest schema of the subject `<topic>-key` or `<topic>-value`. */
+static int latest_schema(kb_registry *reg, const char *topic, int key, described *d, char *err, size_t errlen) {
     char subject[400], *text;
     uint32_t id;
     snprintf(subject, sizeof subject, "%s-%s", topic, key ? "key" : "value");
     if (kb_registry_latest(reg, subject, &id, &text, err, errlen)) return -1;
-    av_schema s;
+    snprintf(d->where, sizeof d->where, "subject '%s' (schema id %u)", subject, id);
     char why[400];
-    if (av_schema_parse(text, strlen(text), &s, why, sizeof why)) {
-        snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
-        free(text);
+    int rc = av_schema_parse(text, strlen(text), &d->s, why, sizeof why);
+    free(text);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", d->where, why);
         return -1;
     }
+    d->have = 1;
+    return 0;
+}
+
+/* The pipeline's avro-schema, for `format = avro` and `key-format = avro`. */
+static int option_schema(const bridge_options *o, const char *setting, described *d, char *err, size_t errlen) {
+    if (!o->avro_schema) {
+        snprintf(err, errlen, "%s avro needs avro-schema (a file or inline JSON) in the pipeline file", setting);
+        return -1;
+    }
+    char *text, why[400];
+    if (kb_avro_read_schema_option(o->avro_schema, &text, err, errlen)) return -1;
+    snprintf(d->where, sizeof d->where, "avro-schema");
+    int rc = av_schema_parse(text, strlen(text), &d->s, why, sizeof why);
     free(text);
-    int rc = record_columns(s.root, key, out, why, sizeof why);
-    if (rc) snprintf(err, errlen, "subject '%s' (schema id %u): %s", subject, id, why);
-    av_schema_free(&s);
-    return rc;
+    if (rc) {
+        snprintf(err, errlen, "avro-schema: %s", why);
+        return -1;
+    }
+    d->have = 1;
+    return 0;
 }
 
 int kb_avro_describe(const bridge_options *o, buf *out, char *err, size_t errlen) {
-    int key = o->key_format && !strcmp(o->key_format, "avro-confluent");
-    /* The value's subject unless only the key is in the registry. */
-    int value = !key || (o->format && !strcmp(o->format, "avro-confluent"));
-    kb_registry *reg;
-    if (open_registry(&reg, o, err, errlen)) return -1;
+    /* Where each part's writer schema is: 0 nowhere, 1 the registry, 2
+     * the pipeline's avro-schema.  Without an Avro format the value's
+     * subject in the registry, unless only the key is Avro. */
+    int key = 0, value = 0;
+    if (o->key_format && !strcmp(o->key_format, "avro-confluent")) key = 1;
+    else if (o->key_format && !strcmp(o->key_format, "avro")) key = 2;
+    if (o->format && !strcmp(o->format, "avro-confluent")) value = 1;
+    else if (o->format && !strcmp(o->format, "avro")) value = 2;
+    else if (!key) value = 1;
+    described kd = {0}, vd = {0};
+    kb_registry *reg = NULL;
     int rc = 0;
-    if (key) {
-        rc = subject_columns(reg, o->topic, 1, out, err, errlen);
+    if ((key == 1 || value == 1) && open_registry(&reg, o, err, errlen)) return -1;
+    if (key == 1) rc = latest_schema(reg, o->topic, 1, &kd, err, errlen);
+    else if (key == 2) rc = option_schema(o, "key-format =", &kd, err, errlen);
+    if (!rc && value == 1) rc = latest_schema(reg, o->topic, 0, &vd, err, errlen);
+    else if (!rc && value == 2) rc = option_schema(o, "format =", &vd, err, errlen);
+    kb_registry_close(reg);
+    names taken = {0};
+    if (!rc && key) {
+        /* The value's names, and the key's own, before any key column is named. */
+        const av_node *v = value ? vd.s.root : NULL, *k = kd.s.root;
+        size_t nv = v && v->type == AV_RECORD ? v->n : 0, nk = k->type == AV_RECORD ? k->n : 1;
+        taken.value = kb_xcalloc(nv + 1, sizeof *taken.value);
+        for (size_t i = 0; i < nv; i++) taken.value[taken.nvalue++] = v->names[i];
+        qsort(taken.value, taken.nvalue, sizeof *taken.value, name_cmp);
+        taken.keys = kb_xcalloc(nk, sizeof *taken.keys);
+        for (size_t i = 0; i < nk; i++)
+            taken.keys[taken.nkeys++] = natural_key_name(k->type == AV_RECORD ? k->names[i] : NULL);
+        qsort(taken.keys, taken.nkeys, sizeof *taken.keys, name_cmp);
+        char why[300];
+        if (record_columns(k, 1, &taken, out, why, sizeof why)) {
+            snprintf(err, errlen, "%s: %s", kd.where, why);
+            rc = -1;
+        }
         if (!rc && value) buf_put(out, ",\n", 2);
     }
-    if (!rc && value) rc = subject_columns(reg, o->topic, 0, out, err, errlen);
-    kb_registry_close(reg);
+    if (!rc && value) {
+        char why[300];
+        if (record_columns(vd.s.root, 0, NULL, out, why, sizeof why)) {
+            snprintf(err, errlen, "%s: %s", vd.where, why);
+            rc = -1;
+        }
+    }
+    names_free(&taken);
+    if (kd.have) av_schema_free(&kd.s);
+    if (vd.have) av_schema_free(&vd.s);
     if (!rc) buf_u8(out, '\n');
     return rc;
 }

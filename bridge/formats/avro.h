@@ -30,9 +30,11 @@ int kb_avro_read_schema_option(const char *v, char **text, char *err, size_t err
 int kb_avro_columns(const av_schema *s, buf *out, char *err, size_t errlen);
 
 /* --describe: the column list for the latest schema of the topic's
- * subject, `<topic>-value`, from the run's registry; when the key format
- * is avro-confluent, first the key's columns from `<topic>-key`, each
- * with the PATH into the key the pipeline's column list needs. */
+ * subject, `<topic>-value`, from the run's registry (with format avro, for
+ * the pipeline's avro-schema); when the key format is avro-confluent (or
+ * avro), first the key's columns from `<topic>-key` (or avro-schema), each
+ * with the PATH into the key the pipeline's column list needs, and named
+ * apart from every value column (key_<field>, else key_<field>_N). */
 int kb_avro_describe(const struct bridge_options *o, buf *out, char *err, size_t errlen);
 
 #endif

@@ -620,6 +620,7 @@ static void mp_close(void *state) {
 
 static int open_shape(void **state, const kb_decoder_config *cfg, int positional, char *err, size_t errlen) {
     const rowplan *plan = cfg->plan;
+    if (rowplan_refuse_variant(plan, cfg->source, cfg->format, err, errlen)) return -1;
     mpdec *d = calloc(1, sizeof *d);
     if (!d || !msgpack_zone_init(&d->zone, ZONE_CHUNK)) {
         fprintf(stderr, "kafka-bridge: out of memory\n");

@@ -155,6 +155,39 @@ static int decode(const chtype *t, size_t n, const unsigned char **p, const unsi
         if (rc) return -1;
         break;
     }
+    case CT_VARIANT: {
+        /* Discriminators for every row, then each type's own rows. */
+        if ((size_t)(end - *p) < n) return failf(err, errlen, "discriminators cut short");
+        const unsigned char *discr = *p;
+        *p += n;
+        size_t *count = kb_xcalloc(t->nelems, sizeof *count), *next = kb_xcalloc(t->nelems, sizeof *next);
+        int rc = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (discr[i] == 255) continue;
+            if (discr[i] >= t->nelems) rc = failf(err, errlen, "discriminator %u of %zu types", discr[i], t->nelems);
+            else count[discr[i]]++;
+        }
+        vals *parts = kb_xcalloc(t->nelems, sizeof *parts);
+        for (size_t e = 0; e < t->nelems && !rc; e++) {
+            vals_init(&parts[e], count[e]);
+            rc = decode(t->elems[e], count[e], p, end, &parts[e], err, errlen);
+        }
+        for (size_t i = 0; !rc && i < n; i++) {
+            out->at[i] = out->data.len;
+            buf_u8(&out->data, discr[i]);
+            if (discr[i] == 255) continue;
+            const vals *v = &parts[discr[i]];
+            size_t j = next[discr[i]]++;
+            buf_put(&out->data, v->data.data + v->at[j], v->at[j + 1] - v->at[j]);
+        }
+        for (size_t e = 0; e < t->nelems; e++)
+            if (parts[e].at) vals_free(&parts[e]);
+        free(parts);
+        free(count);
+        free(next);
+        if (rc) return -1;
+        break;
+    }
     default: {
         size_t w = chtype_fixed_size(t);
         if (!w || (size_t)(end - *p) / w < n) return failf(err, errlen, "fixed-width values cut short");
@@ -167,6 +200,22 @@ static int decode(const chtype *t, size_t n, const unsigned char **p, const unsi
     }
     }
     out->at[n] = out->data.len;
+    return 0;
+}
+
+/* The states a column's data starts with: one per Variant, outermost
+ * and first-listed first, each the UInt64 mode of its discriminators,
+ * which must be 0 (basic: one byte per row). */
+static int prefixes(const chtype *t, const unsigned char **p, const unsigned char *end, char *err,
+                    size_t errlen) {
+    if (t->kind == CT_VARIANT) {
+        if ((size_t)(end - *p) < 8) return failf(err, errlen, "Variant prefix cut short");
+        if (u64le(*p)) return failf(err, errlen, "Variant discriminators mode %llu, not basic", (unsigned long long)u64le(*p));
+        *p += 8;
+    }
+    if (t->inner && prefixes(t->inner, p, end, err, errlen)) return -1;
+    for (size_t i = 0; i < t->nelems; i++)
+        if (prefixes(t->elems[i], p, end, err, errlen)) return -1;
     return 0;
 }
 
@@ -200,6 +249,8 @@ int nativecheck_read(const rowplan *plan, const unsigned char *p, size_t len, bu
             char why[256];
             if (chtype_parse(name, &t, why, sizeof why)) {
                 rc = failf(err, errlen, "column %zu: type '%s': %s", c, name, why);
+            } else if (prefixes(t, &p, end, err, errlen)) {
+                rc = -1;
             } else {
                 vals_init(&cols[c], (size_t)n);
                 rc = decode(t, (size_t)n, &p, end, &cols[c], err, errlen);
@@ -263,6 +314,16 @@ static void gen(const chtype *t, nativecheck_src *s, buf *out, int depth) {
     case CT_TUPLE:
         for (size_t e = 0; e < t->nelems; e++) gen(t->elems[e], s, out, depth + 1);
         return;
+    case CT_VARIANT: {
+        size_t d = entropy(s) % (t->nelems + 1);
+        if (d == t->nelems) {
+            buf_u8(out, 255);
+            return;
+        }
+        buf_u8(out, (uint8_t)d);
+        gen(t->elems[d], s, out, depth + 1);
+        return;
+    }
     default: {
         size_t w = chtype_fixed_size(t);
         for (size_t i = 0; i < w; i++) buf_u8(out, entropy(s));

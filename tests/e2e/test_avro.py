@@ -43,8 +43,9 @@ def structure(columns: list[str]) -> str:
     return ", ".join(c.split(" PATH ")[0] for c in columns)
 
 
-def source(name: str, columns: list[str]) -> str:
-    return (f"executable('kafka-bridge --pipeline {name}', 'RowBinaryWithNamesAndTypes', "
+def source(name: str, columns: list[str], fmt: str = "RowBinaryWithNamesAndTypes") -> str:
+    flag = " -O Native" if fmt == "Native" else ""
+    return (f"executable('kafka-bridge --pipeline {name}{flag}', '{fmt}', "
             f"'{sql_quote(structure(columns))}')")
 
 
@@ -54,14 +55,15 @@ def make_table(ch, columns: list[str]) -> str:
     return name
 
 
-def through_bridge(ch, broker, registry, columns, messages, extra="") -> str:
+def through_bridge(ch, broker, registry, columns, messages, extra="",
+                   fmt="RowBinaryWithNamesAndTypes") -> str:
     topic = unique("avro")
     broker.create_topic(topic, 1)
     broker.produce(topic, messages)
     table = make_table(ch, columns)
     name = write_pipeline(broker, topic, columns,
                           f"format = avro-confluent\nschema-registry = {registry.url}\n" + extra)
-    ch.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    ch.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns, fmt)}")
     return table
 
 
@@ -371,9 +373,11 @@ def test_describe_prints_columns_from_the_latest_schema(broker, registry, bridge
 
 
 def describe(broker, registry, topic: str, extra: str = "") -> subprocess.CompletedProcess:
+    """--describe of a pipeline file; without a registry (None) none is named."""
     conf = user_scripts_dir() / "kafka-bridge.d" / f"{topic}.conf"
     conf.parent.mkdir(exist_ok=True)
-    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\nschema-registry = {registry.url}\n{extra}")
+    reg = f"schema-registry = {registry.url}\n" if registry else ""
+    conf.write_text(f"brokers = {broker.bootstrap}\ntopic = {topic}\n{reg}{extra}")
     return subprocess.run([str(BRIDGE), "--pipeline", topic, "--describe"], capture_output=True, text=True,
                           timeout=60, env=dict(os.environ, KAFKA_BRIDGE_PIPELINES=str(conf.parent)))
 
@@ -409,6 +413,70 @@ def test_describe_lists_key_columns_when_the_key_is_avro(broker, registry, bridg
     assert out.stdout == "`key` String PATH '$key'\n"
 
 
+def test_describe_key_names_never_repeat_a_value_column(broker, registry, bridge, clickhouse):
+    """A key field whose key_<field> name a value field has: the key column
+    is renamed (key_<field>_1, or the next free number), value columns keep
+    their names; the printed list runs the pipeline as it is."""
+    topic = unique("desckey")
+    key_schema = record("K", [{"name": "id", "type": "long"}, {"name": "region", "type": "string"}])
+    value_schema = record("V", [{"name": "key_id", "type": "long"}, {"name": "name", "type": "string"}])
+    kid = registry.register(f"{topic}-key", key_schema)
+    vid = registry.register(f"{topic}-value", value_schema)
+    settings = "format = avro-confluent\nkey-format = avro-confluent\n"
+    out = describe(broker, registry, topic, settings)
+    assert out.returncode == 0, out.stderr
+    columns = out.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`key_id_1` Int64 PATH '$key.id'", "`key_region` String PATH '$key.region'",
+                       "`key_id` Int64", "`name` String"]
+    # The same schemas give the same names again.
+    assert describe(broker, registry, topic, settings).stdout == out.stdout
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, frame(kid, datum(key_schema, {"id": i, "region": f"r{i}"})),
+                            frame(vid, datum(value_schema, {"key_id": 100 + i, "name": f"n{i}"})))
+                           for i in range(3)])
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, settings + f"schema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT key_id_1, key_region, key_id, name FROM {table} ORDER BY key_id_1") == [
+        (str(i), f"r{i}", str(100 + i), f"n{i}") for i in range(3)]
+
+
+def test_describe_of_plain_datums_uses_the_avro_schema(broker, bridge, clickhouse, tmp_path):
+    """format = avro (and key-format = avro): --describe prints the columns
+    of the pipeline's avro-schema, no registry needed; the printed list
+    runs the pipeline as it is."""
+    import json
+    schema = record("Plain", [{"name": "id", "type": "long"}, {"name": "v", "type": ["null", "string", "long"]},
+                              {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}])
+    path = tmp_path / "plain.avsc"
+    path.write_text(json.dumps(schema))
+    topic = unique("descplain")
+    settings = f"format = avro\navro-schema = {path}\n"
+    out = describe(broker, None, topic, settings)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "`id` Int64,\n`v` Variant(Int64, String),\n`at` DateTime64(3, 'UTC')\n"
+    keyed = describe(broker, None, topic, settings + "key-format = avro\n")
+    assert keyed.returncode == 0, keyed.stderr
+    columns = keyed.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`key_id` Int64 PATH '$key.id'", "`key_v` Variant(Int64, String) PATH '$key.v'",
+                       "`key_at` DateTime64(3, 'UTC') PATH '$key.at'",
+                       "`id` Int64", "`v` Variant(Int64, String)", "`at` DateTime64(3, 'UTC')"]
+    missing = describe(broker, None, topic, "format = avro\n")
+    assert missing.returncode != 0 and "format = avro needs avro-schema" in missing.stderr
+    rows = [{"id": i, "v": [None, f"s{i}", i][i % 3], "at": 1700000000000 + i} for i in range(4)]
+    broker.create_topic(topic, 1)
+    broker.produce(topic, [(None, datum(schema, dict(r, id=10 + r["id"])), datum(schema, r)) for r in rows])
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns, settings + "key-format = avro\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns)}")
+    assert clickhouse.rows(f"SELECT key_id, id, v, variantType(v), key_v, at "
+                           f"FROM {table} ORDER BY id") == [
+        ("10", "0", None, "None", None, "2023-11-14 22:13:20.000"),
+        ("11", "1", "s1", "String", "s1", "2023-11-14 22:13:20.001"),
+        ("12", "2", "2", "Int64", "2", "2023-11-14 22:13:20.002"),
+        ("13", "3", None, "None", None, "2023-11-14 22:13:20.003")]
+
+
 def test_deliberate_differences(clickhouse, broker, registry, bridge):
     """docs/avro-rules.md, differences 2 and 3, against ClickHouse itself."""
     # 2: out of range. ClickHouse wraps 300 into a UInt8; the bridge refuses.
@@ -430,6 +498,100 @@ def test_deliberate_differences(clickhouse, broker, registry, bridge):
     theirs = through_clickhouse(clickhouse, registry, columns, msgs)
     assert clickhouse.value(f"SELECT at FROM {ours}") == "2023-11-14 22:13:20.123000"
     assert clickhouse.value(f"SELECT at FROM {theirs}") == "1970-01-20 16:13:20.000123"
+
+
+# ---- unions of several types: Variant ------------------------------------------
+
+VARIANT_SCHEMA = record("Var", [
+    {"name": "id", "type": "long"},
+    {"name": "v", "type": ["string", "long", "null", "double"]},
+    {"name": "a", "type": {"type": "array", "items": ["null", "string", "long"]}},
+    {"name": "t", "type": record("VT", [{"name": "x", "type": ["int", "string"]}])},
+    {"name": "m", "type": {"type": "map", "values": ["boolean", "string"]}},
+])
+VARIANT_RECORDS = [
+    {"id": 1, "v": "text", "a": [None, "x", 5], "t": {"x": 7}, "m": {"p": True, "q": "yes"}},
+    {"id": 2, "v": 42, "a": [], "t": {"x": "seven"}, "m": {}},
+    {"id": 3, "v": None, "a": [None], "t": {"x": -1}, "m": {"r": False}},
+    {"id": 4, "v": 2.5, "a": ["5", 5], "t": {"x": ""}, "m": {"s": "true"}},
+    {"id": 5, "v": "42", "a": [9223372036854775807], "t": {"x": 0}, "m": {"t": ""}},
+]
+VARIANT_COLUMNS = ["id Int64", "v Variant(Float64, Int64, String)", "a Array(Variant(Int64, String))",
+                   "t Tuple(x Variant(Int32, String))", "m Map(String, Variant(Bool, String))"]
+# What a Variant holds is its value and its type: "42" the String and 42
+# the Int64 print alike, so the types are compared too.
+VARIANT_TYPES = ("SELECT id, variantType(v), arrayMap(x -> variantType(x), a), variantType(t.x), "
+                 "arrayMap(k -> variantType(m[k]), mapKeys(m)) FROM {} ORDER BY id FORMAT TSV")
+
+
+@pytest.mark.parametrize("fmt", ["RowBinaryWithNamesAndTypes", "Native"])
+def test_unions_into_variants_same_as_avroconfluent(clickhouse, broker, registry, bridge, fmt):
+    """A union of several types into Variant columns (also in an Array, a
+    Tuple and a Map, and NULL): the same framed bytes through the same
+    registry, the bridge's rows (RowBinary and -O Native) against what
+    ClickHouse's AvroConfluent stores."""
+    msgs = framed(registry, unique("var") + "-value", VARIANT_SCHEMA, VARIANT_RECORDS)
+    ours = through_bridge(clickhouse, broker, registry, VARIANT_COLUMNS, msgs, fmt=fmt)
+    theirs = through_clickhouse(clickhouse, registry, VARIANT_COLUMNS, msgs)
+    assert_same(clickhouse, ours, theirs, len(VARIANT_RECORDS))
+    assert clickhouse.query(VARIANT_TYPES.format(ours)) == clickhouse.query(VARIANT_TYPES.format(theirs))
+    assert clickhouse.rows(f"SELECT id, variantType(v), v IS NULL FROM {ours} ORDER BY id") == [
+        ("1", "String", "0"), ("2", "Int64", "0"), ("3", "None", "1"), ("4", "Float64", "0"),
+        ("5", "String", "0")]
+    assert clickhouse.rows(f"SELECT toString(a), arrayMap(x -> variantType(x), a) FROM {ours} WHERE id = 1") == [
+        ("[NULL,'x',5]", "['None','String','Int64']")]
+
+
+def test_variant_with_a_type_the_union_lacks_is_refused(clickhouse, broker, registry, bridge):
+    """A branch no type of the Variant takes: refused for the schema, as
+    ClickHouse refuses it; a Variant with more types than the union is
+    fine, and int and float go in as long and double (Avro's promotions)."""
+    schema = record("VR", [{"name": "id", "type": "long"}, {"name": "v", "type": ["null", "string", "double"]}])
+    msgs = framed(registry, unique("varr") + "-value", schema, [{"id": 1, "v": 1.5}])
+    columns = ["id Int64", "v Variant(Int64, String)"]
+    # ClickHouse shows the start of the reason (the end reads "no type of
+    # the Variant takes it").
+    msg = failure(clickhouse, broker, registry, columns, msgs)
+    assert "field 'v' (Avro double) cannot go into column 'v' (Variant(Int64, String))" in msg
+    with pytest.raises(ClickHouseError, match="are not compatible"):
+        through_clickhouse(clickhouse, registry, columns, msgs)
+    wide = record("VW", [{"name": "id", "type": "long"}, {"name": "v", "type": ["int", "float", "string"]}])
+    msgs = framed(registry, unique("varw") + "-value", wide,
+                  [{"id": 1, "v": 3}, {"id": 2, "v": 0.5}, {"id": 3, "v": "s"}])
+    table = through_bridge(clickhouse, broker, registry,
+                           ["id Int64", "v Variant(Bool, Float64, Int64, String)"], msgs)
+    assert clickhouse.rows(f"SELECT id, toString(v), variantType(v) FROM {table} ORDER BY id") == [
+        ("1", "3", "Int64"), ("2", "0.5", "Float64"), ("3", "s", "String")]
+
+
+@pytest.mark.parametrize("fmt", ["RowBinaryWithNamesAndTypes", "Native"])
+def test_describe_prints_variants(broker, registry, bridge, clickhouse, fmt):
+    """--describe names a Variant for a union of several types, as
+    ClickHouse infers it; the list it prints runs the pipeline as it is."""
+    topic = unique("descvar")
+    sid = registry.register(f"{topic}-value", VARIANT_SCHEMA)
+    out = describe(broker, registry, topic, "format = avro-confluent\n")
+    assert out.returncode == 0, out.stderr
+    columns = out.stdout.rstrip("\n").split(",\n")
+    assert columns == ["`id` Int64", "`v` Variant(Float64, Int64, String)", "`a` Array(Variant(Int64, String))",
+                       "`t` Tuple(x Variant(Int32, String))", "`m` Map(String, Variant(Bool, String))"]
+    msgs = [frame(sid, datum(VARIANT_SCHEMA, r)) for r in VARIANT_RECORDS]
+    # The types ClickHouse itself infers from the same schema.
+    path = scratch_dir() / f"{topic}.avro"
+    path.write_bytes(msgs[0])
+    inferred = clickhouse.rows(f"DESCRIBE file('{path}', AvroConfluent) "
+                               f"SETTINGS format_avro_schema_registry_url = '{registry.url}', "
+                               "print_pretty_type_names = 0")
+    assert [f"`{r[0]}` {r[1]}" for r in inferred] == columns
+    broker.create_topic(topic, 1)
+    broker.produce(topic, msgs)
+    table = make_table(clickhouse, columns)
+    name = write_pipeline(broker, topic, columns,
+                          f"format = avro-confluent\nschema-registry = {registry.url}\n")
+    clickhouse.query(f"INSERT INTO {table} SELECT * FROM {source(name, columns, fmt)}")
+    theirs = through_clickhouse(clickhouse, registry, VARIANT_COLUMNS, msgs)
+    assert_same(clickhouse, table, theirs, len(VARIANT_RECORDS))
+    assert clickhouse.query(VARIANT_TYPES.format(table)) == clickhouse.query(VARIANT_TYPES.format(theirs))
 
 
 # ---- Avro keys ---------------------------------------------------------------

@@ -26,7 +26,9 @@ static const char columns[] =
     "lc LowCardinality(Nullable(String)), a Array(Nullable(UInt8)), aa Array(Array(String)), "
     "m Map(String, Array(Int16)), tu Tuple(x UInt8, y Tuple(p String, q Date)), "
     "nt Nullable(Tuple(a UInt8, b String)), ne Nested(k String, v Float64), "
-    "an Array(Nested(k LowCardinality(String), v Array(UInt8)))";
+    "an Array(Nested(k LowCardinality(String), v Array(UInt8))), "
+    "v Variant(Int64, String, Array(Variant(UInt8, Tuple(s String, n Nullable(Int8))))), "
+    "tv Tuple(a Variant(Bool), b Map(String, Variant(Date, String)))";
 
 static chcolumns cols;
 static rowplan plan;

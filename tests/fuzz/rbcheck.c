@@ -99,6 +99,13 @@ static int value(reader *r, const chtype *t) {
         }
         return 0;
     case CT_TUPLE: return elements(r, t);
+    case CT_VARIANT:
+        /* The discriminator: an index into the sorted types, or 255 for
+         * NULL with nothing after it. */
+        if (take(r, 1, &b)) return -1;
+        if (*b == 255) return 0;
+        if (*b >= t->nelems) return bad(r, "Variant discriminator is neither a type's index nor 255");
+        return value(r, t->elems[*b]);
     }
     return bad(r, "unknown type kind");
 }

@@ -5,8 +5,8 @@
  * reader shares nothing with them but the type tree: it walks one row of
  * a column list over a buffer and says whether the bytes are exactly a
  * row ClickHouse would accept, with every length inside the buffer, every
- * Nullable flag 0 or 1, every Bool 0 or 1 and every Enum value one of the
- * type's items.
+ * Nullable flag 0 or 1, every Bool 0 or 1, every Enum value one of the
+ * type's items and every Variant discriminator a type's index or 255.
  */
 #ifndef KB_RBCHECK_H
 #define KB_RBCHECK_H

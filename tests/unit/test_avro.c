@@ -6,6 +6,7 @@
 #include "avroschema.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "options.h"
 #include "suites.h"
 
 /* ---- binary primitives --------------------------------------------------- */
@@ -279,6 +280,166 @@ START_TEST(truncated_and_trailing_bytes) {
 }
 END_TEST
 
+/* A union of several types into a Variant: the discriminator is the
+ * index of the branch's type among the Variant's, sorted by name. */
+START_TEST(unions_into_variants) {
+    const char *s = REC(F("a", "[\"string\",\"long\",\"null\",\"double\"]"));
+    const char *v = "a Variant(String, Int64, Float64)";
+    ck_assert_str_eq(one(v, s, "\x00\x04hi", 4), "02 02 68 69");
+    ck_assert_str_eq(one(v, s, "\x02\x0a", 2), "01 05 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one(v, s, "\x04", 1), "ff");
+    ck_assert_str_eq(one(v, s, "\x06\x00\x00\x00\x00\x00\x00\xf8\x3f", 9), "00 00 00 00 00 00 00 f8 3f");
+    ck_assert_str_eq(one(v, s, "\x08", 1), "ERROR a: union branch 4 outside the 4 of the schema");
+    /* More types than the union has: accepted. */
+    ck_assert_str_eq(one("a Variant(String, Int64, Float64, Bool, Array(UInt8))", s, "\x02\x0a", 2),
+                     "03 05 00 00 00 00 00 00 00");
+    /* The type of the branch's own name first, then Avro's promotions. */
+    const char *ints = REC(F("a", "[\"int\",\"long\",\"float\"]"));
+    ck_assert_str_eq(one("a Variant(Int32, Int64, Float64)", ints, "\x00\x06", 2), "01 03 00 00 00");
+    ck_assert_str_eq(one("a Variant(Int32, Int64, Float64)", ints, "\x02\x06", 2), "02 03 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one("a Variant(Int64, Float64)", ints, "\x00\x06", 2), "01 03 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one("a Variant(Int64, Float64)", ints, "\x04\x00\x00\xc0\x3f", 5),
+                     "00 00 00 00 00 00 00 f8 3f");
+    /* A value that is no union goes in as the type it fits best; a
+     * missing field and a null are the Variant's NULL. */
+    ck_assert_str_eq(one("a Variant(String, Int64)", REC(F("a", "\"long\"")), "\x02", 1), "00 01 00 00 00 00 00 00 00");
+    ck_assert_str_eq(one("a Variant(String, Int64), b Variant(String)", REC(F("a", "\"null\"")), "", 0), "ff ff");
+    /* Inside arrays, maps and tuples. */
+    const char *arr = REC(F("a", "{\"type\":\"array\",\"items\":[\"null\",\"string\",\"long\"]}"));
+    ck_assert_str_eq(one("a Array(Variant(String, Int64))", arr, "\x06\x00\x02\x02x\x04\x02\x00", 8),
+                     "03 ff 01 01 78 00 01 00 00 00 00 00 00 00");
+    const char *map = REC(F("m", "{\"type\":\"map\",\"values\":[\"boolean\",\"string\"]}"));
+    ck_assert_str_eq(one("m Map(String, Variant(Bool, String))", map, "\x02\x02k\x00\x01\x00", 6),
+                     "01 01 6b 00 01");
+}
+END_TEST
+
+START_TEST(unions_into_variants_refused_up_front) {
+    ck_assert_str_eq(one("a Variant(String, Int64)", REC(F("a", "[\"null\",\"string\",\"double\"]")), "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro double) cannot go into column 'a' "
+                     "(Variant(Int64, String)): no type of the Variant takes it");
+    /* A type of the branch's kind that does not take it: its own reason. */
+    ck_assert_str_eq(one("a Variant(Enum8('x' = 1), Int64)",
+                         REC(F("a", "[\"long\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"x\",\"y\"]}]")),
+                         "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro enum E) cannot go into column 'a' (Enum8('x' = 1)): "
+                     "the Enum has no element 'y'");
+    /* Not Avro's promotion: a long into Int32, a string into Int64. */
+    ck_assert_str_eq(one("a Variant(Int32, String)", REC(F("a", "\"long\"")), "", 0),
+                     "REFUSED avro-schema: field 'a' (Avro long) cannot go into column 'a' "
+                     "(Variant(Int32, String)): no type of the Variant takes it");
+}
+END_TEST
+
+/* JSON and MessagePack cannot tell which type a value is meant as:
+ * refused before any message, naming the column. */
+START_TEST(other_formats_refuse_variant_columns) {
+    const char *formats[] = {"json", "msgpack", "msgpack-positional"};
+    for (size_t i = 0; i < 3; i++) {
+        chcolumns cols;
+        rowplan plan;
+        char err[512];
+        ck_assert_int_eq(chcolumns_parse("id Int64, v Array(Variant(String, Int64))", &cols, err, sizeof err), 0);
+        ck_assert_int_eq(rowplan_build(&plan, &cols, err, sizeof err), 0);
+        const kb_decoder_ops *ops = kb_decoder_find(formats[i]);
+        kb_decoder_config cfg = {&plan, FIELD_VALUE, formats[i], NULL};
+        void *state = NULL;
+        err[0] = '\0';
+        ck_assert_int_eq(ops->open(&state, &cfg, err, sizeof err), -1);
+        char want[256];
+        snprintf(want, sizeof want, "column 'v': --format %s cannot fill a Variant column (only Avro "
+                                    "unions of several types can)", formats[i]);
+        ck_assert_str_eq(err, want);
+        rowplan_free(&plan);
+        chcolumns_free(&cols);
+    }
+}
+END_TEST
+
+START_TEST(columns_of_unions_are_variants) {
+    av_schema s;
+    char err[256];
+    const char *text = REC(F("a", "[\"string\",\"long\",\"null\",\"double\"]") ","
+                           F("b", "[\"string\",\"bytes\"]") ","
+                           F("c", "{\"type\":\"array\",\"items\":[\"null\",\"string\",\"long\"]}") ","
+                           F("d", "[\"null\",{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"},"
+                                  "{\"type\":\"record\",\"name\":\"P\",\"fields\":[" F("x", "\"int\"") "]}]"));
+    ck_assert_msg(av_schema_parse(text, strlen(text), &s, err, sizeof err) == 0, "%s", err);
+    buf b;
+    buf_init(&b, 64);
+    ck_assert_int_eq(kb_avro_columns(&s, &b, err, sizeof err), 0);
+    buf_u8(&b, 0);
+    ck_assert_str_eq((char *)b.data, "`a` Variant(Float64, Int64, String),\n`b` Variant(String),\n"
+                                     "`c` Array(Variant(Int64, String)),\n"
+                                     "`d` Variant(DateTime64(3, 'UTC'), Tuple(x Int32))\n");
+    buf_free(&b);
+    av_schema_free(&s);
+    /* The columns it prints take the schema's values. */
+    ck_assert_str_eq(one("`d` Variant(DateTime64(3, 'UTC'), Tuple(x Int32))", text,
+                         "\x00\x00\x00\x00\x00\x04\x02", 7),
+                     "01 01 00 00 00");
+}
+END_TEST
+
+/* --describe of plain datums: the writer schema is the pipeline's
+ * avro-schema, for the value and (key-format = avro) for the key. */
+static const char *describe_plain(const char *format, const char *key_format, const char *schema) {
+    static char out[4096];
+    bridge_options o = {0};
+    o.topic = "t";
+    o.format = (char *)format;
+    o.key_format = (char *)key_format;
+    o.avro_schema = (char *)schema;
+    buf b;
+    buf_init(&b, 256);
+    char err[512];
+    if (kb_avro_describe(&o, &b, err, sizeof err)) snprintf(out, sizeof out, "ERROR %s", err);
+    else snprintf(out, sizeof out, "%.*s", (int)b.len, (const char *)b.data);
+    buf_free(&b);
+    return out;
+}
+
+START_TEST(describe_plain_datums) {
+    const char *s = REC(F("id", "\"long\"") "," F("v", "[\"null\",\"string\",\"long\"]"));
+    ck_assert_str_eq(describe_plain("avro", NULL, s), "`id` Int64,\n`v` Variant(Int64, String)\n");
+    ck_assert_str_eq(describe_plain("avro", "avro", s),
+                     "`key_id` Int64 PATH '$key.id',\n`key_v` Variant(Int64, String) PATH '$key.v',\n"
+                     "`id` Int64,\n`v` Variant(Int64, String)\n");
+    ck_assert_str_eq(describe_plain("json", "avro", "\"string\""), "`key` String PATH '$key'\n");
+    ck_assert_str_eq(describe_plain("avro", NULL, NULL),
+                     "ERROR format = avro needs avro-schema (a file or inline JSON) in the pipeline file");
+    ck_assert_str_eq(describe_plain("avro", NULL, "\"long\""), "ERROR avro-schema: the schema is a long, not a record");
+    ck_assert_ptr_nonnull(strstr(describe_plain("avro", NULL, "{"), "ERROR avro-schema: schema is not JSON"));
+}
+END_TEST
+
+/* A key column whose key_<field> name a value field has is renamed, the
+ * first free of key_<field>_1, _2, ...; value columns keep their names. */
+START_TEST(describe_key_names_are_unique) {
+    const char *s = REC(F("x", "\"long\"") "," F("key_x", "\"int\"") "," F("key_x_1", "\"string\""));
+    ck_assert_str_eq(describe_plain("avro", "avro", s),
+                     "`key_x_2` Int64 PATH '$key.x',\n`key_key_x` Int32 PATH '$key.key_x',\n"
+                     "`key_key_x_1` String PATH '$key.key_x_1',\n"
+                     "`x` Int64,\n`key_x` Int32,\n`key_x_1` String\n");
+    /* key_x_1 is another key column's own name: not taken from it. */
+    const char *t = REC(F("x", "\"long\"") "," F("key_x", "\"int\"") "," F("x_1", "\"string\""));
+    ck_assert_str_eq(describe_plain("avro", "avro", t),
+                     "`key_x_2` Int64 PATH '$key.x',\n`key_key_x` Int32 PATH '$key.key_x',\n"
+                     "`key_x_1` String PATH '$key.x_1',\n"
+                     "`x` Int64,\n`key_x` Int32,\n`x_1` String\n");
+    /* A whole primitive key and a value field named key. */
+    ck_assert_str_eq(describe_plain("avro", "avro", REC(F("key", "\"long\""))),
+                     "`key_key` Int64 PATH '$key.key',\n`key` Int64\n");
+    /* The printed list parses: no column twice. */
+    const char *list = describe_plain("avro", "avro", s);
+    chcolumns cols;
+    char err[256];
+    ck_assert_msg(chcolumns_parse(list, &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(cols.n, 6);
+    chcolumns_free(&cols);
+}
+END_TEST
+
 START_TEST(columns_from_a_schema) {
     av_schema s;
     char err[256];
@@ -310,6 +471,12 @@ Suite *avro_suite(void) {
     tcase_add_test(tc, records_into_tuples_and_paths);
     tcase_add_test(tc, truncated_and_trailing_bytes);
     tcase_add_test(tc, columns_from_a_schema);
+    tcase_add_test(tc, unions_into_variants);
+    tcase_add_test(tc, unions_into_variants_refused_up_front);
+    tcase_add_test(tc, other_formats_refuse_variant_columns);
+    tcase_add_test(tc, columns_of_unions_are_variants);
+    tcase_add_test(tc, describe_plain_datums);
+    tcase_add_test(tc, describe_key_names_are_unique);
     suite_add_tcase(s, tc);
     return s;
 }

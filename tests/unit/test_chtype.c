@@ -130,8 +130,6 @@ START_TEST(paths) {
 END_TEST
 
 START_TEST(errors_name_the_column_and_type) {
-    ck_assert_str_eq(parse_error("id UInt64, v Variant(String, UInt8)"),
-                     "column 'v': unsupported type 'Variant(String, UInt8)'");
     ck_assert_str_eq(parse_error("x Dynamic"), "column 'x': unsupported type 'Dynamic'");
     ck_assert_str_eq(parse_error("x JSON"), "column 'x': unsupported type 'JSON'");
     ck_assert_str_eq(parse_error("x AggregateFunction(sum, UInt64)"),
@@ -147,9 +145,11 @@ START_TEST(errors_name_the_column_and_type) {
     /* Of several repeated names, the first repetition in the list. */
     ck_assert_str_eq(parse_error("b UInt8, a UInt8, a String, b String"), "column 'a': the column is listed twice");
     ck_assert_str_eq(parse_error("n Nullable(Nullable(UInt8))"),
-                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested");
+                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map, Nested or "
+                     "Variant (a Variant holds NULL itself)");
     ck_assert_str_eq(parse_error("n Nullable(Array(UInt8))"),
-                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map or Nested");
+                     "column 'n': Nullable cannot wrap Nullable, LowCardinality, Array, Map, Nested or "
+                     "Variant (a Variant holds NULL itself)");
     const char *lc = "LowCardinality holds numbers, strings, Date, Date32, DateTime, UUID, IPv4 and "
                      "IPv6 only (each may be Nullable)";
     char want[256];
@@ -180,6 +180,78 @@ START_TEST(errors_name_the_column_and_type) {
     strcat(deep, "UInt8");
     for (int i = 0; i < 40; i++) strcat(deep, ")");
     ck_assert_str_eq(parse_error(deep), "column 'x': type nested more than 32 levels deep");
+}
+END_TEST
+
+/* ClickHouse keeps a Variant's types sorted by name, each once: the
+ * index in that order is the discriminator. */
+START_TEST(variant_types_sorted_and_once) {
+    ck_assert_str_eq(canonical("v Variant(String, Int64, Float64)"), "v=Variant(Float64, Int64, String)");
+    ck_assert_str_eq(canonical("v:Variant(String,Int64,String,Array(Int8))"),
+                     "v=Variant(Array(Int8), Int64, String)");
+    /* Byte order of the canonical names: 'U' < 'a' does not matter here,
+     * but "Int64" < "Int8" ('6' < '8') and "Array(UInt8)" < "Bool". */
+    ck_assert_str_eq(canonical("v Variant(Int8, Int64, Bool, Array(UInt8))"),
+                     "v=Variant(Array(UInt8), Bool, Int64, Int8)");
+    ck_assert_str_eq(canonical("v Variant(DateTime64(3,UTC), Tuple(b String, a UInt8), Map(String, Nullable(Int32)))"),
+                     "v=Variant(DateTime64(3, 'UTC'), Map(String, Nullable(Int32)), Tuple(b String, a UInt8))");
+    ck_assert_str_eq(canonical("a Array(Variant(UInt8, String)), t Tuple(x Variant(String)), "
+                               "m Map(String, Variant(Int32, Array(Variant(String, Bool))))"),
+                     "a=Array(Variant(String, UInt8))|t=Tuple(x Variant(String))|"
+                     "m=Map(String, Variant(Array(Variant(Bool, String)), Int32))");
+    chtype *t;
+    char err[256];
+    ck_assert_int_eq(chtype_parse("Variant(String, Int64, Float64)", &t, err, sizeof err), 0);
+    ck_assert_int_eq(t->kind, CT_VARIANT);
+    ck_assert_uint_eq(t->nelems, 3);
+    ck_assert_int_eq(t->elems[0]->kind, CT_FLOAT64);
+    ck_assert_int_eq(t->elems[1]->kind, CT_INT64);
+    ck_assert_int_eq(t->elems[2]->kind, CT_STRING);
+    ck_assert_uint_eq(chtype_fixed_size(t), 0);
+    ck_assert_int_eq(chtype_has_variant(t), 1);
+    chtype_free(t);
+    ck_assert_int_eq(chtype_parse("Array(Tuple(a Variant(UInt8)))", &t, err, sizeof err), 0);
+    ck_assert_int_eq(chtype_has_variant(t), 1);
+    chtype_free(t);
+    ck_assert_int_eq(chtype_parse("Array(Tuple(a UInt8))", &t, err, sizeof err), 0);
+    ck_assert_int_eq(chtype_has_variant(t), 0);
+    chtype_free(t);
+}
+END_TEST
+
+START_TEST(variant_refusals) {
+    ck_assert_str_eq(parse_error("v Variant(Nullable(String), Int64)"),
+                     "column 'v': Nullable types are not allowed inside Variant (a Variant holds NULL itself)");
+    ck_assert_str_eq(parse_error("v Variant(LowCardinality(Nullable(String)))"),
+                     "column 'v': Nullable types are not allowed inside Variant (a Variant holds NULL itself)");
+    ck_assert_str_eq(parse_error("v Variant(Variant(String), Int64)"),
+                     "column 'v': a Variant cannot hold a Variant directly");
+    ck_assert_ptr_nonnull(strstr(parse_error("v Variant(Array(LowCardinality(String)))"),
+                                 "LowCardinality inside Variant is not supported"));
+    ck_assert_str_eq(parse_error("v Nullable(Variant(String))"),
+                     "column 'v': Nullable cannot wrap Nullable, LowCardinality, Array, Map, Nested or "
+                     "Variant (a Variant holds NULL itself)");
+    ck_assert_ptr_nonnull(strstr(parse_error("v LowCardinality(Variant(String))"), "LowCardinality holds"));
+    ck_assert_ptr_nonnull(strstr(parse_error("m Map(Variant(String), UInt8)"), "Variant type is not supported"));
+    ck_assert_str_eq(parse_error("v Variant()"), "column 'v': expected a type at \")\"");
+    ck_assert_str_eq(parse_error("v Variant"), "column 'v': expected '(' at \"end of text\"");
+    ck_assert_str_eq(parse_error("v Variant(a String)"), "column 'v': unsupported type 'a String'");
+    /* 256 different types: more than the discriminators 0..254 can name. */
+    char many[8192] = "v Variant(";
+    for (int i = 1; i <= 256; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%sFixedString(%d)", i > 1 ? ", " : "", i);
+        strcat(many, one);
+    }
+    strcat(many, ")");
+    ck_assert_str_eq(parse_error(many), "column 'v': a Variant holds at most 255 types");
+    many[strlen(many) - strlen(", FixedString(256))")] = '\0';
+    strcat(many, ")");
+    chcolumns cols;
+    char err[256];
+    ck_assert_msg(chcolumns_parse(many, &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(cols.v[0].type->nelems, 255);
+    chcolumns_free(&cols);
 }
 END_TEST
 
@@ -215,6 +287,8 @@ Suite *chtype_suite(void) {
     tcase_add_test(tc, paths);
     tcase_add_test(tc, errors_name_the_column_and_type);
     tcase_add_test(tc, fixed_sizes);
+    tcase_add_test(tc, variant_types_sorted_and_once);
+    tcase_add_test(tc, variant_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

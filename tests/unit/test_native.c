@@ -60,6 +60,49 @@ START_TEST(block_bytes_by_hand) {
 }
 END_TEST
 
+/* Variant as ClickHouse's Native reads it (basic discriminators mode):
+ * the mode before any stream of the column, discriminators, then each
+ * type's column with only its rows. */
+START_TEST(variant_block_by_hand) {
+    fixture f;
+    plan_of(&f, "v Variant(UInt8, String), a Array(Variant(String, UInt8))");
+    static const unsigned char rows[] = {
+        0x01, 0x07, 0x00,                   /* 7, [] */
+        0xff, 0x02, 0xff, 0x01, 0x05,       /* NULL, [NULL, 5] */
+        0x00, 0x01, 'x', 0x01, 0x00, 0x01, 'y', /* 'x', ['y'] */
+    };
+    static const unsigned char want[] = {
+        0x02, 0x03,
+        0x01, 'v', 0x16, 'V', 'a', 'r', 'i', 'a', 'n', 't', '(', 'S', 't', 'r', 'i', 'n', 'g', ',', ' ',
+        'U', 'I', 'n', 't', '8', ')',
+        0, 0, 0, 0, 0, 0, 0, 0,             /* mode: basic */
+        0x01, 0xff, 0x00,                   /* discriminators */
+        0x01, 'x',                          /* String: its one row */
+        0x07,                               /* UInt8: its one row */
+        0x01, 'a', 0x1d, 'A', 'r', 'r', 'a', 'y', '(', 'V', 'a', 'r', 'i', 'a', 'n', 't', '(', 'S', 't', 'r',
+        'i', 'n', 'g', ',', ' ', 'U', 'I', 'n', 't', '8', ')', ')',
+        0, 0, 0, 0, 0, 0, 0, 0,             /* the inner Variant's mode, before the offsets */
+        0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+        0xff, 0x01, 0x00,
+        0x01, 'y',
+        0x05,
+    };
+    native *n = native_open(&f.plan, 100, 1 << 20);
+    buf out;
+    buf_init(&out, 16);
+    char err[256];
+    ck_assert_int_eq(native_encode(n, rows, sizeof rows, &out, NULL, err, sizeof err), 0);
+    ck_assert_uint_eq(out.len, sizeof want);
+    ck_assert_mem_eq(out.data, want, sizeof want);
+    static const unsigned char bad[] = {0x02, 0x07, 0x00};
+    ck_assert_int_eq(native_encode(n, bad, sizeof bad, &out, NULL, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "column 'v'"));
+    buf_free(&out);
+    native_close(n);
+    fixture_free(&f);
+}
+END_TEST
+
 START_TEST(type_names_lose_low_cardinality) {
     fixture f;
     plan_of(&f, "m Map(LowCardinality(String), Array(LowCardinality(Nullable(UInt32)))), "
@@ -89,7 +132,9 @@ static const char every_type[] =
     "lc LowCardinality(Nullable(String)), a Array(Nullable(UInt8)), aa Array(Array(String)), "
     "m Map(String, Array(Int16)), tu Tuple(x UInt8, y Tuple(p String, q Date)), "
     "tp Tuple(UInt8, Array(String)), nt Nullable(Tuple(a UInt8, b String)), "
-    "ne Nested(k String, v Float64), an Array(Nested(k String, v Array(UInt8))), _offset UInt64";
+    "ne Nested(k String, v Float64), an Array(Nested(k String, v Array(UInt8))), "
+    "v Variant(Int64, String, Array(Variant(UInt8, Tuple(s String, n Nullable(Int8))))), "
+    "tv Tuple(a Variant(Bool), b Map(String, Variant(Date, String))), _offset UInt64";
 
 /* Rows made from random bytes, transposed into blocks of a few rows, read
  * back by an independent reader: the very same rows. */
@@ -176,6 +221,7 @@ Suite *native_suite(void) {
     TCase *tc = tcase_create("native");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, block_bytes_by_hand);
+    tcase_add_test(tc, variant_block_by_hand);
     tcase_add_test(tc, type_names_lose_low_cardinality);
     tcase_add_test(tc, random_rows_round_trip);
     tcase_add_test(tc, bad_rows_are_refused);

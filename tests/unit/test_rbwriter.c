@@ -131,6 +131,21 @@ START_TEST(bytes_enums_counts) {
 }
 END_TEST
 
+START_TEST(variants) {
+    char got[2100];
+    /* Sorted: Array(UInt8) = 0, Int64 = 1, String = 2. */
+    WRITE("Variant(String, Int64, Array(UInt8))",
+          rbw_variant(&b, t, 2)->kind == CT_STRING ? (rbw_string(&b, "x", 1), 0) : -1);
+    ck_assert_str_eq(got, "02 01 78");
+    WRITE("Variant(String, Int64, Array(UInt8))", rbw_i64(&b, rbw_variant(&b, t, 1), -2, &e));
+    ck_assert_str_eq(got, "01 fe ff ff ff ff ff ff ff");
+    WRITE("Variant(String, Int64)", (rbw_variant_null(&b), 0));
+    ck_assert_str_eq(got, "ff");
+    WRITE("Tuple(a Variant(String), b Array(Variant(UInt8)))", (rbw_default(&b, t), 0));
+    ck_assert_str_eq(got, "ff 00");
+}
+END_TEST
+
 START_TEST(restate) {
     row_error e = {0};
     snprintf(e.reason, sizeof e.reason, "value 300 is out of range for UInt8");
@@ -232,6 +247,7 @@ Suite *rbwriter_suite(void) {
     tcase_add_test(tc, dates_and_times);
     tcase_add_test(tc, bytes_enums_counts);
     tcase_add_test(tc, restate);
+    tcase_add_test(tc, variants);
     tcase_add_test(tc, msgpack_shapes);
     tcase_add_test(tc, raw_and_lines);
     suite_add_tcase(s, tc);
