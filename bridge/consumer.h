@@ -74,8 +74,10 @@ typedef struct consumer consumer;
 int consumer_open(consumer **out, const consumer_config *cfg, char *err, size_t errlen);
 void consumer_close(consumer *c);
 
-/* Fetches up to `max` messages, waiting at most timeout_ms.  Messages at or
- * past a partition's stop offset are dropped here.  *n is set to the number
+/* Fetches up to `max` messages, waiting at most timeout_ms for all of
+ * them (a queue limited below `max` messages makes each poll wait its
+ * whole timeout).  Messages at or past a partition's stop offset are
+ * dropped here.  *n is set to the number
  * returned; the caller destroys each with rd_kafka_message_destroy().
  * Returns -1 with err filled on an error that ends the run. */
 int consumer_poll(consumer *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms, size_t *n,

@@ -30,6 +30,9 @@ static void mock_topic_fill(mock_topic *m, const char *topic, size_t size) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     ck_assert_int_eq(rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err), RD_KAFKA_CONF_OK);
     ck_assert_int_eq(rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err), RD_KAFKA_CONF_OK);
+    /* A fetch returns whole record batches: small ones keep the
+     * responses small. */
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "batch.num.messages", "50", err, sizeof err), RD_KAFKA_CONF_OK);
     m->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     ck_assert_msg(m->host != NULL, "%s", err);
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(m->host);
@@ -102,9 +105,10 @@ static uint64_t read_all(const mock_topic *m, const char *topic, char *const *pr
 START_TEST(queue_full_by_count_many_times) {
     mock_topic m;
     mock_topic_fill(&m, "by-count", 40);
-    char *props[] = {"queued.min.messages=200", "log_level=0"};
-    uint64_t refills = read_all(&m, "by-count", props, 2);
-    /* 12,000 messages through a 200-message queue: it must have filled
+    /* Small responses, so that the topic does not arrive in one round. */
+    char *props[] = {"queued.min.messages=600", "max.partition.fetch.bytes=2048", "log_level=0"};
+    uint64_t refills = read_all(&m, "by-count", props, 3);
+    /* 12,000 messages through a 600-message queue: it must have filled
      * and been restarted, over and over. */
     ck_assert_uint_ge(refills, 5);
     rd_kafka_destroy(m.host);
@@ -114,8 +118,11 @@ END_TEST
 START_TEST(queue_full_by_bytes_many_times) {
     mock_topic m;
     mock_topic_fill(&m, "by-bytes", 1000);
-    /* The count limit out of reach: only the estimated bytes can tell. */
-    char *props[] = {"queued.min.messages=10000000", "queued.max.messages.kbytes=64",
+    /* The count limit out of reach: only the estimated bytes can tell.
+     * The queue holds about 500 messages, more than the batch of 256 the
+     * test asks for: a queue smaller than a batch makes each poll wait
+     * out its timeout (consumer.h). */
+    char *props[] = {"queued.min.messages=10000000", "queued.max.messages.kbytes=512",
                      "max.partition.fetch.bytes=16384", "log_level=0"};
     uint64_t refills = read_all(&m, "by-bytes", props, 4);
     ck_assert_uint_ge(refills, 5);
