@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,7 +101,27 @@ typedef struct run {
     int want_headers;        /* some column holds the headers */
     kb_header *headers;      /* the current message's, reused from message to message */
     size_t headers_cap;
+    int input_read;          /* the input query's rows were read (or tried) */
 } run;
+
+/* A run refused before it read its input query leaves ClickHouse writing
+ * into a pipe nobody reads, and ClickHouse may then report the broken
+ * pipe instead of the reason the bridge gave.  So a failed run reads its
+ * input to the end first, waiting at most the idle timeout for each
+ * piece, so that a missing input query cannot hold it. */
+static void drain_input(const run *r) {
+    unsigned char sink[16384];
+    int wait_ms = (int)(r->opt.idle_timeout * 1000);
+    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    for (;;) {
+        int ready = poll(&pfd, 1, wait_ms);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) return;
+        ssize_t got = read(STDIN_FILENO, sink, sizeof sink);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return;
+    }
+}
 
 /* The single line a failed run prints. */
 static int die(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -422,6 +443,7 @@ static int write_watermarks(run *r) {
 static int merge_starts(run *r) {
     partition_start *given = NULL;
     size_t ngiven = 0;
+    r->input_read = r->opt.offsets_from_stdin;
     if (r->opt.offsets_from_stdin &&
         startpos_read(STDIN_FILENO, (int)(r->opt.idle_timeout * 1000), &given, &ngiven, r->err,
                       sizeof r->err))
@@ -575,6 +597,7 @@ int main(int argc, char **argv) {
     status = r.opt.watermarks ? write_watermarks(&r) : consume(&r);
 
 done:
+    if (status != EXIT_OK && r.opt.offsets_from_stdin && !r.input_read) drain_input(&r);
     if (r.kafka) consumer_close(r.kafka);
     dead_letter_close(r.dlq);
     free(r.starts);
