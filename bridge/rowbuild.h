@@ -24,6 +24,12 @@
  * as they are reached, so a producer that sends fields in column order
  * never touches the slots.  All buffers are kept between messages: once
  * warm, nothing is allocated.
+ *
+ * For Native output (native.h) the row is assembled in columns instead:
+ * rowbuild_begin_columns gives one buffer per column, each column's value
+ * is written straight into its own buffer whatever the order, and the
+ * cancel cuts each buffer back to its length when the row began.  The
+ * decoders see no difference: they write through rowbuild_open either way.
  */
 #ifndef KB_ROWBUILD_H
 #define KB_ROWBUILD_H
@@ -43,8 +49,10 @@ typedef struct rowbuild_slot {
 typedef struct rowbuild {
     const rowplan *plan;
     const kb_msg *m;     /* the message being assembled */
-    buf *out;            /* where rows go */
+    buf *out;            /* where rows go (RowBinary), or NULL */
     size_t row_start;    /* out->len when the row began */
+    buf *cols;           /* per column: where its values go (Native), or NULL */
+    size_t *marks;       /* per column: cols[i].len when the row began */
     size_t emitted;      /* columns [0, emitted) are already in out */
     buf fields;          /* values of columns not yet due */
     rowbuild_slot *slots; /* per column: where its value is in fields */
@@ -59,6 +67,11 @@ void rowbuild_free(rowbuild *rb);
  * columns that lead the row.  Clears e.  On failure (a metadata value that
  * does not fit its column) returns -1 with out unchanged. */
 int rowbuild_begin(rowbuild *rb, const kb_msg *m, buf *out, row_error *e);
+
+/* As rowbuild_begin, for a row written in columns: column i's value is
+ * appended to cols[i] (plan->ncols buffers, native_columns).  On failure
+ * returns -1 with every buffer unchanged. */
+int rowbuild_begin_columns(rowbuild *rb, const kb_msg *m, buf *cols, row_error *e);
 
 /* Metadata columns from column `emitted` on, up to the next value column. */
 int rowbuild_emit_metadata(rowbuild *rb, row_error *e);
@@ -77,6 +90,7 @@ buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e);
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
     if (rb->seen[col] == rb->generation) return rowbuild_given_twice(rb, col, e);
     rb->seen[col] = rb->generation;
+    if (rb->cols) return &rb->cols[col];
     if (col == rb->emitted) return rb->out;
     rb->slots[col].off = rb->fields.len;
     return &rb->fields;
@@ -84,6 +98,7 @@ static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
 
 /* After column col's value was written where rowbuild_open said. */
 static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
+    if (rb->cols) return 0;
     if (col == rb->emitted) {
         rb->emitted++;
         const rowplan *p = rb->plan;
@@ -99,7 +114,13 @@ static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
  * cut back. */
 int rowbuild_commit(rowbuild *rb, row_error *e);
 
-/* Drops the row being built: out is as it was before rowbuild_begin. */
-static inline void rowbuild_cancel(rowbuild *rb) { rb->out->len = rb->row_start; }
+/* Drops the row being built: out (or every column) is as it was before
+ * rowbuild_begin. */
+static inline void rowbuild_cancel(rowbuild *rb) {
+    if (rb->cols)
+        for (size_t i = 0; i < rb->plan->ncols; i++) rb->cols[i].len = rb->marks[i];
+    else
+        rb->out->len = rb->row_start;
+}
 
 #endif
