@@ -41,6 +41,8 @@
 #include "message.h"
 #include "rowplan.h"
 
+#define ROWBUILD_NONE SIZE_MAX
+
 typedef struct rowbuild_slot {
     size_t off;
     size_t len;
@@ -53,7 +55,8 @@ typedef struct rowbuild {
     size_t row_start;    /* out->len when the row began */
     buf *cols;           /* per column: where its values go (Native), or NULL */
     size_t *marks;       /* per column: cols[i].len when the row began */
-    size_t emitted;      /* columns [0, emitted) are already in out */
+    size_t emitted;      /* columns [0, emitted) are already in out; in
+                            columns, ROWBUILD_NONE: no column is due */
     buf fields;          /* values of columns not yet due */
     rowbuild_slot *slots; /* per column: where its value is in fields */
     uint32_t *seen;      /* per column: the generation that filled it */
@@ -90,21 +93,21 @@ buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e);
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
     if (rb->seen[col] == rb->generation) return rowbuild_given_twice(rb, col, e);
     rb->seen[col] = rb->generation;
+    if (col == rb->emitted) return rb->out; /* never true in columns */
     if (rb->cols) return &rb->cols[col];
-    if (col == rb->emitted) return rb->out;
     rb->slots[col].off = rb->fields.len;
     return &rb->fields;
 }
 
 /* After column col's value was written where rowbuild_open said. */
 static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
-    if (rb->cols) return 0;
     if (col == rb->emitted) {
         rb->emitted++;
         const rowplan *p = rb->plan;
         return rb->emitted < p->ncols && p->cols[rb->emitted].meta != META_NONE
                    ? rowbuild_emit_metadata(rb, e) : 0;
     }
+    if (rb->cols) return 0;
     rb->slots[col].len = rb->fields.len - rb->slots[col].off;
     return 0;
 }
