@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
         for (int r = 0; r < rounds; r++) {
             blocks.len = 0;
             double t0 = cpu_seconds();
-            /* All rows at once: the transposer closes a block at 1 MiB of rows itself. */
+            /* All rows at once: native_encode closes a block at 1 MiB of column bytes itself. */
             if (native_encode(nat, out_plan.data, out_plan.len, &blocks, NULL, err, sizeof err)) {
                 fprintf(stderr, "avro-bench: native: %s\n", err);
                 return 1;
