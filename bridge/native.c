@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The shapes a value can have once types are reduced to their streams. */
+/* The shapes a value can have once types are reduced to their streams.
+ * N_FIXED and N_STRING alone at a column's root make a direct column (its
+ * buffer is its stream); every other kind is a composite, split at block
+ * close.  A new composite type is one kind more here, and one case more in
+ * compile, put_default, take and skip. */
 typedef enum node_kind { N_FIXED, N_STRING, N_NULLABLE, N_ARRAY, N_TUPLE } node_kind;
 
 /* One node per type node, numbered depth first, so that a column's streams
@@ -368,20 +372,18 @@ static int append_row(native *n, const unsigned char **p, const unsigned char *e
 
 int native_append(native *n, const unsigned char *rows, size_t len, char *err, size_t errlen) {
     const unsigned char *p = rows, *end = rows + len;
-    size_t bad, row = 0;
-    if (!n->ncols && len) goto no_columns;
-    for (; p < end; row++) {
+    size_t bad;
+    if (!n->ncols && len) { /* no columns: nothing to count rows by */
+        snprintf(err, errlen, "internal error: Native output without columns");
+        return -1;
+    }
+    for (size_t row = 0; p < end; row++, n->rows++)
         if (append_row(n, &p, end, &bad)) {
             snprintf(err, errlen, "internal error: Native output: row %zu does not parse as RowBinary at column '%s'",
                      row, n->plan->cols[bad].name);
             return -1;
         }
-        n->rows++;
-    }
     return 0;
-no_columns:
-    snprintf(err, errlen, "internal error: Native output without columns");
-    return -1;
 }
 
 int native_encode(native *n, const unsigned char *rows, size_t len, buf *out, size_t *nblocks,
