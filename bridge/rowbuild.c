@@ -75,15 +75,17 @@ int rowbuild_begin_columns(rowbuild *rb, const kb_msg *m, buf *cols, row_error *
  * its own column. */
 static int commit_columns(rowbuild *rb, row_error *e) {
     const rowplan *plan = rb->plan;
+    /* Decoders never open a metadata column: what was not seen is
+     * metadata or a default, and the usual row, every column given,
+     * passes over seen[] alone. */
     for (size_t i = 0; i < plan->ncols; i++) {
+        if (rb->seen[i] == rb->generation) continue;
         const plan_column *pc = &plan->cols[i];
-        if (pc->meta != META_NONE) {
-            if (rowplan_put_meta(pc, rb->m, &rb->cols[i], e)) {
-                rowbuild_cancel(rb);
-                return -1;
-            }
-        } else if (rb->seen[i] != rb->generation) {
+        if (pc->meta == META_NONE) {
             rbw_default(&rb->cols[i], pc->type);
+        } else if (rowplan_put_meta(pc, rb->m, &rb->cols[i], e)) {
+            rowbuild_cancel(rb);
+            return -1;
         }
     }
     return 0;
