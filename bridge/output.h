@@ -44,7 +44,8 @@
 #define OUTPUT_NATIVE_BLOCK_ROWS 65536
 /* Column bytes per Native block at most (what the columns hold in
  * RowBinary).  The output then holds about twice this (the columns, the
- * blocks being written) beside librdkafka's budget.  Larger blocks cost ClickHouse less
+ * blocks being written; composite columns' streams too while a block
+ * closes) beside librdkafka's budget.  Larger blocks cost ClickHouse less
  * on wide rows but the bridge more memory: README, "Native output" (the
  * benchmark builds other values with -D to compare them). */
 #ifndef OUTPUT_NATIVE_BLOCK_BYTES
