@@ -1,6 +1,7 @@
 #include "decoder.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/formats.h"
@@ -66,6 +67,7 @@ int kb_rowdecoder_open(kb_rowdecoder *d, const rowplan *plan, const char *format
         }
     }
     rowbuild_init(&d->rb, plan);
+    d->marks = kb_xcalloc(plan->ncols, sizeof *d->marks);
     return 0;
 }
 
@@ -73,13 +75,15 @@ void kb_rowdecoder_close(kb_rowdecoder *d) {
     if (d->value_ops) d->value_ops->close(d->value);
     if (d->key_ops) d->key_ops->close(d->key);
     if (d->value_ops) rowbuild_free(&d->rb);
+    free(d->marks);
     memset(d, 0, sizeof *d);
 }
 
-/* One row from the key (if read) and the value bytes (data, n). */
+/* One row from the key (if read) and the value bytes (data, n): into out
+ * as RowBinary, or into cols when cols is not NULL. */
 static int one_row(kb_rowdecoder *d, const kb_msg *m, const void *data, size_t n, buf *out,
-                   row_error *e) {
-    if (rowbuild_begin(&d->rb, m, out, e)) return -1;
+                   buf *cols, row_error *e) {
+    if (cols ? rowbuild_begin_columns(&d->rb, m, cols, e) : rowbuild_begin(&d->rb, m, out, e)) return -1;
     if (d->key_ops && d->key_ops->decode(d->key, &d->rb, m->key, m->key_len, e)) {
         /* Byte offsets would otherwise be read as offsets in the value. */
         char where[48], reason[sizeof e->reason];
@@ -102,24 +106,39 @@ failed:
     return -1;
 }
 
-int kb_rowdecoder_decode(kb_rowdecoder *d, const kb_msg *m, buf *out, row_error *e) {
+static int decode(kb_rowdecoder *d, const kb_msg *m, buf *out, buf *cols, row_error *e) {
     if (!d->value_ops->per_line || !m->value)
-        return one_row(d, m, m->value, m->value_len, out, e) ? -1 : 1;
+        return one_row(d, m, m->value, m->value_len, out, cols, e) ? -1 : 1;
     /* As ClickHouse's LineAsString: a final '\n' ends the last line
      * rather than starting an empty one, and an empty value has none. */
     const char *p = m->value, *end = p + m->value_len;
-    size_t start = out->len;
+    size_t ncols = d->rb.plan->ncols, start = 0;
+    if (cols)
+        for (size_t i = 0; i < ncols; i++) d->marks[i] = cols[i].len;
+    else
+        start = out->len;
     int rows = 0;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
-        if (one_row(d, m, p, (size_t)(stop - p), out, e)) {
+        if (one_row(d, m, p, (size_t)(stop - p), out, cols, e)) {
             if (e->byte >= 0) e->byte += (long)(p - (const char *)m->value);
-            out->len = start;
+            if (cols)
+                for (size_t i = 0; i < ncols; i++) cols[i].len = d->marks[i];
+            else
+                out->len = start;
             return -1;
         }
         rows++;
         p = nl ? nl + 1 : end;
     }
     return rows;
+}
+
+int kb_rowdecoder_decode(kb_rowdecoder *d, const kb_msg *m, buf *out, row_error *e) {
+    return decode(d, m, out, NULL, e);
+}
+
+int kb_rowdecoder_decode_columns(kb_rowdecoder *d, const kb_msg *m, buf *cols, row_error *e) {
+    return decode(d, m, NULL, cols, e);
 }

@@ -73,6 +73,7 @@ typedef struct kb_rowdecoder {
     void *value;
     const kb_decoder_ops *key_ops; /* NULL: no column comes from the key */
     void *key;
+    size_t *marks; /* per column: where a message's rows began (columns, per line) */
 } kb_rowdecoder;
 
 /* key_format may be NULL when no column reads the key; a column that
@@ -87,5 +88,10 @@ void kb_rowdecoder_close(kb_rowdecoder *d);
  * returns how many; or returns -1 with out unchanged and e filled.  A
  * fault in the key says so in e->reason. */
 int kb_rowdecoder_decode(kb_rowdecoder *d, const kb_msg *m, buf *out, row_error *e);
+
+/* The same rows written in columns (Native output, native.h): column i's
+ * values appended to cols[i] (native_columns).  Returns how many, or -1
+ * with every buffer unchanged and e filled. */
+int kb_rowdecoder_decode_columns(kb_rowdecoder *d, const kb_msg *m, buf *cols, row_error *e);
 
 #endif

@@ -187,6 +187,7 @@ static int error_row(run *r, const rd_kafka_message_t *m, kb_msg *km, const row_
         describe_failure(r, m, &e2, what, sizeof what);
         return die(r, "%s", what);
     }
+    if (output_added(&r->out, 0, r->err, sizeof r->err)) return die(r, "%s", r->err);
     r->rows++;
     return handover_note(&r->handed, m->partition, m->offset) ? die(r, "out of memory") : 0;
 }
@@ -347,9 +348,15 @@ static int consume(run *r) {
             km.value = m->payload;
             km.value_len = m->len;
             if (r->want_headers) load_headers(r, m, &km);
-            int got = kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
+            int got = r->out.native
+                          ? kb_rowdecoder_decode_columns(&r->decoder, &km, output_columns(&r->out), &e)
+                          : kb_rowdecoder_decode(&r->decoder, &km, &r->out.rows, &e);
             if (got >= 0) {
                 r->rows += (uint64_t)got;
+                if (output_added(&r->out, (size_t)got, r->err, sizeof r->err)) {
+                    for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+                    return die(r, "%s", r->err);
+                }
                 if (got && handover_note(&r->handed, m->partition, m->offset)) {
                     for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
                     return die(r, "out of memory");
@@ -369,7 +376,7 @@ static int consume(run *r) {
                  * handled messages: the flush timer is honoured inside a
                  * batch too, so ClickHouse keeps receiving rows while the
                  * run works (no pipe read timeout). */
-                if (++bad_in_batch % 64 == 0 && r->out.rows.len &&
+                if (++bad_in_batch % 64 == 0 && output_pending(&r->out) &&
                     (now = now_seconds()) - last_flush >= flush_every) {
                     int frc = flush_rows(r);
                     if (frc == OUTPUT_ERROR || (r->dlq && dead_letter_poll(r->dlq, r->err, sizeof r->err))) {
@@ -389,7 +396,7 @@ static int consume(run *r) {
         /* The first rows go out with the batch that brought them: a LIMIT 1
          * query waits for nothing else. */
         int first_rows = !r->out.header_written && r->rows;
-        if (output_wants_flush(&r->out) || (r->out.rows.len && (first_rows || now - last_flush >= flush_every))) {
+        if (output_wants_flush(&r->out) || (output_pending(&r->out) && (first_rows || now - last_flush >= flush_every))) {
             int rc = flush_rows(r);
             if (rc == OUTPUT_CLOSED) return EXIT_OK;
             if (rc == OUTPUT_ERROR) return die(r, "%s", r->err);

@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The shapes a value can have once types are reduced to their streams. */
+/* The shapes a value can have once types are reduced to their streams.
+ * N_FIXED and N_STRING alone at a column's root make a direct column (its
+ * buffer is its stream); every other kind is a composite, split at block
+ * close.  A new composite type is one kind more here, and one case more in
+ * compile, put_default, take and skip. */
 typedef enum node_kind { N_FIXED, N_STRING, N_NULLABLE, N_ARRAY, N_TUPLE, N_VARIANT } node_kind;
 
 /* One node per type node, numbered depth first, so that a column's streams
@@ -26,8 +30,16 @@ struct native {
     node *nodes;
     size_t nnodes, cap;
     uint32_t *root;     /* per column: its first node; root[ncols] = nnodes */
-    size_t *variants;   /* per column: its Variant nodes, each one prefix (below) */
+    size_t *variants;   /* per column: its Variant nodes, each one prefix (put_block) */
     buf *type_names;    /* per column: the type as the block names it */
+    /* The block being filled.  Per column, its values in RowBinary: for a
+     * direct column (one node, fixed-width or String) that is already the
+     * column's one stream; any other is split into its nodes' streams
+     * when the block is closed (split_column). */
+    buf *cols;
+    unsigned char *direct; /* per column: 1 when cols[c] is the stream */
+    size_t rows;        /* whole rows in cols */
+    size_t *marks;      /* per column: its length before the row append_row is at */
 };
 
 static uint32_t add_node(native *n, node_kind kind) {
@@ -126,8 +138,14 @@ native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
     n->root = kb_xcalloc(plan->ncols + 1, sizeof *n->root);
     n->variants = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->variants);
     n->type_names = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->type_names);
+    n->cols = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->cols);
+    n->direct = kb_xcalloc(plan->ncols ? plan->ncols : 1, 1);
+    n->marks = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->marks);
     for (size_t c = 0; c < plan->ncols; c++) {
         n->root[c] = compile(n, plan->cols[c].type);
+        node_kind k = n->nodes[n->root[c]].kind;
+        n->direct[c] = k == N_FIXED || k == N_STRING;
+        buf_init(&n->cols[c], 4096);
         chtype *s = strip(plan->cols[c].type);
         buf_init(&n->type_names[c], 32);
         chtype_format(s, &n->type_names[c]);
@@ -145,10 +163,16 @@ void native_close(native *n) {
         buf_free(&n->nodes[i].stream);
         free(n->nodes[i].elems);
     }
-    for (size_t c = 0; c < n->ncols; c++) buf_free(&n->type_names[c]);
+    for (size_t c = 0; c < n->ncols; c++) {
+        buf_free(&n->type_names[c]);
+        buf_free(&n->cols[c]);
+    }
     free(n->type_names);
-    free(n->root);
     free(n->variants);
+    free(n->cols);
+    free(n->direct);
+    free(n->marks);
+    free(n->root);
     free(n->nodes);
     free(n);
 }
@@ -254,15 +278,65 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
     return -1;
 }
 
-static void put_block(native *n, size_t rows, buf *out) {
+/* Passes over one RowBinary value of node id in [*p, end), checking it as
+ * take() would.  Returns -1 when the bytes cannot be such a value. */
+static int skip(const native *n, uint32_t id, const unsigned char **p, const unsigned char *end) {
+    const node *nd = &n->nodes[id];
+    switch (nd->kind) {
+    case N_FIXED:
+        if ((size_t)(end - *p) < nd->width) return -1;
+        *p += nd->width;
+        return 0;
+    case N_STRING: {
+        uint64_t len;
+        if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
+        *p += len;
+        return 0;
+    }
+    case N_NULLABLE:
+        if (*p == end || **p > 1) return -1;
+        return *(*p)++ ? 0 : skip(n, nd->child, p, end);
+    case N_ARRAY: {
+        uint64_t count;
+        if (read_leb(p, end, &count) || count > (uint64_t)(end - *p)) return -1;
+        for (uint64_t i = 0; i < count; i++)
+            if (skip(n, nd->child, p, end)) return -1;
+        return 0;
+    }
+    case N_TUPLE:
+        for (size_t i = 0; i < nd->nelems; i++)
+            if (skip(n, nd->elems[i], p, end)) return -1;
+        return 0;
+    case N_VARIANT: {
+        if (*p == end) return -1;
+        unsigned char d = *(*p)++;
+        if (d == 255) return 0;
+        if (d >= nd->nelems) return -1;
+        return skip(n, nd->elems[d], p, end);
+    }
+    }
+    return -1;
+}
+
+/* A composite column's RowBinary values, n->rows of them, into its
+ * nodes' streams.  Returns -1 when they do not parse as such (a writer
+ * broke rbwriter.h's rules: a programming error). */
+static int split_column(native *n, size_t c) {
+    const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
+    for (size_t r = 0; r < n->rows; r++)
+        if (take(n, n->root[c], &p, end)) return -1;
+    return p == end ? 0 : -1;
+}
+
+static void put_block(native *n, buf *out) {
     const rowplan *plan = n->plan;
     size_t total = 32;
     for (size_t c = 0; c < plan->ncols; c++)
-        total += plan->cols[c].name_len + n->type_names[c].len + 20 + 8 * n->variants[c];
+        total += plan->cols[c].name_len + n->type_names[c].len + 20 + n->cols[c].len + 8 * n->variants[c];
     for (size_t i = 0; i < n->nnodes; i++) total += n->nodes[i].stream.len;
     buf_reserve(out, total);
     buf_leb128(out, plan->ncols);
-    buf_leb128(out, rows);
+    buf_leb128(out, n->rows);
     for (size_t c = 0; c < plan->ncols; c++) {
         buf_rb_string(out, plan->cols[c].name, plan->cols[c].name_len);
         buf_rb_string(out, n->type_names[c].data, n->type_names[c].len);
@@ -270,7 +344,10 @@ static void put_block(native *n, size_t rows, buf *out) {
          * is the order ClickHouse reads prefixes in): the discriminators'
          * mode, a UInt64, 0 = basic (one byte per row, 255 NULL). */
         for (size_t v = 0; v < n->variants[c]; v++) buf_le(out, 0, 8);
-        for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++) buf_put(out, n->nodes[i].stream.data, n->nodes[i].stream.len);
+        if (n->direct[c]) buf_put(out, n->cols[c].data, n->cols[c].len);
+        else
+            for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++)
+                buf_put(out, n->nodes[i].stream.data, n->nodes[i].stream.len);
     }
 }
 
@@ -279,40 +356,99 @@ static void reset(native *n) {
         n->nodes[i].stream.len = 0;
         n->nodes[i].count = 0;
     }
+    for (size_t c = 0; c < n->ncols; c++) n->cols[c].len = 0;
+    n->rows = 0;
+}
+
+buf *native_columns(native *n) { return n->cols; }
+
+size_t native_rows(const native *n) { return n->rows; }
+
+int native_added(native *n, size_t rows) {
+    n->rows += rows;
+    if (n->rows >= n->max_rows) return 1;
+    size_t bytes = 0;
+    for (size_t c = 0; c < n->ncols; c++) bytes += n->cols[c].len;
+    return bytes >= n->max_bytes;
+}
+
+int native_flush_block(native *n, buf *out, char *err, size_t errlen) {
+    if (!n->rows) return 0;
+    if (!n->ncols) { /* no columns: nothing to count rows by */
+        snprintf(err, errlen, "internal error: Native output without columns");
+        reset(n);
+        return -1;
+    }
+    for (size_t c = 0; c < n->ncols; c++) {
+        if (n->direct[c] || !split_column(n, c)) continue;
+        snprintf(err, errlen, "internal error: Native output: column '%s' of the block does not parse as RowBinary",
+                 n->plan->cols[c].name);
+        reset(n);
+        return -1;
+    }
+    put_block(n, out);
+    reset(n);
+    return 0;
+}
+
+/* One whole RowBinary row from *p into the columns; on failure (the
+ * column at fault in *bad) the columns are as they were. */
+static int append_row(native *n, const unsigned char **p, const unsigned char *end, size_t *bad) {
+    for (size_t c = 0; c < n->ncols; c++) {
+        const unsigned char *start = *p;
+        if (skip(n, n->root[c], p, end)) {
+            for (size_t k = 0; k < c; k++) n->cols[k].len = n->marks[k];
+            *bad = c;
+            return -1;
+        }
+        n->marks[c] = n->cols[c].len;
+        buf_put(&n->cols[c], start, (size_t)(*p - start));
+    }
+    return 0;
+}
+
+int native_append(native *n, const unsigned char *rows, size_t len, char *err, size_t errlen) {
+    const unsigned char *p = rows, *end = rows + len;
+    size_t bad;
+    if (!n->ncols && len) { /* no columns: nothing to count rows by */
+        snprintf(err, errlen, "internal error: Native output without columns");
+        return -1;
+    }
+    for (size_t row = 0; p < end; row++, n->rows++)
+        if (append_row(n, &p, end, &bad)) {
+            snprintf(err, errlen, "internal error: Native output: row %zu does not parse as RowBinary at column '%s'",
+                     row, n->plan->cols[bad].name);
+            return -1;
+        }
+    return 0;
 }
 
 int native_encode(native *n, const unsigned char *rows, size_t len, buf *out, size_t *nblocks,
                   char *err, size_t errlen) {
     const unsigned char *p = rows, *end = rows + len;
-    size_t blocks = 0, row = 0;
+    size_t blocks = 0, row = 0, bad;
     if (nblocks) *nblocks = 0;
     if (!n->plan->ncols && len) { /* no columns: nothing to count rows by */
         snprintf(err, errlen, "internal error: Native output without columns");
         return -1;
     }
-    while (p < end) {
-        const unsigned char *block_start = p;
-        size_t in_block = 0;
-        reset(n);
-        while (p < end && in_block < n->max_rows && (size_t)(p - block_start) < n->max_bytes) {
-            for (size_t c = 0; c < n->plan->ncols; c++) {
-                if (take(n, n->root[c], &p, end)) {
-                    reset(n);
-                    snprintf(err, errlen,
-                             "internal error: Native output: row %zu of the block does not parse as "
-                             "RowBinary at column '%s'",
-                             row, n->plan->cols[c].name);
-                    if (nblocks) *nblocks = blocks;
-                    return -1;
-                }
-            }
-            in_block++;
-            row++;
+    for (; p < end; row++) {
+        if (append_row(n, &p, end, &bad)) {
+            reset(n);
+            snprintf(err, errlen,
+                     "internal error: Native output: row %zu does not parse as RowBinary at column '%s'",
+                     row, n->plan->cols[bad].name);
+            if (nblocks) *nblocks = blocks;
+            return -1;
         }
-        put_block(n, in_block, out);
-        blocks++;
+        if (native_added(n, 1) || p == end) {
+            if (native_flush_block(n, out, err, errlen)) {
+                if (nblocks) *nblocks = blocks;
+                return -1;
+            }
+            blocks++;
+        }
     }
-    reset(n);
     if (nblocks) *nblocks = blocks;
     return 0;
 }

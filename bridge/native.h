@@ -1,12 +1,20 @@
 /*
- * native.h - RowBinary rows transposed into ClickHouse Native blocks.
+ * native.h - ClickHouse Native blocks, filled column by column.
  *
- * Decoders write RowBinary (rbwriter.h stays the one place that knows how
- * each type is stored).  ClickHouse reads Native much more cheaply, because
- * a Native block is column after column and each column is read in bulk.
- * This module turns a run of whole RowBinary rows into Native blocks: a
- * transposer compiled once from the column types, whose per-stream buffers
- * are kept from block to block, so that once warm nothing is allocated.
+ * ClickHouse reads Native much more cheaply than RowBinary, because a
+ * Native block is column after column and each column is read in bulk.
+ * Decoders still write each value as rbwriter.h encodes it (the one place
+ * that knows how each type is stored), but in Native mode into the
+ * column's own buffer of the block being filled (native_columns, through
+ * rowbuild.h) instead of into a row.  For the types whose Native stream is
+ * their RowBinary values back to back (fixed-width types, String, and
+ * LowCardinality of those) that buffer is the column's stream and nothing
+ * is moved again.  A composite column (Nullable, Array, Map, Nested,
+ * Tuple) keeps its values in RowBinary there, and is split into its
+ * streams (null map, offsets, elements) when the block is closed: one
+ * pass over that column only, by a splitter compiled once from its type.
+ * Every buffer is kept from block to block, so once warm nothing is
+ * allocated.
  *
  * A block, as ClickHouse's Native input format reads it (no client
  * revision, hence no block info and no serialization kinds):
@@ -44,19 +52,44 @@
 
 typedef struct native native;
 
-/* Compiles the transposer for plan's columns.  A block holds at most
- * max_rows rows and is closed as soon as its rows took max_bytes of
- * RowBinary (a single row larger than that is a block of its own).  The
- * plan must outlive every native_encode call; native_close does not read
- * it. */
+/* Compiles the splitters for plan's columns.  A block is full at
+ * max_rows rows or max_bytes of column bytes (what the columns hold in
+ * RowBinary; a single row larger than that is a block of its own).  The
+ * plan must outlive every other call; native_close does not read it. */
 native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes);
 void native_close(native *n);
 
-/* Appends to out the Native blocks holding rows[0..len), which must be
- * whole RowBinary rows of the plan.  *nblocks (may be NULL) gets the
- * number of blocks written.  Returns 0, or -1 with err naming the row and
- * column when the bytes are not such rows (a programming error upstream:
- * out then holds the blocks before the bad one). */
+/* The block being filled: per column of the plan, the buffer that the
+ * column's values are appended to, each as rbwriter.h writes it.  A row
+ * is in the block once every column holds its value: say so with
+ * native_added.  A row that fails half-way is cut back by the writer
+ * (each buffer to its length before the row). */
+buf *native_columns(native *n);
+
+/* Counts `rows` more whole rows in native_columns.  Returns 1 when the
+ * block is now full (native_flush_block it before the next row), else 0. */
+int native_added(native *n, size_t rows);
+
+/* Whole rows in the block being filled. */
+size_t native_rows(const native *n);
+
+/* Appends the block being filled to out as one Native block (nothing
+ * when it has no rows) and starts an empty one.  Returns 0, or -1 with
+ * err naming the column whose values do not parse as RowBinary of its
+ * type (a programming error upstream); the block is then dropped. */
+int native_flush_block(native *n, buf *out, char *err, size_t errlen);
+
+/* Adds rows[0..len), whole RowBinary rows of the plan (rowplan.h's error
+ * rows, say), to the block being filled, without closing it.  Returns 0,
+ * or -1 with err naming the row and column when the bytes are not such
+ * rows: the rows before that one are in the block, nothing of it. */
+int native_append(native *n, const unsigned char *rows, size_t len, char *err, size_t errlen);
+
+/* RowBinary rows to blocks in one call: rows[0..len) are added to the
+ * block being filled row by row, each block flushed to out when full, and
+ * the last one when the rows end.  *nblocks (may be NULL) gets the number
+ * of blocks written.  Returns 0, or -1 as native_append (out then holds
+ * the blocks before the bad row; the one it was in is dropped). */
 int native_encode(native *n, const unsigned char *rows, size_t len, buf *out, size_t *nblocks,
                   char *err, size_t errlen);
 

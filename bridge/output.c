@@ -25,7 +25,10 @@ void output_free(output *o) {
 void output_native(output *o, const rowplan *plan) {
     if (!o->native) {
         o->flush_bytes = OUTPUT_NATIVE_BLOCK_BYTES;
-        buf_init(&o->block, o->flush_bytes + o->flush_bytes / 2);
+        buf_init(&o->block, o->flush_bytes + o->flush_bytes / 4);
+        /* Rows reach the columns directly: o->rows only passes error rows on. */
+        buf_free(&o->rows);
+        buf_init(&o->rows, 4096);
     }
     o->native = 1;
     o->with_header = 0;
@@ -50,20 +53,39 @@ static int write_all(output *o, const unsigned char *p, size_t n, char *err, siz
     return OUTPUT_OK;
 }
 
+/* Error rows written to o->rows in RowBinary, into the columns. */
+static int take_rows(output *o, char *err, size_t errlen) {
+    if (!o->rows.len) return OUTPUT_OK;
+    int rc = OUTPUT_OK;
+    if (!o->nat) {
+        snprintf(err, errlen, "internal error: Native rows before the columns are known");
+        rc = OUTPUT_ERROR;
+    } else if (native_append(o->nat, o->rows.data, o->rows.len, err, errlen)) {
+        rc = OUTPUT_ERROR;
+    }
+    o->rows.len = 0;
+    return rc;
+}
+
+int output_added(output *o, size_t rows, char *err, size_t errlen) {
+    if (!o->native) return OUTPUT_OK;
+    if (take_rows(o, err, errlen)) return OUTPUT_ERROR;
+    if (!o->nat) {
+        if (!rows) return OUTPUT_OK;
+        snprintf(err, errlen, "internal error: Native rows before the columns are known");
+        return OUTPUT_ERROR;
+    }
+    if (native_added(o->nat, rows) && native_flush_block(o->nat, &o->block, err, errlen)) return OUTPUT_ERROR;
+    return OUTPUT_OK;
+}
+
 int output_flush(output *o, char *err, size_t errlen) {
     if (o->closed) return OUTPUT_CLOSED;
     if (o->native) {
-        int rc = OUTPUT_OK;
-        o->block.len = 0;
-        if (o->rows.len && !o->nat) {
-            snprintf(err, errlen, "internal error: Native rows before the columns are known");
-            rc = OUTPUT_ERROR;
-        } else if (o->rows.len && native_encode(o->nat, o->rows.data, o->rows.len, &o->block, NULL, err, errlen)) {
-            rc = OUTPUT_ERROR;
-        }
-        /* Blocks before a bad row are valid: they go out either way. */
+        int rc = take_rows(o, err, errlen);
+        if (rc == OUTPUT_OK && o->nat && native_flush_block(o->nat, &o->block, err, errlen)) rc = OUTPUT_ERROR;
+        /* Blocks closed before a fault are valid: they go out either way. */
         int wrc = write_all(o, o->block.data, o->block.len, err, errlen);
-        o->rows.len = 0;
         o->block.len = 0;
         o->header_written = 1;
         return rc != OUTPUT_OK ? rc : wrc;

@@ -19,8 +19,10 @@
  * When every column is one byte wide (UInt8, Int8, Bool) no prefix of a row
  * is incomplete; the bridge then holds stdout open without writing until
  * ClickHouse gives up on its read timeout.
- * In Native (output_native), the buffered rows are transposed into blocks
- * when written (native.h), and a failure ends the stream with a block
+ * In Native (output_native), rows are decoded straight into the columns of
+ * the block being filled (output_columns, native.h); a full block is
+ * closed at once and written with the next flush, the one being filled
+ * at every flush.  A failure ends the stream with a block
  * whose type name is the error text, before or after other blocks:
  * ClickHouse reads each block's types anew, so the cause is always in the
  * query's error.
@@ -40,9 +42,10 @@
 
 /* Rows per Native block at most; ClickHouse's own blocks are about this. */
 #define OUTPUT_NATIVE_BLOCK_ROWS 65536
-/* RowBinary bytes buffered per Native block at most.  The output then holds
- * about three times this (the rows, their column streams, the blocks being
- * written) beside librdkafka's budget.  Larger blocks cost ClickHouse less
+/* Column bytes per Native block at most (what the columns hold in
+ * RowBinary).  The output then holds about twice this (the columns, the
+ * blocks being written; composite columns' streams too while a block
+ * closes) beside librdkafka's budget.  Larger blocks cost ClickHouse less
  * on wide rows but the bridge more memory: README, "Native output" (the
  * benchmark builds other values with -D to compare them). */
 #ifndef OUTPUT_NATIVE_BLOCK_BYTES
@@ -51,14 +54,15 @@
 
 typedef struct output {
     int fd;
-    buf rows;              /* whole rows not yet written (and the header) */
+    buf rows;              /* whole rows not yet written (and the header); in
+                              Native, RowBinary rows bound for the columns */
     size_t flush_bytes;    /* write once this much is buffered */
     int with_header;       /* RowBinaryWithNamesAndTypes */
     int header_written;    /* the header has reached the fd */
     int closed;            /* the reader went away (EPIPE) */
     int native;            /* Native blocks instead of RowBinary */
-    native *nat;           /* the transposer, once the columns are known */
-    buf block;             /* Native blocks being written */
+    native *nat;           /* the block being filled, once the columns are known */
+    buf block;             /* Native blocks closed, not yet written */
 } output;
 
 enum { OUTPUT_OK = 0, OUTPUT_CLOSED = 1, OUTPUT_ERROR = -1 };
@@ -69,17 +73,35 @@ void output_free(output *o);
 /* Switches to Native output: call with plan NULL as soon as the format is
  * known (so that early failures are reported in Native), and again with
  * the plan before any row is buffered.  Blocks hold at most
- * OUTPUT_NATIVE_BLOCK_ROWS rows and come from at most
- * OUTPUT_NATIVE_BLOCK_BYTES of RowBinary, which is also how much is
- * buffered before a write. */
+ * OUTPUT_NATIVE_BLOCK_ROWS rows and OUTPUT_NATIVE_BLOCK_BYTES of column
+ * bytes, checked after each message (a message's rows are never split
+ * between blocks); output_wants_flush says so once one is full. */
 void output_native(output *o, const rowplan *plan);
+
+/* In Native, where a message's rows go: column i's values into buffer i
+ * (kb_rowdecoder_decode_columns).  Only after output_native with a plan. */
+static inline buf *output_columns(output *o) { return native_columns(o->nat); }
+
+/* After a message's rows were added: `rows` decoded into output_columns,
+ * and any whole RowBinary rows written to o->rows meanwhile (error rows,
+ * moved into the columns here, in order).  Closes the block when it is
+ * full.  In RowBinary there is nothing to do.  Returns OUTPUT_OK, or
+ * OUTPUT_ERROR with err filled (a programming error upstream). */
+int output_added(output *o, size_t rows, char *err, size_t errlen);
 
 /* Writes everything buffered.  Returns OUTPUT_CLOSED when ClickHouse has
  * closed the pipe (LIMIT reached, query cancelled): the caller stops
  * quietly.  OUTPUT_ERROR fills err. */
 int output_flush(output *o, char *err, size_t errlen);
 
-static inline int output_wants_flush(const output *o) { return o->rows.len >= o->flush_bytes; }
+static inline int output_wants_flush(const output *o) {
+    return o->native ? o->block.len > 0 : o->rows.len >= o->flush_bytes;
+}
+
+/* Whether any row waits to be written. */
+static inline int output_pending(const output *o) {
+    return o->rows.len || (o->native && (o->block.len || (o->nat && native_rows(o->nat))));
+}
 
 /* Ends the stream so that the query fails, after writing the rows already
  * buffered (they are valid; the next run resumes after them).  `message`

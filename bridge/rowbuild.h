@@ -24,6 +24,12 @@
  * as they are reached, so a producer that sends fields in column order
  * never touches the slots.  All buffers are kept between messages: once
  * warm, nothing is allocated.
+ *
+ * For Native output (native.h) the row is assembled in columns instead:
+ * rowbuild_begin_columns gives one buffer per column, each column's value
+ * is written straight into its own buffer whatever the order, and the
+ * cancel cuts each buffer back to its length when the row began.  The
+ * decoders see no difference: they write through rowbuild_open either way.
  */
 #ifndef KB_ROWBUILD_H
 #define KB_ROWBUILD_H
@@ -35,6 +41,8 @@
 #include "message.h"
 #include "rowplan.h"
 
+#define ROWBUILD_NONE SIZE_MAX
+
 typedef struct rowbuild_slot {
     size_t off;
     size_t len;
@@ -43,9 +51,12 @@ typedef struct rowbuild_slot {
 typedef struct rowbuild {
     const rowplan *plan;
     const kb_msg *m;     /* the message being assembled */
-    buf *out;            /* where rows go */
+    buf *out;            /* where rows go (RowBinary), or NULL */
     size_t row_start;    /* out->len when the row began */
-    size_t emitted;      /* columns [0, emitted) are already in out */
+    buf *cols;           /* per column: where its values go (Native), or NULL */
+    size_t *marks;       /* per column: cols[i].len when the row began */
+    size_t emitted;      /* columns [0, emitted) are already in out; in
+                            columns, ROWBUILD_NONE: no column is due */
     buf fields;          /* values of columns not yet due */
     rowbuild_slot *slots; /* per column: where its value is in fields */
     uint32_t *seen;      /* per column: the generation that filled it */
@@ -59,6 +70,11 @@ void rowbuild_free(rowbuild *rb);
  * columns that lead the row.  Clears e.  On failure (a metadata value that
  * does not fit its column) returns -1 with out unchanged. */
 int rowbuild_begin(rowbuild *rb, const kb_msg *m, buf *out, row_error *e);
+
+/* As rowbuild_begin, for a row written in columns: column i's value is
+ * appended to cols[i] (plan->ncols buffers, native_columns).  On failure
+ * returns -1 with every buffer unchanged. */
+int rowbuild_begin_columns(rowbuild *rb, const kb_msg *m, buf *cols, row_error *e);
 
 /* Metadata columns from column `emitted` on, up to the next value column. */
 int rowbuild_emit_metadata(rowbuild *rb, row_error *e);
@@ -77,7 +93,8 @@ buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e);
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
     if (rb->seen[col] == rb->generation) return rowbuild_given_twice(rb, col, e);
     rb->seen[col] = rb->generation;
-    if (col == rb->emitted) return rb->out;
+    if (col == rb->emitted) return rb->out; /* never true in columns */
+    if (rb->cols) return &rb->cols[col];
     rb->slots[col].off = rb->fields.len;
     return &rb->fields;
 }
@@ -90,6 +107,7 @@ static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
         return rb->emitted < p->ncols && p->cols[rb->emitted].meta != META_NONE
                    ? rowbuild_emit_metadata(rb, e) : 0;
     }
+    if (rb->cols) return 0;
     rb->slots[col].len = rb->fields.len - rb->slots[col].off;
     return 0;
 }
@@ -99,7 +117,13 @@ static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
  * cut back. */
 int rowbuild_commit(rowbuild *rb, row_error *e);
 
-/* Drops the row being built: out is as it was before rowbuild_begin. */
-static inline void rowbuild_cancel(rowbuild *rb) { rb->out->len = rb->row_start; }
+/* Drops the row being built: out (or every column) is as it was before
+ * rowbuild_begin. */
+static inline void rowbuild_cancel(rowbuild *rb) {
+    if (rb->cols)
+        for (size_t i = 0; i < rb->plan->ncols; i++) rb->cols[i].len = rb->marks[i];
+    else
+        rb->out->len = rb->row_start;
+}
 
 #endif

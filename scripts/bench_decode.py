@@ -37,11 +37,19 @@ byte, so the two sides do the same work with the same result.
 Avro (--avro-rows, 0 skips it): the narrow messages as Avro datums
 (fastavro; ts a timestamp-millis), timed the same way: the bridge's side is
 build/tests/bench/avro-bench (its compiled plan; reading and splitting the
-file counted) plus ClickHouse's parse of its RowBinary, and a second line
-with the same rows handed over as Native instead (the bridge's -O Native
-transposer counted, plus ClickHouse's Native parse); ClickHouse's side is
-AvroConfluent on the same datums, Confluent-framed and concatenated, through
-a real registry (scripts/registry, started and stopped here).
+file counted) plus ClickHouse's parse of its RowBinary, and a line with the
+same rows handed over as Native instead, as -O Native does: the plan writing
+Native columns directly (avro-bench's direct_native_cpu_seconds, the whole
+decode) plus ClickHouse's Native parse; ClickHouse's side is AvroConfluent
+on the same datums, Confluent-framed and concatenated, through a real
+registry (scripts/registry, started and stopped here).
+
+--base-build DIR (a build of the tree to compare with, e.g. from `git
+worktree add`): its avro-bench and this build's run alternately
+--interleave times on the same datums, and the medians are shown side by
+side: the base's RowBinary decode, its Native path (decode to RowBinary,
+then native_encode's split, as -O Native did before the decoders wrote
+columns), and this build's.
 """
 
 from __future__ import annotations
@@ -189,23 +197,54 @@ def avro_case(args, work: Path, sess, timed, best_of) -> dict | None:
         size = framed.stat().st_size
         row = {"case": "avro", "format": "AvroConfluent", "rows": n, "bytes": size, "bytes_per_row": size / n,
                "bridge_decode_cpu_s": ours["cpu_seconds"], "bridge_read_cpu_s": ours["read_cpu_seconds"]}
+        row["bridge_direct_native_cpu_s"] = ours["direct_native_cpu_seconds"]
+        row["bridge_split_native_cpu_s"] = ours["native_cpu_seconds"]
+        if args.base_build:
+            interleaved(args, row, lengths, schema_file, work)
         timed(row, select, f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')", settings)
-        # The same rows handed over as Native (-O Native): the bridge's
-        # transposer counted, then ClickHouse's Native parse.
+        # The same rows handed over as Native (-O Native): the plan writing
+        # the columns directly counted, then ClickHouse's Native parse.
         native = Path(f"{ours_rb}.native")
         native_select = f"SELECT * FROM file('{native}', Native, '{quoted}')"
         if sess.query(f"{native_select} SETTINGS {settings}", "RowBinary").bytes() != theirs:
             print("bench-decode: avro: the bridge's Native blocks read back differently", file=sys.stderr)
             return None
-        row["bridge_native_cpu_s"] = ours["native_cpu_seconds"]
         for label, extra in (("", ""), ("_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
             row[f"native_parse{label}_cpu_s"] = best_of(f"{native_select} FORMAT Null SETTINGS {settings}{extra}")
-            row[f"bridge_via_native{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["bridge_decode_cpu_s"]
-                                                      + row["bridge_native_cpu_s"]
+            row[f"bridge_via_native{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["bridge_direct_native_cpu_s"]
                                                       + row[f"native_parse{label}_cpu_s"])
+            if "base_decode_cpu_s" in row:
+                row[f"base_via_native{label}_cpu_s"] = (row["bridge_read_cpu_s"] + row["base_decode_cpu_s"]
+                                                        + row["base_split_native_cpu_s"]
+                                                        + row[f"native_parse{label}_cpu_s"])
         return row
     finally:
         reg.stop()
+
+
+def interleaved(args, row: dict, lengths: Path, schema_file: Path, work: Path) -> None:
+    """The base build's avro-bench and this build's, alternately: medians."""
+    import statistics
+    runs = {"base": [], "new": []}
+    for _ in range(args.interleave):
+        for side, build in (("base", args.base_build), ("new", args.build)):
+            out = subprocess.run([str(build / "tests" / "bench" / "avro-bench"), str(lengths), str(schema_file),
+                                  str(args.rounds), str(work / f"avro.{side}.rowbinary")],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[side].append(json.loads(out.split("json ", 1)[1]))
+    med = lambda side, key: statistics.median(r[key] for r in runs[side])
+    row["base_decode_cpu_s"] = med("base", "cpu_seconds")
+    row["base_split_native_cpu_s"] = med("base", "native_cpu_seconds")
+    row["bridge_decode_cpu_s"] = med("new", "cpu_seconds")
+    row["bridge_split_native_cpu_s"] = med("new", "native_cpu_seconds")
+    row["bridge_direct_native_cpu_s"] = med("new", "direct_native_cpu_seconds")
+    row["interleaved_runs"] = runs
+    n = row["rows"]
+    print(f"avro-bench, {args.interleave} interleaved runs, medians, ns/row: "
+          f"base RowBinary {row['base_decode_cpu_s'] / n * 1e9:.1f}, "
+          f"base RowBinary+split to Native {(row['base_decode_cpu_s'] + row['base_split_native_cpu_s']) / n * 1e9:.1f}, "
+          f"new RowBinary {row['bridge_decode_cpu_s'] / n * 1e9:.1f}, "
+          f"new straight to Native {row['bridge_direct_native_cpu_s'] / n * 1e9:.1f}", flush=True)
 
 
 def cpu() -> float:
@@ -220,6 +259,8 @@ def main() -> int:
     ap.add_argument("--narrow-rows", type=int, default=1_000_000)
     ap.add_argument("--wide-rows", type=int, default=200_000)
     ap.add_argument("--avro-rows", type=int, default=1_000_000)
+    ap.add_argument("--base-build", type=Path, help="a build to compare avro-bench with (see the module doc)")
+    ap.add_argument("--interleave", type=int, default=3, help="alternate runs of each avro-bench (--base-build)")
     args = ap.parse_args()
 
     from chdb import session as chdb_session
@@ -279,14 +320,19 @@ def main() -> int:
         results.append(row)
 
     print(f"{'case':8} {'rows':>9} {'B/row':>6} | {'path to ClickHouse columns':44} {'CPU s':>7} "
-          f"{'MB/s/core':>10} {'rows/s/core':>12} {'x/bridge':>8}")
+          f"{'MB/s/core':>10} {'rows/s/core':>12} {'x/bridge':>8} {'ns/row':>7} {'CH/x':>6}")
     for row in results:
         lines = [("bridge: decoder alone (no read)", "bridge_decode_cpu_s", "bridge_cpu_s"),
                  ("bridge: read+decode+CH RowBinary parse", "bridge_cpu_s", "bridge_cpu_s")]
+        if "base_via_native_cpu_s" in row:
+            lines += [("base: read+decode+split to Native+CH parse", "base_via_native_cpu_s", "bridge_cpu_s")]
         if "bridge_via_native_cpu_s" in row:
-            lines += [("bridge: read+decode+to Native+CH parse", "bridge_via_native_cpu_s", "bridge_cpu_s")]
+            lines += [("bridge: read+decode into Native+CH parse", "bridge_via_native_cpu_s", "bridge_cpu_s")]
         lines += [(f"ClickHouse {row['format']}", "clickhouse_cpu_s", "bridge_cpu_s"),
                   ("bridge, CH one thread", "bridge_1thread_cpu_s", "bridge_1thread_cpu_s")]
+        if "base_via_native_cpu_s" in row:
+            lines += [("base via Native, CH one thread", "base_via_native_1thread_cpu_s",
+                       "bridge_1thread_cpu_s")]
         if "bridge_via_native_cpu_s" in row:
             lines += [("bridge via Native, CH one thread", "bridge_via_native_1thread_cpu_s",
                        "bridge_1thread_cpu_s")]
@@ -294,7 +340,8 @@ def main() -> int:
         for label, key, base in lines:
             s = row[key]
             print(f"{row['case']:8} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:44} {s:7.3f} "
-                  f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {s / row[base]:8.2f}")
+                  f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {s / row[base]:8.2f} "
+                  f"{s / row['rows'] * 1e9:7.1f} {row['clickhouse_cpu_s'] / s:6.2f}")
     out = args.build / "bench-decode-results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {out}")

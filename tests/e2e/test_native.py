@@ -71,12 +71,12 @@ def every_type_value(r: random.Random, i: int) -> dict:
     }
 
 
-def pipeline_file(broker, topic: str, columns: list[str]) -> str:
+def pipeline_file(broker, topic: str, columns: list[str], extra: str = "") -> str:
     name = unique("native")
     conf_dir = user_scripts_dir() / "kafka-bridge.d"
     conf_dir.mkdir(exist_ok=True)
     (conf_dir / f"{name}.conf").write_text(
-        f"brokers = {broker.bootstrap}\ntopic = {topic}\n"
+        f"brokers = {broker.bootstrap}\ntopic = {topic}\n{extra}"
         "columns = " + ",\n    ".join(columns) + "\n")
     return name
 
@@ -160,6 +160,44 @@ def test_many_blocks_store_the_same_rows(broker, ch, bridge):
 
 def native_sql(broker, topic: str, cols: str, *flags: str, settings: str = "") -> str:
     return bridge_sql(broker.bootstrap, topic, cols, "-O", "Native", *flags, fmt="Native", settings=settings)
+
+
+@pytest.mark.parametrize("fmt", ["json", "lines"])
+def test_error_rows_between_good_ones_store_the_same_rows(broker, ch, bridge, fmt):
+    # Native rows go straight into the columns; error rows (--on-error
+    # stream) come as RowBinary and are split into them in between, and a
+    # message refused half-way (a bad line after a good one) leaves nothing.
+    if fmt == "json":
+        columns = ["id UInt32", "v UInt8", "n Nullable(String)", "a Array(UInt16)", "_offset UInt64",
+                   "_error String", "_raw String"]
+        r = random.Random(11)
+        values = []
+        for i in range(3000):
+            if i % 7 == 3:
+                values.append(b'{"id": %d, "v": 300}' % i)
+            elif i % 11 == 5:
+                values.append(b'{"id": %d, "a": [1, 2, "x"]}' % i)
+            else:
+                values.append(json.dumps({"id": i, "v": r.randint(0, 255), "n": r.choice([None, "s" * (i % 5)]),
+                                          "a": [i % 9] * (i % 4)}).encode())
+    else:
+        columns = ["v FixedString(2)", "_offset UInt64", "_error String", "_raw String"]
+        values = [b"ab\ncd", b"x", b"ok\ntoo long", b"\n\nzz", b"", b"abc"] * 300
+    topic = unique("native")
+    broker.create_topic(topic, 2)
+    broker.produce(topic, [(i % 2, None, v) for i, v in enumerate(values)])
+    name = pipeline_file(broker, topic, columns, f"format = {fmt}\non-error = stream\n")
+    tables = {}
+    for out in ("RowBinaryWithNamesAndTypes", "Native"):
+        tables[out] = make_table(ch, structure(columns))
+        ch.query(f"INSERT INTO {tables[out]} SELECT * FROM {source(name, columns, out)}")
+    rb, nat = tables["RowBinaryWithNamesAndTypes"], tables["Native"]
+    assert int(ch.value(f"SELECT countIf(_error != '') FROM {nat}")) > 0
+    assert int(ch.value(f"SELECT countIf(_error = '') FROM {nat}")) > 0
+    every = ", ".join(c.split()[0] for c in columns)
+    mine = ch.query(f"SELECT * FROM {nat} ORDER BY {every} FORMAT TSV")
+    theirs = ch.query(f"SELECT * FROM {rb} ORDER BY {every} FORMAT TSV")
+    assert mine == theirs
 
 
 def test_failure_before_any_row_names_the_cause(broker, ch, bridge):

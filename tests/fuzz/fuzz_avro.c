@@ -9,6 +9,9 @@
  * Any input must give a row or a clean refusal, never a crash, a leak or
  * a sanitizer report; a refused datum leaves the output as it was, and an
  * accepted one is exactly one well-formed RowBinary row (rbcheck.h).
+ * Decoded into Native columns too (-O Native), after a row already in the
+ * block, the datum gives the block its RowBinary row split into columns
+ * gives, or is refused alike with every column as it was.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "chtype.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "native.h"
 #include "rbcheck.h"
 #include "rowbuild.h"
 #include "rowplan.h"
@@ -72,6 +76,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
             }
         }
+        native *direct = native_open(&plan, 1000, 1 << 20), *split = native_open(&plan, 1000, 1 << 20);
+        buf first, block, split_block;
+        buf_init(&first, 256);
+        buf_init(&block, 256);
+        buf_init(&split_block, 256);
+        row_error ce;
+        if (rowplan_put_error_row(&plan, &m, &first, &ce) || native_append(direct, first.data, first.len, err, sizeof err) ||
+            native_append(split, first.data, first.len, err, sizeof err))
+            abort();
+        buf *c = native_columns(direct);
+        size_t *lens = calloc(plan.ncols, sizeof *lens);
+        for (size_t i = 0; i < plan.ncols; i++) lens[i] = c[i].len;
+        int crc = rowbuild_begin_columns(&rb, &m, c, &ce);
+        if (!crc) crc = kb_avro_decoder.decode(dec, &rb, datum, dlen, &ce);
+        if (!crc) crc = rowbuild_commit(&rb, &ce);
+        else rowbuild_cancel(&rb);
+        if ((crc != 0) != (rc != 0) || (rc && strcmp(ce.reason, e.reason))) {
+            fprintf(stderr, "fuzz_avro: in columns, another outcome: %s\n", ce.reason);
+            abort();
+        }
+        if (rc) {
+            for (size_t i = 0; i < plan.ncols; i++)
+                if (c[i].len != lens[i]) abort();
+        } else {
+            native_added(direct, 1);
+            if (native_append(split, out.data + 1, out.len - 1, err, sizeof err)) abort();
+        }
+        if (native_flush_block(direct, &block, err, sizeof err) || native_flush_block(split, &split_block, err, sizeof err) ||
+            block.len != split_block.len || memcmp(block.data, split_block.data, block.len)) {
+            fprintf(stderr, "fuzz_avro: Native in columns differs from the RowBinary row split\n");
+            abort();
+        }
+        free(lens);
+        buf_free(&first);
+        buf_free(&block);
+        buf_free(&split_block);
+        native_close(direct);
+        native_close(split);
         buf_free(&out);
         rowbuild_free(&rb);
         kb_avro_decoder.close(dec);

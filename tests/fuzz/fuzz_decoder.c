@@ -13,7 +13,10 @@
  *     columns, exactly the bytes written (rbcheck.h reads them back);
  *   - the long-lived decoder, warm from every earlier input, writes what
  *     a decoder opened for this input alone writes: no state leaks from
- *     one message into the next.
+ *     one message into the next;
+ *   - decoded into Native columns (-O Native) after a row already in the
+ *     block, it gives the block that its RowBinary rows split into
+ *     columns give, and a refusal leaves every column as it was.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "chtype.h"
 #include "rbcheck.h"
 #include "decoder.h"
+#include "native.h"
 #include "rowplan.h"
 
 #ifndef FUZZ_FORMAT
@@ -50,7 +54,9 @@ static const char *value_paths(const char *format) {
 static rowplan plan;
 static chcolumns cols;
 static kb_rowdecoder dec;
-static buf out, fresh_out;
+static buf out, fresh_out, first, block, split_block;
+static native *direct, *split;
+static size_t *lens;
 
 static void setup(void) {
     char err[512];
@@ -65,6 +71,12 @@ static void setup(void) {
     }
     buf_init(&out, 1 << 16);
     buf_init(&fresh_out, 1 << 16);
+    buf_init(&first, 1 << 10);
+    buf_init(&block, 1 << 16);
+    buf_init(&split_block, 1 << 16);
+    direct = native_open(&plan, 1000, 1 << 20);
+    split = native_open(&plan, 1000, 1 << 20);
+    lens = calloc(plan.ncols, sizeof *lens);
 }
 
 static void fail_check(const char *what, const char *detail) {
@@ -110,5 +122,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fail_check("a reused decoder wrote other bytes than a fresh one", NULL);
     if (rows < 0 && strcmp(fresh_e.reason, e.reason))
         fail_check("a reused decoder gave another reason than a fresh one", fresh_e.reason);
+
+    row_error col_e;
+    first.len = 0;
+    if (rowplan_put_error_row(&plan, &m, &first, &col_e) || native_append(direct, first.data, first.len, err, sizeof err) ||
+        native_append(split, first.data, first.len, err, sizeof err))
+        fail_check("cannot add a row of defaults", col_e.reason);
+    buf *c = native_columns(direct);
+    for (size_t i = 0; i < plan.ncols; i++) lens[i] = c[i].len;
+    int col_rows = kb_rowdecoder_decode_columns(&dec, &m, c, &col_e);
+    if (col_rows != rows) fail_check("decoded into columns, another number of rows", NULL);
+    if (rows < 0) {
+        for (size_t i = 0; i < plan.ncols; i++)
+            if (c[i].len != lens[i]) fail_check("a refused message changed a column", plan.cols[i].name);
+        if (strcmp(col_e.reason, e.reason)) fail_check("in columns, another reason", col_e.reason);
+    } else {
+        native_added(direct, (size_t)rows);
+        if (native_append(split, out.data + 1, out.len - 1, err, sizeof err)) fail_check("split", err);
+    }
+    block.len = split_block.len = 0;
+    if (native_flush_block(direct, &block, err, sizeof err) || native_flush_block(split, &split_block, err, sizeof err))
+        fail_check("a column does not parse", err);
+    if (block.len != split_block.len || memcmp(block.data, split_block.data, block.len))
+        fail_check("Native written in columns differs from the RowBinary rows split", NULL);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * fuzz_native - libFuzzer target for the Native transposer (native.h).
+ * fuzz_native - libFuzzer target for the Native block splitter (native.h).
  *
  * Byte 0 bounds the rows per block, byte 1 picks the mode: even, the rest
  * is entropy for valid RowBinary rows of a plan with a column of every

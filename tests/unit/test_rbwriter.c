@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "decoder.h"
+#include "native.h"
 #include "rbwriter.h"
 #include "suites.h"
 
@@ -159,8 +160,50 @@ END_TEST
 
 /* ---- decoders through the table ------------------------------------------ */
 
+/* The same message decoded into Native columns (-O Native), after a row
+ * already in the block: the block must be what the RowBinary rows split
+ * into columns give, and a refusal must leave every column as it was,
+ * with the same reason. */
+static void same_in_columns(kb_rowdecoder *d, const rowplan *plan, const kb_msg *m, int rows, const buf *rb,
+                            const row_error *rb_e) {
+    native *cols = native_open(plan, 1000, 1 << 20), *split = native_open(plan, 1000, 1 << 20);
+    buf want, got, first;
+    buf_init(&want, 64);
+    buf_init(&got, 64);
+    buf_init(&first, 64);
+    char err[256];
+    row_error e;
+    /* A row of defaults first, so that a cut back has something to keep. */
+    kb_msg empty = {.topic = "t"};
+    ck_assert_int_eq(rowplan_put_error_row(plan, &empty, &first, &e), 0);
+    ck_assert_msg(native_append(cols, first.data, first.len, err, sizeof err) == 0, "%s", err);
+    buf *c = native_columns(cols);
+    size_t *lens = malloc((plan->ncols + 1) * sizeof *lens);
+    for (size_t i = 0; i < plan->ncols; i++) lens[i] = c[i].len;
+    int got_rows = kb_rowdecoder_decode_columns(d, m, c, &e);
+    ck_assert_int_eq(got_rows, rows);
+    if (rows < 0) {
+        for (size_t i = 0; i < plan->ncols; i++) ck_assert_uint_eq(c[i].len, lens[i]);
+        ck_assert_str_eq(e.reason, rb_e->reason);
+    } else {
+        native_added(cols, (size_t)rows);
+        buf_put(&first, rb->data + 1, rb->len - 1);
+    }
+    ck_assert_msg(native_flush_block(cols, &got, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(native_encode(split, first.data, first.len, &want, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(got.len, want.len);
+    ck_assert_mem_eq(got.data, want.data, want.len);
+    free(lens);
+    buf_free(&want);
+    buf_free(&got);
+    buf_free(&first);
+    native_close(cols);
+    native_close(split);
+}
+
 /* One message through --format `format` (and `key_format` for the key):
- * the row's bytes in hex, or "ERROR column: reason". */
+ * the row's bytes in hex, or "ERROR column: reason".  Decoded into Native
+ * columns too, which must agree (same_in_columns). */
 static const char *decode(const char *format, const char *key_format, const char *columns, const void *key,
                           size_t klen, const void *value, size_t vlen) {
     static char out[2100];
@@ -179,6 +222,7 @@ static const char *decode(const char *format, const char *key_format, const char
         buf_u8(&b, 0xAA);
         row_error e;
         int rows = kb_rowdecoder_decode(&d, &m, &b, &e);
+        same_in_columns(&d, &plan, &m, rows, &b, &e);
         if (rows >= 0) {
             buf rest = {b.data + 1, b.len - 1, b.cap};
             snprintf(out, sizeof out, "%d: %s", rows, hex(&rest));
@@ -230,6 +274,9 @@ START_TEST(raw_and_lines) {
                      "1: 09 00 00 00 00 00 00 00 03 61 0a 62");
     ck_assert_str_eq(decode("lines", NULL, "v String", NULL, 0, MP("a\n\nb\n")), "3: 01 61 00 01 62");
     ck_assert_str_eq(decode("lines", NULL, "v String", NULL, 0, MP("")), "0: ");
+    /* The second line is refused: the first goes too. */
+    ck_assert_str_eq(decode("lines", NULL, "v FixedString(1)", NULL, 0, MP("a\nbb")),
+                     "ERROR v: a string of 2 bytes is too long for FixedString(1)");
     ck_assert_str_eq(decode("raw", NULL, "v String", NULL, 0, NULL, 0),
                      "ERROR v: message has no value (a tombstone); the column is not Nullable");
     ck_assert_str_eq(decode("raw", NULL, "v Nullable(String)", NULL, 0, NULL, 0), "1: 01");
