@@ -12,22 +12,24 @@ static int fail(kb_json_cursor *c, const char *why) {
     return -1;
 }
 
+/* The kind each first byte starts, stored as kind ^ KB_JSON_INVALID so
+ * that the bytes left out of the table (zero) read as invalid: a load
+ * instead of a switch, for every value of every message. */
+#define KIND(k) ((unsigned char)((k) ^ KB_JSON_INVALID))
+static const unsigned char first_byte_kind[256] = {
+    ['{'] = KIND(KB_JSON_OBJECT), ['['] = KIND(KB_JSON_ARRAY), ['"'] = KIND(KB_JSON_STRING),
+    ['t'] = KIND(KB_JSON_TRUE),   ['f'] = KIND(KB_JSON_FALSE), ['n'] = KIND(KB_JSON_NULL),
+    ['-'] = KIND(KB_JSON_NUMBER), ['0'] = KIND(KB_JSON_NUMBER), ['1'] = KIND(KB_JSON_NUMBER),
+    ['2'] = KIND(KB_JSON_NUMBER), ['3'] = KIND(KB_JSON_NUMBER), ['4'] = KIND(KB_JSON_NUMBER),
+    ['5'] = KIND(KB_JSON_NUMBER), ['6'] = KIND(KB_JSON_NUMBER), ['7'] = KIND(KB_JSON_NUMBER),
+    ['8'] = KIND(KB_JSON_NUMBER), ['9'] = KIND(KB_JSON_NUMBER),
+};
+#undef KIND
+
 kb_json_kind kb_json_peek(kb_json_cursor *c) {
     kb_json_skip_ws(c);
     if (c->p >= c->end) return KB_JSON_INVALID;
-    switch (*c->p) {
-    case '{': return KB_JSON_OBJECT;
-    case '[': return KB_JSON_ARRAY;
-    case '"': return KB_JSON_STRING;
-    case 't': return KB_JSON_TRUE;
-    case 'f': return KB_JSON_FALSE;
-    case 'n': return KB_JSON_NULL;
-    case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
-        return KB_JSON_NUMBER;
-    default: return KB_JSON_INVALID;
-    }
+    return (kb_json_kind)(first_byte_kind[(unsigned char)*c->p] ^ KB_JSON_INVALID);
 }
 
 int kb_json_expect(kb_json_cursor *c, char ch, const char *why) {
@@ -151,47 +153,55 @@ static inline const char *scan_words(const char *p, const char *end) {
 const char *kb_json_scan_string_portable(const char *p, const char *end) { return scan_words(p, end); }
 
 #ifdef __SSE2__
-/* Sixteen bytes per comparison, two blocks per round: long strings (a
- * message body, a URL) are most of the bytes of many messages. */
-const char *kb_json_scan_string(const char *p, const char *end) {
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    while (end - p >= 32) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-        __m128i ha = _mm_or_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(a, backslash));
-        __m128i hb = _mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash));
-        unsigned hits = (unsigned)_mm_movemask_epi8(ha) | (unsigned)_mm_movemask_epi8(hb) << 16;
+static inline __m128i stops(__m128i x) {
+    return _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+}
+
+/* Sixteen bytes per comparison: two blocks a round for the first two
+ * rounds, which end most strings (keys, names, short values), then four,
+ * whose hits are tested together, for the long ones (a message body, a
+ * URL) that are most of the bytes of many messages. */
+static inline const char *scan(const char *p, const char *end) {
+    for (int round = 0; round < 2 && end - p >= 32; round++) {
+        __m128i a = stops(_mm_loadu_si128((const __m128i *)(const void *)p));
+        __m128i b = stops(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+        unsigned hits = (unsigned)_mm_movemask_epi8(a) | (unsigned)_mm_movemask_epi8(b) << 16;
         if (hits) return p + __builtin_ctz(hits);
         p += 32;
     }
-    if (end - p >= 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i ha = _mm_or_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(a, backslash));
-        unsigned hits = (unsigned)_mm_movemask_epi8(ha);
+    while (end - p >= 64) {
+        __m128i a = stops(_mm_loadu_si128((const __m128i *)(const void *)p));
+        __m128i b = stops(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+        __m128i c = stops(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+        __m128i d = stops(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
+            uint64_t all = (uint64_t)(unsigned)_mm_movemask_epi8(a) |
+                           (uint64_t)(unsigned)_mm_movemask_epi8(b) << 16 |
+                           (uint64_t)(unsigned)_mm_movemask_epi8(c) << 32 |
+                           (uint64_t)(unsigned)_mm_movemask_epi8(d) << 48;
+            return p + __builtin_ctzll(all);
+        }
+        p += 64;
+    }
+    while (end - p >= 16) {
+        unsigned hits = (unsigned)_mm_movemask_epi8(stops(_mm_loadu_si128((const __m128i *)(const void *)p)));
         if (hits) return p + __builtin_ctz(hits);
         p += 16;
     }
     return scan_words(p, end);
 }
 #else
-const char *kb_json_scan_string(const char *p, const char *end) { return scan_words(p, end); }
+static inline const char *scan(const char *p, const char *end) { return scan_words(p, end); }
 #endif
 
-int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n) {
-    kb_json_skip_ws(c);
-    if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
-    const char *begin = ++c->p;
-    const char *p = kb_json_scan_string(begin, c->end);
-    if (p >= c->end) {
-        c->p = p;
-        return fail(c, "unterminated string");
-    }
-    if (*p == '"') {
-        *s = begin;
-        *n = (size_t)(p - begin);
-        c->p = p + 1;
-        return 0;
-    }
+const char *kb_json_scan_string(const char *p, const char *end) { return scan(p, end); }
+
+/* A string with escapes, from its first backslash at p: unescaped into
+ * scratch.  Out of line, so that the common string without any costs
+ * only the scan. */
+__attribute__((noinline))
+static int unescape_string(kb_json_cursor *c, const char *begin, const char *p, buf *scratch, const char **s,
+                           size_t *n) {
     scratch->len = 0;
     buf_put(scratch, begin, (size_t)(p - begin));
     c->p = p;
@@ -210,6 +220,24 @@ int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n) {
     *s = (const char *)scratch->data;
     *n = scratch->len;
     return 0;
+}
+
+int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n) {
+    kb_json_skip_ws(c);
+    if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
+    const char *begin = ++c->p;
+    const char *p = scan(begin, c->end);
+    if (p >= c->end) {
+        c->p = p;
+        return fail(c, "unterminated string");
+    }
+    if (*p == '"') {
+        *s = begin;
+        *n = (size_t)(p - begin);
+        c->p = p + 1;
+        return 0;
+    }
+    return unescape_string(c, begin, p, scratch, s, n);
 }
 
 static int is_digit(char ch) { return (unsigned char)(ch - '0') < 10; }
@@ -327,7 +355,7 @@ int kb_json_literal(kb_json_cursor *c, kb_json_kind kind) {
  * and a backslash always escapes exactly the next byte for that purpose. */
 static int skip_string(kb_json_cursor *c) {
     const char *p = c->p + 1;
-    while ((p = kb_json_scan_string(p, c->end)) < c->end) {
+    while ((p = scan(p, c->end)) < c->end) {
         if (*p == '"') {
             c->p = p + 1;
             return 0;
