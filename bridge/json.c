@@ -223,8 +223,12 @@ static int unescape_string(kb_json_cursor *c, const char *begin, const char *p, 
 }
 
 int kb_json_string(kb_json_cursor *c, buf *scratch, const char **s, size_t *n) {
-    kb_json_skip_ws(c);
-    if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
+    /* Whitespace only when the quote is not already there: callers have
+     * mostly looked (kb_json_peek) and skipped it. */
+    if (c->p >= c->end || *c->p != '"') {
+        kb_json_skip_ws(c);
+        if (c->p >= c->end || *c->p != '"') return fail(c, "expected a string");
+    }
     const char *begin = ++c->p;
     const char *p = scan(begin, c->end);
     if (p >= c->end) {

@@ -42,6 +42,7 @@ typedef enum kb_json_kind {
 #define KB_JSON_WS_BITS ((1ull << ' ') | (1ull << '\t') | (1ull << '\n') | (1ull << '\r'))
 
 static inline void kb_json_skip_ws(kb_json_cursor *c) {
+    if (c->p < c->end && (unsigned char)*c->p > ' ') return; /* nothing to skip, nothing stored */
     const char *p = c->p;
     while (p < c->end && (unsigned char)*p <= ' ' && (KB_JSON_WS_BITS >> (unsigned char)*p & 1)) p++;
     c->p = p;
