@@ -161,7 +161,8 @@ static int parse_integer(const char *s, size_t n, int *negative, uint64_t *magni
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return fail_value(e, "an integer", s, n);
         unsigned digit = (unsigned)(s[i] - '0');
-        if (m > (UINT64_MAX - digit) / 10) return fail_type(e, "is out of range for", s, n, t);
+        if (m > UINT64_MAX / 10 || (m == UINT64_MAX / 10 && digit > UINT64_MAX % 10))
+            return fail_type(e, "is out of range for", s, n, t);
         m = m * 10 + digit;
     }
     *magnitude = m;
@@ -189,7 +190,16 @@ static int put_integer(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json
                        row_error *e) {
     const char *s;
     size_t n;
-    if (kind == KB_JSON_TRUE || kind == KB_JSON_FALSE) {
+    if (kind == KB_JSON_NUMBER && !v->given && !is_wide(t->kind)) {
+        /* Read once: a number of up to 19 digits is its own magnitude;
+         * others (a fraction, an exponent, 20 digits) take the text's
+         * reading, which says what is wrong with them. */
+        kb_json_num num;
+        if (kb_json_number_read(c, &num)) return fail_json(e, c);
+        if (num.integer) return rbw_int(dst, t, num.negative, num.mantissa, e);
+        s = num.s;
+        n = num.n;
+    } else if (kind == KB_JSON_TRUE || kind == KB_JSON_FALSE) {
         if (take_literal(v, c, kind)) return fail_json(e, c);
         s = kind == KB_JSON_TRUE ? "1" : "0";
         n = 1;
@@ -222,16 +232,34 @@ static int float_text_ok(const char *s, size_t n) {
     return s[i] != '-' && kb_json_number(&c, &t, &tn) == 0 && c.p == c.end;
 }
 
-/* Decimal text to binary floating point, exactly as strtod/strtof would
+/* ±m × 10^exp10 to binary floating point, exactly as strtod/strtof would
  * round it, without their multi-precision machinery for the common case.
- * When the digits form an integer m that the type holds exactly and the
- * power of ten is exact too, m * 10^e (or m / 10^-e) is one IEEE
- * operation and therefore correctly rounded (Clinger's fast path).  Other
- * inputs return 0 and go to libc. */
-static int fast_decimal(const char *s, size_t n, int single, double *out) {
+ * When m is an integer that the type holds exactly and the power of ten
+ * is exact too, m * 10^e (or m / 10^-e) is one IEEE operation and
+ * therefore correctly rounded (Clinger's fast path).  Other inputs return
+ * 0 and go to libc. */
+static int exact_decimal(int negative, uint64_t m, int exp10, int single, double *out) {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (single) {
+        if (m > (1u << 24) || exp10 < -10 || exp10 > 10) return 0;
+        float f = (float)m;
+        f = exp10 < 0 ? f / (float)pow10[-exp10] : f * (float)pow10[exp10];
+        *out = negative ? -f : f;
+    } else {
+        if (m > ((uint64_t)1 << 53) || exp10 < -22 || exp10 > 22) return 0;
+        double f = (double)m;
+        f = exp10 < 0 ? f / pow10[-exp10] : f * pow10[exp10];
+        *out = negative ? -f : f;
+    }
+    return 1;
+}
+
+/* The same for decimal text (a number's token, or a string's contents
+ * that float_text_ok passed): its significant digits, at most 19 of them,
+ * and its power of ten, for exact_decimal. */
+static int fast_decimal(const char *s, size_t n, int single, double *out) {
     size_t i = 0;
     int negative = 0;
     if (i < n && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
@@ -266,18 +294,7 @@ static int fast_decimal(const char *s, size_t n, int single, double *out) {
         exp10 += eneg ? -e : e;
     }
     if (i != n) return 0;
-    if (single) {
-        if (m > (1u << 24) || exp10 < -10 || exp10 > 10) return 0;
-        float f = (float)m;
-        f = exp10 < 0 ? f / (float)pow10[-exp10] : f * (float)pow10[exp10];
-        *out = negative ? -f : f;
-    } else {
-        if (m > ((uint64_t)1 << 53) || exp10 < -22 || exp10 > 22) return 0;
-        double f = (double)m;
-        f = exp10 < 0 ? f / pow10[-exp10] : f * pow10[exp10];
-        *out = negative ? -f : f;
-    }
-    return 1;
+    return exact_decimal(negative, m, exp10, single, out);
 }
 
 /* Float32, Float64 and BFloat16.  BFloat16 is read as Float32 and keeps
@@ -287,11 +304,22 @@ static int put_float(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_k
     const char *s;
     size_t n;
     double value;
-    if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a number", kind);
-    if (scalar_text(v, c, kind, &s, &n, e)) return -1;
-    int single = t->kind != CT_FLOAT64;
-    if (kind == KB_JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
-    if (!fast_decimal(s, n, single, &value)) {
+    int single = t->kind != CT_FLOAT64, done;
+    if (kind == KB_JSON_NUMBER && !v->given) {
+        /* Read once: a short number's digits come with its token. */
+        kb_json_num num;
+        if (kb_json_number_read(c, &num)) return fail_json(e, c);
+        s = num.s;
+        n = num.n;
+        done = num.exact ? exact_decimal(num.negative, num.mantissa, num.exp10, single, &value)
+                         : fast_decimal(s, n, single, &value);
+    } else {
+        if (kind != KB_JSON_NUMBER && kind != KB_JSON_STRING) return fail_kind(e, "a number", kind);
+        if (scalar_text(v, c, kind, &s, &n, e)) return -1;
+        if (kind == KB_JSON_STRING && !float_text_ok(s, n)) return fail_value(e, "a number", s, n);
+        done = fast_decimal(s, n, single, &value);
+    }
+    if (!done) {
         v->number.len = 0;
         buf_put(&v->number, s, n);
         buf_u8(&v->number, 0);
@@ -651,8 +679,8 @@ malformed:
 
 /* ---- dispatch --------------------------------------------------------- */
 
-static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
-                  row_error *e);
+static inline int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
+                         row_error *e);
 
 int jsonvalue_put(jsonvalue *v, const chtype *t, kb_json_cursor *c, buf *dst, row_error *e) {
     kb_json_kind kind = kb_json_peek(c);
@@ -677,9 +705,11 @@ int jsonvalue_put_scalar(jsonvalue *v, const chtype *t, kb_json_kind kind, const
     return rc;
 }
 
-/* The value at the cursor, of kind `kind`, as t (no longer Nullable). */
-static int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c, kb_json_kind kind, buf *dst,
-                  row_error *e) {
+/* The value at the cursor, of kind `kind`, as t (no longer Nullable).
+ * Inlined into both callers: a call here, for every value, cost more
+ * than the reading of a short number. */
+static inline __attribute__((always_inline)) int put_as(jsonvalue *v, const chtype *t, kb_json_cursor *c,
+                                                       kb_json_kind kind, buf *dst, row_error *e) {
     switch (t->kind) {
     case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64: case CT_INT128: case CT_INT256:
     case CT_UINT8: case CT_UINT16: case CT_UINT32: case CT_UINT64: case CT_UINT128: case CT_UINT256:

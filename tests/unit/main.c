@@ -4,6 +4,7 @@
 
 int main(void) {
     SRunner *sr = srunner_create(chtype_suite());
+    srunner_add_suite(sr, json_suite());
     srunner_add_suite(sr, jsonrow_suite());
     srunner_add_suite(sr, timeparse_suite());
     srunner_add_suite(sr, options_suite());

@@ -4,6 +4,7 @@
 #include <check.h>
 
 Suite *chtype_suite(void);
+Suite *json_suite(void);
 Suite *jsonrow_suite(void);
 Suite *timeparse_suite(void);
 Suite *options_suite(void);
