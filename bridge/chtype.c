@@ -490,13 +490,15 @@ static int variant_settle(cursor *c, chtype *t) {
         v[i].type = t->elems[i];
     }
     qsort(v, t->nelems, sizeof *v, named_type_cmp);
-    size_t n = 0;
+    /* Equal names sit side by side once sorted: each is compared with the
+     * last one kept. */
+    size_t n = 0, kept = 0;
     for (size_t i = 0; i < t->nelems; i++) {
-        if (n && named_type_cmp(&v[i], &v[n - 1]) == 0) {
+        if (n && named_type_cmp(&v[i], &v[kept]) == 0) {
             chtype_free(v[i].type);
-            buf_free(&v[i].name);
             continue;
         }
+        kept = i;
         t->elems[n++] = v[i].type;
     }
     for (size_t i = 0; i < t->nelems; i++) buf_free(&v[i].name);

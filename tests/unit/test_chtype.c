@@ -189,6 +189,9 @@ START_TEST(variant_types_sorted_and_once) {
     ck_assert_str_eq(canonical("v Variant(String, Int64, Float64)"), "v=Variant(Float64, Int64, String)");
     ck_assert_str_eq(canonical("v:Variant(String,Int64,String,Array(Int8))"),
                      "v=Variant(Array(Int8), Int64, String)");
+    /* A duplicate before other types: each compared with the last kept. */
+    ck_assert_str_eq(canonical("v Variant(String, Int64, Int64, Int8)"), "v=Variant(Int64, Int8, String)");
+    ck_assert_str_eq(canonical("v Variant(Int8, String, Int8, String, Int8, Bool)"), "v=Variant(Bool, Int8, String)");
     /* Byte order of the canonical names: 'U' < 'a' does not matter here,
      * but "Int64" < "Int8" ('6' < '8') and "Array(UInt8)" < "Bool". */
     ck_assert_str_eq(canonical("v Variant(Int8, Int64, Bool, Array(UInt8))"),
