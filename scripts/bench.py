@@ -707,22 +707,29 @@ def print_matrix_row(res: dict) -> None:
         print(line(row))
 
 
+README_NAMES = {"a": "kafka-bridge", "b": "kcat → JSONEachRow", "c": "Kafka engine", "d": "floor"}
+
+
 def markdown(results: list[dict]) -> str:
-    """One README table per shape."""
+    """One README table per shape, as the README shows them."""
     out = []
     for shape in SHAPES:
         rows = [r for r in results if r["shape"] == shape]
         if not rows:
             continue
-        out.append(f"\n{shape} ({rows[0]['bytes_per_message']:.0f} B per message)\n")
-        out.append("| partitions | case | rows/s | MB/s | CPU s / M rows | program RSS MiB | tree RSS MiB | bridge speed ÷ case |")
-        out.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out.append(f"\n{shape}, {rows[0]['messages']:,} messages of {rows[0]['bytes_per_message']:.0f} B\n")
+        out.append("| partitions | case | rows/s | MB/s | CPU s / M rows | program CPU s / M rows | program RSS MiB "
+                   "| tree RSS MiB | bridge speed ÷ case | case CPU ÷ bridge |")
+        out.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in rows:
             for c in r["insert_only"]:
-                out.append(f"| {r['partitions']} | {c['name']} | {fmt(c['rows_per_s'], ',.0f')} | "
+                out.append(f"| {r['partitions']} | {README_NAMES[c['case']]} | {fmt(c['rows_per_s'], ',.0f')} | "
                            f"{fmt(c['mb_per_s'], '.1f')} | {fmt(c['cpu_s_per_million'], '.2f')} | "
+                           f"{fmt(c.get('program_cpu_s_per_million'), '.2f')} | "
                            f"{fmt(c['program_rss_mib'], '.0f')} | {fmt(c['tree_rss_mib'], '.0f')} | "
-                           f"{fmt(c['speed_ratio_a_over_x'], '.2f')} |")
+                           f"{fmt(c['speed_ratio_a_over_x'], '.2f')} | {fmt(c['cpu_ratio_x_over_a'], '.2f')} |")
+            for c, why in r.get("gave_up", {}).items():
+                out.append(f"| {r['partitions']} | {README_NAMES[c]} | left out: {why} | | | | | | | |")
     return "\n".join(out) + "\n"
 
 
@@ -820,17 +827,34 @@ def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], ver
         loaded = load_topic(args.bootstrap, topic, n, args.compression, shape, partitions)
         expect = loaded["expect"]
         runs: dict[str, list[dict]] = {c: [] for c in cases}
+        gave_up: dict[str, str] = {}
         for r in range(1, args.repeat + 1):
-            for c in cases:
+            for c in list(cases):
                 log(f"{shape_name}/{partitions}p run {r}/{args.repeat}: ({c}) {CASES[c]}")
-                res = run_case(c, args, topic, expect, r, shape)
+                try:
+                    res = run_case(c, args, topic, expect, r, shape)
+                except BenchError as e:
+                    # The Kafka engine stalling (its direct SELECTs stop
+                    # adding rows, seen on 10 KB messages) is a finding about
+                    # that peer, not a failure of the benchmark: the cell goes
+                    # on without it, and the reason is in the log above.
+                    if c != "c":
+                        raise
+                    log(f"  {e}; this cell goes on without case c")
+                    gave_up[c] = str(e)
+                    cases.remove(c)
+                    runs.pop(c)
+                    continue
                 for note in res.get("notes", []):
                     log(f"  note: {note}")
                 log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
                     f"{res['rss_mib']:.0f} MiB peak")
                 runs[c].append(res)
         summary = summarize_shape(shape, partitions, n, loaded["bytes"], cases, runs)
+        summary["gave_up"] = gave_up
         print_matrix_row(summary)
+        for c, why in gave_up.items():
+            print(f"({c}) {CASES[c]}: left out, {why}")
         results.append(summary)
         all_runs.append({"shape": shape_name, "partitions": partitions, "runs": runs})
         # Written after every cell: a later cell that fails keeps the earlier ones.
