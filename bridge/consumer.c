@@ -94,41 +94,14 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     kafkaconf_trouble_log(&c->trouble, level, line);
 }
 
-static int conf_get_u64(rd_kafka_conf_t *conf, const char *name, uint64_t *out, char *err, size_t errlen) {
-    char text[32];
-    size_t size = sizeof text;
-    char *end;
-    if (rd_kafka_conf_get(conf, name, text, &size) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "cannot read librdkafka property %s back", name);
-        return -1;
-    }
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end) {
-        snprintf(err, errlen, "librdkafka property %s is '%s', not a number", name, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Read back rather than taken from the budget: a -X property wins. */
-static int read_queue_limits(consumer *c, rd_kafka_conf_t *conf, char *err, size_t errlen) {
-    uint64_t kbytes;
-    if (conf_get_u64(conf, "queued.min.messages", &c->queue_limit_messages, err, errlen) ||
-        conf_get_u64(conf, "queued.max.messages.kbytes", &kbytes, err, errlen))
-        return -1;
-    c->queue_limit_bytes = kbytes * 1024;
-    return 0;
-}
-
 static int configure(consumer *c, const consumer_config *cfg, char *err, size_t errlen) {
     uint64_t budget = cfg->memory_budget ? cfg->memory_budget : KAFKACONF_DEFAULT_BUDGET;
     rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kafka-bridge", cfg->brokers,
                                           cfg->properties, cfg->nproperties, budget, err, errlen);
     if (!conf) return -1;
     if (cfg->commit_group && kafkaconf_set(conf, "group.id", cfg->commit_group, err, errlen)) goto bad;
-    if (read_queue_limits(c, conf, err, errlen)) goto bad;
+    /* Read back rather than taken from the budget: a -X property wins. */
+    if (kafkaconf_queue_limits(conf, &c->queue_limit_messages, &c->queue_limit_bytes, err, errlen)) goto bad;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);

@@ -21,6 +21,34 @@ int kafkaconf_limits_for(uint64_t budget, kafkaconf_limits *out, char *err, size
     return 0;
 }
 
+static int get_u64(const rd_kafka_conf_t *conf, const char *name, uint64_t *out, char *err, size_t errlen) {
+    char text[32];
+    size_t size = sizeof text;
+    char *end;
+    if (rd_kafka_conf_get(conf, name, text, &size) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "cannot read librdkafka property %s back", name);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end) {
+        snprintf(err, errlen, "librdkafka property %s is '%s', not a number", name, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int kafkaconf_queue_limits(const rd_kafka_conf_t *conf, uint64_t *messages, uint64_t *bytes, char *err,
+                           size_t errlen) {
+    uint64_t kbytes;
+    if (get_u64(conf, "queued.min.messages", messages, err, errlen) ||
+        get_u64(conf, "queued.max.messages.kbytes", &kbytes, err, errlen))
+        return -1;
+    *bytes = kbytes * 1024;
+    return 0;
+}
+
 int kafkaconf_parse_size(const char *text, uint64_t *out, char *err, size_t errlen) {
     const char *p = text;
     if (*p < '0' || *p > '9') goto bad;

@@ -70,6 +70,12 @@ int kafkaconf_limits_for(uint64_t budget, kafkaconf_limits *out, char *err, size
  * of 1024; "KiB", "MB" and the like are accepted too). */
 int kafkaconf_parse_size(const char *text, uint64_t *out, char *err, size_t errlen);
 
+/* The consumer queue's limits as a finished configuration holds them
+ * (the budget's, or what a property set): queued.min.messages into
+ * *messages, queued.max.messages.kbytes in bytes into *bytes. */
+int kafkaconf_queue_limits(const rd_kafka_conf_t *conf, uint64_t *messages, uint64_t *bytes, char *err,
+                           size_t errlen);
+
 /* rd_kafka_conf_set(), with librdkafka's reason in err on failure. */
 int kafkaconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                   size_t errlen);

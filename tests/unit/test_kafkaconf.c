@@ -81,6 +81,28 @@ START_TEST(consumer_conf_budget_then_properties) {
 }
 END_TEST
 
+START_TEST(queue_limits_read_back) {
+    char err[512];
+    kafkaconf_limits l;
+    ck_assert_int_eq(kafkaconf_limits_for((uint64_t)48 << 20, &l, err, sizeof err), 0);
+    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_CONSUMER, "kb", NULL, NULL, 0, (uint64_t)48 << 20, err, sizeof err);
+    ck_assert_ptr_nonnull(conf);
+    uint64_t messages, bytes;
+    ck_assert_int_eq(kafkaconf_queue_limits(conf, &messages, &bytes, err, sizeof err), 0);
+    ck_assert_uint_eq(messages, l.queue_messages);
+    ck_assert_uint_eq(bytes, l.queue_kbytes * 1024);
+    rd_kafka_conf_destroy(conf);
+    /* A property given wins over the budget, and is what is read back. */
+    char *props[] = {"queued.min.messages=123", "queued.max.messages.kbytes=77"};
+    conf = kafkaconf_new(KAFKACONF_CONSUMER, "kb", NULL, props, 2, (uint64_t)48 << 20, err, sizeof err);
+    ck_assert_ptr_nonnull(conf);
+    ck_assert_int_eq(kafkaconf_queue_limits(conf, &messages, &bytes, err, sizeof err), 0);
+    ck_assert_uint_eq(messages, 123);
+    ck_assert_uint_eq(bytes, 77 * 1024);
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 START_TEST(every_property_is_checked) {
     char err[256];
     char *unknown[] = {"no.such.property=1"};
@@ -213,6 +235,7 @@ Suite *kafkaconf_suite(void) {
     tcase_add_test(t, budget_is_a_total_split_by_cost);
     tcase_add_test(t, sizes);
     tcase_add_test(t, consumer_conf_budget_then_properties);
+    tcase_add_test(t, queue_limits_read_back);
     tcase_add_test(t, every_property_is_checked);
     tcase_add_test(t, producer_keeps_its_guarantees);
     tcase_add_test(t, memory_budget_option);
