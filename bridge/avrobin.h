@@ -23,29 +23,47 @@ static inline void av_in_init(av_in *in, const void *data, size_t n) {
 
 static inline long av_pos(const av_in *in) { return (long)(in->p - in->start); }
 
-/* A long of more than one byte: the rest of av_long, out of line.  With
- * eight bytes left, a varint of up to eight bytes is found in one 64-bit
- * word: its last byte is the first without the high bit, and the 7-bit
- * groups are packed together in three steps. */
+/* The 7-bit groups of the varint that starts in the low byte of x, whose
+ * last byte is the first without the high bit (stops: x's clear high bits).
+ * Returns its byte count; the groups, packed in three steps, in *u. */
+static inline unsigned av_varint_word(uint64_t x, uint64_t stops, uint64_t *u) {
+    unsigned bits = (unsigned)__builtin_ctzll(stops) + 1; /* through the last byte */
+    x &= ~(uint64_t)0 >> (64 - bits);
+    x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
+    x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
+    x = (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
+    *u = x;
+    return bits / 8;
+}
+
+static inline uint64_t av_load_le64(const uint8_t *p) {
+    uint64_t x = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&x, p, 8);
+#else
+    for (int i = 7; i >= 0; i--) x = x << 8 | p[i];
+#endif
+    return x;
+}
+
+/* A long of more than one byte: the rest of av_long, out of line.  A
+ * varint of up to eight bytes is found in one 64-bit word: the eight bytes
+ * from p when there are eight left, else the datum's last eight (when it
+ * has eight), shifted so that p's byte comes first.  The bytes shifted in
+ * are zeros, which read as a stop: a varint that stops there has run past
+ * the end.  Longer varints and short datums take the loop. */
 static __attribute__((noinline, unused)) int av_long_long(av_in *in, int64_t *v) {
     uint64_t u = 0;
     const uint8_t *p = in->p;
-    if (in->end - p >= 8) {
-        uint64_t x = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(&x, p, 8);
-#else
-        for (int i = 7; i >= 0; i--) x = x << 8 | p[i];
-#endif
+    size_t left = (size_t)(in->end - p);
+    if (left >= 8 || (left && in->end - in->start >= 8)) {
+        uint64_t x = left >= 8 ? av_load_le64(p) : av_load_le64(in->end - 8) >> (8 * (8 - left));
         uint64_t stops = ~x & 0x8080808080808080ull;
         if (stops) {
-            unsigned bits = (unsigned)__builtin_ctzll(stops) + 1; /* through the last byte */
-            x &= ~(uint64_t)0 >> (64 - bits);
-            x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
-            x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
-            x = (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
-            in->p = p + bits / 8;
-            *v = (int64_t)(x >> 1) ^ -(int64_t)(x & 1);
+            unsigned len = av_varint_word(x, stops, &u);
+            if (len > left) return -1;
+            in->p = p + len;
+            *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
             return 0;
         }
     }

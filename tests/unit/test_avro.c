@@ -71,6 +71,47 @@ START_TEST(varints_of_every_length_with_and_without_bytes_after) {
 }
 END_TEST
 
+/* A varint at the end of a datum with fewer than 8 bytes left, after
+ * prefix bytes of the same datum (the word read then ends at the datum's
+ * end), and the same varint cut short by one byte, which must fail. */
+START_TEST(varints_at_the_end_of_a_datum) {
+    uint64_t seed = 2463534242ull;
+    for (int round = 0; round < 2000; round++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int64_t want = (int64_t)(seed >> (round % 64));
+        if (round & 1) want = -want;
+        uint64_t u = (uint64_t)want << 1 ^ (uint64_t)(want >> 63);
+        for (size_t prefix = 0; prefix <= 9; prefix++) {
+            size_t n = prefix;
+            /* Exactly the datum's size, so that ASan sees any read past it. */
+            char *bytes = malloc(prefix + 10);
+            memset(bytes, round & 2 ? 0xff : 0x00, prefix);
+            uint64_t x = u;
+            for (; x >= 0x80; x >>= 7) bytes[n++] = (char)(x | 0x80);
+            bytes[n++] = (char)x;
+            for (int cut = 0; cut <= 1; cut++) {
+                char *datum = malloc(n - cut);
+                memcpy(datum, bytes, n - cut);
+                av_in in;
+                av_in_init(&in, datum, n - cut);
+                in.p += prefix;
+                int64_t v = 0;
+                int rc = av_long(&in, &v);
+                if (cut && n - prefix > 1) {
+                    ck_assert_int_eq(rc, -1);
+                } else if (!cut) {
+                    ck_assert_int_eq(rc, 0);
+                    ck_assert(v == want);
+                    ck_assert(in.p == in.end);
+                }
+                free(datum);
+            }
+            free(bytes);
+        }
+    }
+}
+END_TEST
+
 START_TEST(ints_floats_bytes_blocks) {
     av_in in;
     int32_t i;
@@ -461,6 +502,7 @@ Suite *avro_suite(void) {
     TCase *tc = tcase_create("avro");
     tcase_add_test(tc, zigzag_varints);
     tcase_add_test(tc, varints_of_every_length_with_and_without_bytes_after);
+    tcase_add_test(tc, varints_at_the_end_of_a_datum);
     tcase_add_test(tc, ints_floats_bytes_blocks);
     tcase_add_test(tc, schemas_parse_with_logical_types_and_names);
     tcase_add_test(tc, fields_by_name_in_column_order);
