@@ -275,9 +275,27 @@ int rbw_days(buf *out, const chtype *t, int64_t days, row_error *e) {
     return 0;
 }
 
+/* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31, in seconds. */
+#define DT64_MIN_SECONDS (-2208988800LL)
+#define DT64_MAX_SECONDS 10413791999LL
+
+static const int64_t pow10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+
+int rbw_ticks_range(const chtype *t, int64_t per_second, int64_t *lo, int64_t *hi, int64_t *mult) {
+    if (t->kind != CT_DATETIME64 || t->precision > 9) return -1;
+    unsigned u = 0;
+    while (u <= t->precision && pow10[u] != per_second) u++;
+    if (u > t->precision) return -1; /* finer than the column, or not a power of ten */
+    *mult = pow10[t->precision - u];
+    *lo = DT64_MIN_SECONDS * per_second; /* at most 9 digits: no overflow */
+    if (__builtin_mul_overflow(DT64_MAX_SECONDS, per_second, hi) ||
+        __builtin_add_overflow(*hi, per_second - 1, hi))
+        *hi = INT64_MAX;
+    if (*hi > INT64_MAX / *mult) *hi = INT64_MAX / *mult;
+    return 0;
+}
+
 int rbw_time(buf *out, const chtype *t, int64_t seconds, uint32_t nanos, row_error *e) {
-    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
-                                      100000, 1000000, 10000000, 100000000, 1000000000};
     if (t->kind == CT_DATETIME) { /* a fraction is dropped, as ClickHouse does */
         if (seconds < 0 || seconds > (int64_t)UINT32_MAX)
             return kb_row_fail(e, "expected a time in 1970-01-01 00:00:00..2106-02-07 06:28:15 UTC, got %" PRId64 " s",
@@ -286,8 +304,7 @@ int rbw_time(buf *out, const chtype *t, int64_t seconds, uint32_t nanos, row_err
         return 0;
     }
     if (t->kind != CT_DATETIME64 || nanos > 999999999u) return internal(e, "rbw_time");
-    /* ClickHouse's DateTime64 range: 1900-01-01 to 2299-12-31. */
-    if (seconds < -2208988800LL || seconds > 10413791999LL)
+    if (seconds < DT64_MIN_SECONDS || seconds > DT64_MAX_SECONDS)
         return kb_row_fail(e, "expected a time in 1900-01-01..2299-12-31 UTC, got %" PRId64 " s", seconds);
     /* At precision 7 and more, Int64 ticks end before 2299 (in 2262 at 9). */
     int64_t ticks;

@@ -105,7 +105,9 @@ int rbw_decimal(buf *out, const chtype *t, int negative, const wideint *scaled, 
 /* ---- strings and bytes -------------------------------------------------- */
 
 /* String: any bytes. */
-static inline void rbw_string(buf *out, const void *s, size_t n) { buf_rb_string(out, s, n); }
+static inline __attribute__((always_inline)) void rbw_string(buf *out, const void *s, size_t n) {
+    buf_rb_string(out, s, n);
+}
 
 /* FixedString(N): at most N bytes, padded with zero bytes; longer is
  * refused. */
@@ -142,6 +144,14 @@ int rbw_days(buf *out, const chtype *t, int64_t days, row_error *e);
  * ticks end before 2299).  Decoders turn local times into UTC with
  * tz_local_to_utc() and the column's zone first. */
 int rbw_time(buf *out, const chtype *t, int64_t seconds, uint32_t nanos, row_error *e);
+
+/* The shortcut around rbw_time for a decoder whose numbers count units of
+ * 1/per_second s (a power of ten, no finer than the column): values in
+ * [*lo, *hi] go into DateTime64 column t as the 8 bytes of value * *mult,
+ * exactly what rbw_time would write for them; the rest (out of range, for
+ * its message) still go through rbw_time.  Returns -1, with nothing set,
+ * where there is no such shortcut (DateTime, a finer unit). */
+int rbw_ticks_range(const chtype *t, int64_t per_second, int64_t *lo, int64_t *hi, int64_t *mult);
 
 /* ---- composites ----------------------------------------------------------- */
 

@@ -86,6 +86,7 @@ typedef struct av_op {
     int64_t per_second;       /* OP_TIME: units per second */
     uint32_t nanos_per_unit;
     int local;                /* OP_TIME: local-timestamp-*: the column's zone applies */
+    int64_t tick_lo, tick_hi, tick_mult; /* OP_TIME: values in [lo, hi] are value * mult ticks (rbw_ticks_range) */
     unsigned variant;         /* OP_VARIANT: the index of the type in the Variant */
     char *why;                /* OP_BAD */
 } av_op;
@@ -164,6 +165,10 @@ static void set_time(av_op *op, int64_t per_second, int local) {
     op->per_second = per_second;
     op->nanos_per_unit = (uint32_t)(1000000000 / per_second);
     op->local = local;
+    /* An empty range unless the shortcut applies: local times need the zone. */
+    op->tick_lo = 1;
+    op->tick_hi = 0;
+    if (!local) rbw_ticks_range(op->base, per_second, &op->tick_lo, &op->tick_hi, &op->tick_mult);
 }
 
 static int compile_value(compiler *c, const av_node *w, const chtype *t, const char *column, av_op *op);
@@ -721,9 +726,21 @@ static __attribute__((noinline)) int decode_uuid_text(run *r, const av_op *op, a
     return 0;
 }
 
+/* A time off rbw_ticks_range's shortcut: a local time, a DateTime, a unit
+ * finer than the column, or out of range (rbw_time's message). */
+static __attribute__((noinline)) int decode_time(run *r, const av_op *op, av_in *in, buf *dst, int64_t l, long at) {
+    int64_t sec = l / op->per_second, rem = l % op->per_second;
+    if (rem < 0) {
+        sec--;
+        rem += op->per_second;
+    }
+    if (op->local) sec = tz_local_to_utc(op->base->zone, sec);
+    return rbw_time(dst, op->base, sec, (uint32_t)rem * op->nanos_per_unit, r->e) ? refused(r, op, in, at) : 0;
+}
+
 /* The low n bytes (1, 2, 4 or 8) of v, little-endian, as buf_le writes
  * them: one 8-byte store and a length of n, without buf_le's switch on n. */
-static inline void put_le(buf *b, uint64_t v, unsigned n) {
+static inline __attribute__((always_inline)) void put_le(buf *b, uint64_t v, unsigned n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     buf_reserve(b, 8);
     memcpy(b->data + b->len, &v, 8);
@@ -758,11 +775,18 @@ static inline __attribute__((always_inline)) int decode_leaf(run *r, const av_op
         }
         return rbw_i64(dst, op->base, l, r->e) ? refused(r, op, in, v0 - in->start) : 0;
     case OP_COPY8:
-    case OP_COPY4:
-        n = op->code == OP_COPY8 ? 8 : 4;
-        if (av_fixed(in, n, &s)) return truncated(r, op, in, op->w);
+        if (av_fixed(in, 8, &s)) return truncated(r, op, in, op->w);
         if (op->nullable) rbw_not_null(dst);
-        buf_put(dst, s, n);
+        buf_reserve(dst, 8);
+        memcpy(dst->data + dst->len, s, 8);
+        dst->len += 8;
+        return 0;
+    case OP_COPY4:
+        if (av_fixed(in, 4, &s)) return truncated(r, op, in, op->w);
+        if (op->nullable) rbw_not_null(dst);
+        buf_reserve(dst, 4);
+        memcpy(dst->data + dst->len, s, 4);
+        dst->len += 4;
         return 0;
     case OP_DOUBLE: {
         double f;
@@ -779,18 +803,14 @@ static inline __attribute__((always_inline)) int decode_leaf(run *r, const av_op
         else if (is_float(op->base->kind)) rbw_f64(dst, op->base, (double)l);
         else if (rbw_i64(dst, op->base, l, r->e)) return refused(r, op, in, v0 - in->start);
         return 0;
-    case OP_TIME: {
+    case OP_TIME:
         if (av_long(in, &l)) return truncated(r, op, in, op->w);
-        int64_t sec = l / op->per_second, rem = l % op->per_second;
-        if (rem < 0) {
-            sec--;
-            rem += op->per_second;
-        }
         if (op->nullable) rbw_not_null(dst);
-        if (op->local) sec = tz_local_to_utc(op->base->zone, sec);
-        return rbw_time(dst, op->base, sec, (uint32_t)rem * op->nanos_per_unit, r->e)
-                   ? refused(r, op, in, v0 - in->start) : 0;
-    }
+        if (l >= op->tick_lo && l <= op->tick_hi) {
+            put_le(dst, (uint64_t)(l * op->tick_mult), 8);
+            return 0;
+        }
+        return decode_time(r, op, in, dst, l, v0 - in->start);
     case OP_NULL:
         rbw_default(dst, op->t->kind == CT_LOWCARDINALITY ? op->t->inner : op->t);
         return 0;

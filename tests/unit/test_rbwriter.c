@@ -88,6 +88,84 @@ START_TEST(dates_and_times) {
 }
 END_TEST
 
+/* rbw_ticks_range's shortcut writes what rbw_time writes, for every
+ * precision and every unit it accepts, at its ends, just past them, and in
+ * between; and past its ends rbw_time refuses the value. */
+START_TEST(ticks_range_agrees_with_rbw_time) {
+    static const int64_t pow10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    uint64_t seed = 977ull;
+    int shortcuts = 0;
+    for (unsigned p = 0; p <= 9; p++) {
+        char text[40];
+        snprintf(text, sizeof text, "DateTime64(%u, 'UTC')", p);
+        chtype *t = type(text);
+        for (unsigned u = 0; u <= 9; u++) {
+            int64_t ps = pow10[u], lo, hi, mult;
+            if (rbw_ticks_range(t, ps, &lo, &hi, &mult)) {
+                ck_assert_uint_gt(u, p);
+                continue;
+            }
+            ck_assert_uint_le(u, p);
+            shortcuts++;
+            int64_t probes[40];
+            size_t np = 0;
+            probes[np++] = lo, probes[np++] = hi, probes[np++] = 0, probes[np++] = -1, probes[np++] = 1;
+            if (lo > INT64_MIN) probes[np++] = lo - 1;
+            if (hi < INT64_MAX) probes[np++] = hi + 1;
+            for (int i = 0; i < 30; i++) {
+                seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+                uint64_t span = (uint64_t)hi - (uint64_t)lo; /* less than 2^64 - 1: lo < 0 < hi */
+                probes[np++] = (int64_t)((uint64_t)lo + seed % (span + 1));
+            }
+            for (size_t i = 0; i < np; i++) {
+                int64_t v = probes[i], sec = v / ps, rem = v % ps;
+                if (rem < 0) sec--, rem += ps;
+                buf b;
+                buf_init(&b, 16);
+                row_error e = {0};
+                int rc = rbw_time(&b, t, sec, (uint32_t)(rem * (1000000000 / ps)), &e);
+                if (v >= lo && v <= hi) {
+                    uint64_t ticks = (uint64_t)(v * mult);
+                    ck_assert_msg(rc == 0, "p %u u %u v %lld: %s", p, u, (long long)v, e.reason);
+                    ck_assert_uint_eq(b.len, 8);
+                    ck_assert(memcmp(b.data, &ticks, 8) == 0);
+                } else {
+                    ck_assert_msg(rc != 0, "p %u u %u v %lld: past the range but accepted", p, u, (long long)v);
+                }
+                buf_free(&b);
+            }
+        }
+        chtype_free(t);
+    }
+    ck_assert_int_eq(shortcuts, 55);
+    chtype *dt = type("DateTime");
+    int64_t lo, hi, mult;
+    ck_assert_int_eq(rbw_ticks_range(dt, 1000, &lo, &hi, &mult), -1);
+    chtype_free(dt);
+}
+END_TEST
+
+/* Strings of every length around the short copy's sizes, from a source of
+ * exactly their size (ASan sees a read past it), after other bytes. */
+START_TEST(strings_of_every_short_length) {
+    for (size_t n = 0; n <= 140; n++) {
+        unsigned char *src = malloc(n ? n : 1);
+        for (size_t i = 0; i < n; i++) src[i] = (unsigned char)(i * 7 + n);
+        buf b;
+        buf_init(&b, 1);
+        buf_u8(&b, 0xAB);
+        rbw_string(&b, src, n);
+        size_t leb = n < 128 ? 1 : 2;
+        ck_assert_uint_eq(b.len, 1 + leb + n);
+        ck_assert_uint_eq(b.data[0], 0xAB);
+        ck_assert_uint_eq(b.data[1], n < 128 ? n : (n & 0x7f) | 0x80);
+        ck_assert(n == 0 || memcmp(b.data + 1 + leb, src, n) == 0);
+        buf_free(&b);
+        free(src);
+    }
+}
+END_TEST
+
 START_TEST(bytes_enums_counts) {
     char got[2100];
     const unsigned char u[16] = {0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
@@ -292,6 +370,8 @@ Suite *rbwriter_suite(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, integers_and_decimals);
     tcase_add_test(tc, dates_and_times);
+    tcase_add_test(tc, ticks_range_agrees_with_rbw_time);
+    tcase_add_test(tc, strings_of_every_short_length);
     tcase_add_test(tc, bytes_enums_counts);
     tcase_add_test(tc, restate);
     tcase_add_test(tc, variants);
