@@ -11,7 +11,8 @@
  * and ns per row for both, in CPU time of this process, best of ROUNDS,
  * after checking that both outputs are the same bytes; then a line
  * "json {...}" with the plan's CPU seconds and those of reading and
- * splitting the file, for scripts.  With OUT, writes the RowBinary there
+ * splitting the file (again into the same buffer, best of ROUNDS), for
+ * scripts.  With OUT, writes the RowBinary there
  * (to check it against ClickHouse's), and the same rows as Native blocks
  * (native_encode: the RowBinary rows split into blocks of 65536 rows or
  * 1 MiB of column bytes) to OUT.native; that split's CPU time, best of
