@@ -558,6 +558,21 @@ def chdb_runner(datadir: Path, scripts: str):
     return q
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    total = sum(ticks[:8])  # guest time is already inside user
+    return total - idle, total
+
+
+def busy_cores(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """How many of the machine's CPUs were busy between two machine_jiffies(),
+    whoever used them (ClickHouse, the program, the broker, other tenants)."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total * (os.cpu_count() or 1) if total > 0 else None
+
+
 def child_main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
 
@@ -602,6 +617,7 @@ def child_main(spec_path: str) -> int:
 
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = machine_jiffies()
     started = time.monotonic()
     if case != "c":
         q(sql)
@@ -629,6 +645,7 @@ def child_main(spec_path: str) -> int:
             if time.monotonic() - started > KAFKA_ENGINE_TIMEOUT:
                 raise BenchError(f"case c: {have} of {n} rows after {KAFKA_ENGINE_TIMEOUT} s")
     wall = time.monotonic() - started
+    busy1 = machine_jiffies()
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
 
@@ -642,13 +659,15 @@ def child_main(spec_path: str) -> int:
     cpu_self = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
     cpu_kids = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
     # This process's own share (ClickHouse's threads, not the program) in user
-    # and system time, and its minor page faults: in the JSON's runs only.
+    # and system time, its minor page faults, and how busy the whole machine
+    # was (the broker included): in the JSON's runs only.
     print(json.dumps({"version": version, "notes": notes,
                       "insert": {"wall_s": wall, "cpu_s": cpu_self + cpu_kids,
                                  "children_cpu_s": cpu_kids, "passes": passes,
                                  "self_user_s": self1.ru_utime - self0.ru_utime,
                                  "self_sys_s": self1.ru_stime - self0.ru_stime,
-                                 "self_minflt": self1.ru_minflt - self0.ru_minflt}}), flush=True)
+                                 "self_minflt": self1.ru_minflt - self0.ru_minflt,
+                                 "machine_busy_cores": busy_cores(busy0, busy1)}}), flush=True)
     # Skip the engine's shutdown: it is not part of loading, and background
     # merges have nothing left worth waiting for.
     os._exit(0)
@@ -968,8 +987,11 @@ def run_cell(args: argparse.Namespace, label: str, topic: str, expect: dict, sha
                 continue
             for note in res.get("notes", []):
                 log(f"  note: {note}")
+            busy = res["insert"].get("machine_busy_cores")
             log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
-                f"{res['rss_mib']:.0f} MiB peak")
+                f"{res['rss_mib']:.0f} MiB peak"
+                + (f"; the INSERT {res['insert']['wall_s']:.2f} s, the machine {busy:.2f} CPUs busy"
+                   if busy is not None else ""))
             runs[c].append(res)
 
 
