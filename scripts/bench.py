@@ -29,7 +29,7 @@ arrays and maps); each case's table is then checked against those sums. Any
 difference makes the benchmark fail loudly.
 
 The cases, all loading the same topic into an identical MergeTree table
-(ORDER BY id):
+(ORDER BY id; --order-by changes it for every case):
   (a) kafka-bridge:   INSERT INTO t SELECT * FROM executable('kafka-bridge -b B
                       -t T --columns=...', 'RowBinaryWithNamesAndTypes', '...')
   (b) kcat:           the same through a user_scripts wrapper that runs Debian's
@@ -503,7 +503,7 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         spec = {"case": case, "shape": shape.name, "bootstrap": args.bootstrap, "topic": topic, "n": expect["count"],
                 "datadir": str(work / "chdb"), "scripts": str(scripts), "expect": expect,
                 "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args,
-                "bridge_output": args.bridge_output, "registry_url": AVRO["url"] if shape.avro else None}
+                "bridge_output": args.bridge_output, "order_by": args.order_by, "registry_url": AVRO["url"] if shape.avro else None}
         (work / "spec.json").write_text(json.dumps(spec))
         meas = run_measured([sys.executable, str(Path(__file__).resolve()), "--child", str(work / "spec.json")],
                             work / "stdout")
@@ -587,7 +587,7 @@ def child_main(spec_path: str) -> int:
     version = q("SELECT version()").strip()
     shape = SHAPES[spec["shape"]]
     STRUCTURE = shape.structure
-    q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY id")
+    q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY {spec['order_by']}")
     case, n = spec["case"], spec["n"]
     passes = None
     if case == "a":
@@ -838,7 +838,7 @@ def markdown(results: list[dict]) -> str:
         lines = [(r["partitions"], ceiling_line(r)) for r in rows]
         if any(text for _, text in lines):
             out.append("")
-            out += [f"- {p} partitions, {text}" for p, text in lines if text]
+            out += [f"- {p} partition{'' if p == 1 else 's'}, {text}" for p, text in lines if text]
     return "\n".join(out) + "\n"
 
 
@@ -873,6 +873,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--bridge-output", choices=BRIDGE_OUTPUTS, default=BRIDGE_OUTPUTS[0],
                    help="the bridge's -O and executable()'s format, for case (a) and the "
                         "recording case (e) replays (RowBinaryWithNamesAndTypes)")
+    p.add_argument("--order-by", default="id", metavar="SQL",
+                   help="the target table's ORDER BY in every case, e.g. 'tuple()' for no sort (id)")
     p.add_argument("--bridge", type=Path, default=ROOT / "build/bridge/kafka-bridge")
     p.add_argument("--floor", type=Path, default=ROOT / "build/bench-floor")
     p.add_argument("--out", type=Path, default=ROOT / "build/bench-results.json")
@@ -912,6 +914,8 @@ def main(argv: list[str]) -> int:
         print(f"case (c) Kafka table settings: {kafka_engine_settings(args)}")
     print(f"memory budget of the bridge and the floor: {args.memory_budget}")
     print(f"the bridge's output (case a, and what case e replays): {args.bridge_output}")
+    if args.order_by != "id":
+        print(f"the target table: MergeTree ORDER BY {args.order_by}")
     if args.bridge_args and ("a" in cases or "e" in cases):
         print(f"case (a) extra bridge arguments: {args.bridge_args}")
 
@@ -1001,7 +1005,7 @@ def write_results(args: argparse.Namespace, results: list, all_runs: list, all_c
         "compression": args.compression, "repeat": args.repeat, "memory_budget": args.memory_budget,
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
         "kafka_engine_settings": kafka_engine_settings(args) if "c" in all_cases else None,
-        "bridge_args": args.bridge_args, "bridge_output": args.bridge_output,
+        "bridge_args": args.bridge_args, "bridge_output": args.bridge_output, "order_by": args.order_by,
         "matrix": results, "runs": all_runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
