@@ -29,7 +29,7 @@ arrays and maps); each case's table is then checked against those sums. Any
 difference makes the benchmark fail loudly.
 
 The cases, all loading the same topic into an identical MergeTree table
-(ORDER BY id):
+(ORDER BY id; --order-by changes it for every case):
   (a) kafka-bridge:   INSERT INTO t SELECT * FROM executable('kafka-bridge -b B
                       -t T --columns=...', 'RowBinaryWithNamesAndTypes', '...')
   (b) kcat:           the same through a user_scripts wrapper that runs Debian's
@@ -40,6 +40,19 @@ The cases, all loading the same topic into an identical MergeTree table
   (d) floor:          build/bench-floor (scripts/bench-floor.c): librdkafka
                       fetching the same messages the way the bridge does and
                       discarding them. No ClickHouse at all.
+  (e) ClickHouse alone, (a) replayed: the same INSERT as (a), the same
+                      executable() format and structure, but the user_scripts
+                      program is `cat FILE`, FILE holding the bytes the bridge
+                      wrote to stdout for this cell (recorded once per cell,
+                      untimed, before the first run: the bridge alone with
+                      (a)'s pipeline file and output format). The program's
+                      own CPU is next to nothing, so (e) is ClickHouse alone
+                      ingesting (a)'s rows: the ceiling of any program feeding
+                      ClickHouse through executable() on this machine. It
+                      leaves out Kafka, the broker and any decoding.
+--bridge-output picks the format (a) writes and (e) replays:
+RowBinaryWithNamesAndTypes (the default), RowBinary or Native; executable()
+is given the same format.
 
 How a case is measured. Each case runs in a fresh process: (a)-(c) in a new
 Python subprocess (this script with --child) holding its own chDB engine and
@@ -50,7 +63,7 @@ itself. The parent waits for it with os.wait4(), which gives:
     ClickHouse's threads, and for (a) and (b) the program executable() ran
     (ClickHouse reaps it before the INSERT returns);
   - the process's peak RSS (ru_maxrss).
-For (a) and (b) the program in user_scripts is a shell wrapper that execs GNU
+For (a), (b) and (e) the program in user_scripts is a shell wrapper that execs GNU
 time (/usr/bin/time -o FILE) around kafka-bridge or kcat, so the table shows
 that program's own peak RSS and its share of the CPU; for (c) and (d) the peak
 RSS is the whole process's.
@@ -59,7 +72,7 @@ The whole-process numbers include starting Python and the chDB engine (about
 query. A second table therefore shows the INSERT alone, measured inside the
 child around the INSERT with time.monotonic() and getrusage() of the process
 and of its reaped children.
---repeat K runs the cases K times, interleaved (a b c d, a b c d, ...), and
+--repeat K runs the cases K times, interleaved (a b c d e, a b c d e, ...), and
 reports each case's median of each measure. The machine is shared: the broker,
 ClickHouse and the consumer compete for the same cores, so look at CPU per
 row as much as at rows per second.
@@ -100,7 +113,9 @@ check.
 Output: a table per cell on stdout (the INSERT alone: rows/s, MB/s of
 message payload, CPU s per million rows of the whole and of the program
 alone, peak RSS of the program and of the tree, i.e. the program's peak plus
-its chDB process's, ratios to the bridge), everything in
+its chDB process's, ratios to the bridge) and, with (e), the ceiling: (e)'s
+rows/s over kcat's (ceiling_over_kcat) and the bridge's over (e)'s
+(bridge_share_of_ceiling); everything in
 build/bench-results.json and one Markdown table per shape in
 build/bench-results.md.
 """
@@ -130,12 +145,16 @@ COLUMNS = [("id", "UInt64"), ("user_id", "UInt32"), ("page", "String"),
 STRUCTURE = ", ".join(f"{n} {t}" for n, t in COLUMNS)
 PARTITIONS = 4  # --partitions changes it
 TS_BASE_MS = 1714566896789  # 2024-05-01T12:34:56.789Z; message i is i * 37 ms later
+BRIDGE_OUTPUTS = ["RowBinaryWithNamesAndTypes", "RowBinary", "Native"]  # kafka-bridge -O
 CASES = {
-    "a": "kafka-bridge (executable, RowBinaryWithNamesAndTypes)",
+    "a": "kafka-bridge (executable, RowBinaryWithNamesAndTypes)",  # main() names --bridge-output
     "b": "kcat (executable, JSONEachRow)",
     "c": "Kafka table engine (direct SELECT)",
     "d": "floor: librdkafka consume + discard",
+    "e": "ClickHouse alone, (a) replayed (cat of the bridge's output)",
 }
+PROGRAM_CASES = "abe"  # the cases whose user_scripts program runs under GNU time
+CAT = "/bin/cat"
 GNU_TIME = "/usr/bin/time"
 KCAT = "/usr/bin/kcat"
 TIME_FORMAT = "%M %U %S %e %x"  # peak RSS KiB, user s, sys s, wall s, exit status
@@ -407,8 +426,45 @@ def run_measured(argv: list[str], stdout_path: Path, env: dict | None = None) ->
             "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024}
 
 
+def write_pipeline(work: Path, args: argparse.Namespace, topic: str, shape: Shape) -> Path:
+    """The pipeline directory of case (a) and of (e)'s recording: everything
+    but the start comes from the admin's pipeline file, since under the trust
+    model a query may not name brokers or topics."""
+    pipelines = work / "pipelines"
+    pipelines.mkdir()
+    (pipelines / "bench.conf").write_text(
+        f"brokers = {args.bootstrap}\ntopic = {topic}\ncolumns = {shape.structure}\n"
+        f"memory-budget = {args.memory_budget}\n"
+        + (f"format = avro-confluent\nschema-registry = {AVRO['url']}\n" if shape.avro else ""))
+    return pipelines
+
+
+def bridge_command(args: argparse.Namespace) -> list[str]:
+    """Case (a)'s command line after the program name, as executable() passes it."""
+    return ["--pipeline", "bench", "-O", args.bridge_output, *args.bridge_args.split()]
+
+
+def record_bridge_output(args: argparse.Namespace, topic: str, shape: Shape, work: Path) -> Path:
+    """Untimed: the bridge alone with (a)'s pipeline file and output format,
+    its stdout kept in work/bridge.out for case (e) to replay."""
+    pipelines = write_pipeline(work, args, topic, shape)
+    out_path = work / "bridge.out"
+    with open(out_path, "wb") as out, open(work / "bridge.err", "wb") as err:
+        rc = subprocess.run([str(args.bridge), *bridge_command(args)], stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=err, timeout=CHILD_TIMEOUT,
+                            env={**os.environ, "KAFKA_BRIDGE_PIPELINES": str(pipelines)}).returncode
+    if rc != 0:
+        tail = (work / "bridge.err").read_text(errors="replace").strip().splitlines()[-3:]
+        raise BenchError(f"recording for case e: kafka-bridge exited with {rc}: {' / '.join(tail)}")
+    size = out_path.stat().st_size
+    if size == 0:
+        raise BenchError("recording for case e: kafka-bridge wrote nothing")
+    log(f"recorded the bridge's {args.bridge_output} output for case e: {size / 1e6:.1f} MB")
+    return out_path
+
+
 def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_no: int,
-             shape: Shape | None = None) -> dict:
+             shape: Shape | None = None, recording: Path | None = None) -> dict:
     shape = shape or SHAPES["narrow"]
     work = Path(tempfile.mkdtemp(prefix=f"bench-{case}{run_no}-", dir=args.tmp))
     try:
@@ -433,24 +489,21 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         scripts.mkdir()
         time_file = work / "program.time"
         if case == "a":
-            # Everything but the start comes from the admin's pipeline file:
-            # under the trust model a query may not name brokers or topics.
-            pipelines = work / "pipelines"
-            pipelines.mkdir()
-            (pipelines / "bench.conf").write_text(
-                f"brokers = {args.bootstrap}\ntopic = {topic}\ncolumns = {shape.structure}\n"
-                f"memory-budget = {args.memory_budget}\n"
-                + (f"format = avro-confluent\nschema-registry = {AVRO['url']}\n" if shape.avro else ""))
+            pipelines = write_pipeline(work, args, topic, shape)
             write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
                           env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         elif case == "b":
             write_wrapper(scripts / "kcat-json", time_file,
                           [KCAT, "-C", "-b", args.bootstrap, "-t", topic, "-o", "beginning",
                            "-e", "-q", "-f", "%s\\n"], pass_args=False)
+        elif case == "e":
+            if recording is None:
+                raise BenchError("case e: no recording of the bridge's output")
+            write_wrapper(scripts / "replay", time_file, [CAT, str(recording)], pass_args=False)
         spec = {"case": case, "shape": shape.name, "bootstrap": args.bootstrap, "topic": topic, "n": expect["count"],
                 "datadir": str(work / "chdb"), "scripts": str(scripts), "expect": expect,
                 "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args,
-                "registry_url": AVRO["url"] if shape.avro else None}
+                "bridge_output": args.bridge_output, "order_by": args.order_by, "registry_url": AVRO["url"] if shape.avro else None}
         (work / "spec.json").write_text(json.dumps(spec))
         meas = run_measured([sys.executable, str(Path(__file__).resolve()), "--child", str(work / "spec.json")],
                             work / "stdout")
@@ -460,7 +513,7 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         child = json.loads(out[-1])
         result = {"process": meas, "insert": child["insert"], "engine_version": child["version"],
                   "notes": child.get("notes", []), "rss_mib": meas["rss_mib"]}
-        if case in ("a", "b"):
+        if case in PROGRAM_CASES:
             prog = read_gnu_time(time_file)
             if prog["exit_status"] != 0:
                 raise BenchError(f"case {case}: the program exited with {prog['exit_status']} "
@@ -505,6 +558,21 @@ def chdb_runner(datadir: Path, scripts: str):
     return q
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    total = sum(ticks[:8])  # guest time is already inside user
+    return total - idle, total
+
+
+def busy_cores(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """How many of the machine's CPUs were busy between two machine_jiffies(),
+    whoever used them (ClickHouse, the program, the broker, other tenants)."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total * (os.cpu_count() or 1) if total > 0 else None
+
+
 def child_main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
 
@@ -519,17 +587,19 @@ def child_main(spec_path: str) -> int:
     version = q("SELECT version()").strip()
     shape = SHAPES[spec["shape"]]
     STRUCTURE = shape.structure
-    q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY id")
+    q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY {spec['order_by']}")
     case, n = spec["case"], spec["n"]
     passes = None
     if case == "a":
         # The columns come from a pipeline file: types such as Tuple(a T)
         # hold spaces, which an executable() command cannot carry.
-        cmd = "kafka-bridge --pipeline bench"
+        cmd = f"kafka-bridge --pipeline bench -O {spec['bridge_output']}"
         if spec["bridge_args"]:
             cmd += " " + spec["bridge_args"]
         sql = (f"INSERT INTO target SELECT * FROM executable('{cmd}', "
-               f"'RowBinaryWithNamesAndTypes', '{STRUCTURE}')")
+               f"'{spec['bridge_output']}', '{STRUCTURE}')")
+    elif case == "e":
+        sql = f"INSERT INTO target SELECT * FROM executable('replay', '{spec['bridge_output']}', '{STRUCTURE}')"
     elif case == "b":
         sql = f"INSERT INTO target SELECT * FROM executable('kcat-json', 'JSONEachRow', '{STRUCTURE}')"
     elif case == "c":
@@ -547,6 +617,7 @@ def child_main(spec_path: str) -> int:
 
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = machine_jiffies()
     started = time.monotonic()
     if case != "c":
         q(sql)
@@ -574,6 +645,7 @@ def child_main(spec_path: str) -> int:
             if time.monotonic() - started > KAFKA_ENGINE_TIMEOUT:
                 raise BenchError(f"case c: {have} of {n} rows after {KAFKA_ENGINE_TIMEOUT} s")
     wall = time.monotonic() - started
+    busy1 = machine_jiffies()
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
 
@@ -586,9 +658,16 @@ def child_main(spec_path: str) -> int:
 
     cpu_self = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
     cpu_kids = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
+    # This process's own share (ClickHouse's threads, not the program) in user
+    # and system time, its minor page faults, and how busy the whole machine
+    # was (the broker included): in the JSON's runs only.
     print(json.dumps({"version": version, "notes": notes,
                       "insert": {"wall_s": wall, "cpu_s": cpu_self + cpu_kids,
-                                 "children_cpu_s": cpu_kids, "passes": passes}}), flush=True)
+                                 "children_cpu_s": cpu_kids, "passes": passes,
+                                 "self_user_s": self1.ru_utime - self0.ru_utime,
+                                 "self_sys_s": self1.ru_stime - self0.ru_stime,
+                                 "self_minflt": self1.ru_minflt - self0.ru_minflt,
+                                 "machine_busy_cores": busy_cores(busy0, busy1)}}), flush=True)
     # Skip the engine's shutdown: it is not part of loading, and background
     # merges have nothing left worth waiting for.
     os._exit(0)
@@ -675,17 +754,39 @@ def summarize_shape(shape: Shape, partitions: int, n: int, nbytes: int, cases: l
         for r in rows:
             r["mb_per_s"] = nbytes / r["wall_s"] / 1e6 if r["wall_s"] else None
             rs = runs[r["case"]]
-            r["program_rss_mib"] = median([x["program"]["rss_mib"] for x in rs]) if r["case"] in "ab" else \
+            r["program_rss_mib"] = median([x["program"]["rss_mib"] for x in rs]) if r["case"] in PROGRAM_CASES else \
                 median([x["process"]["rss_mib"] for x in rs])
             # The program and the chDB process that ran it live at once, so
             # the tree's peak is at most the sum of their peaks.
             r["tree_rss_mib"] = median([x["process"]["rss_mib"] + (x["program"]["rss_mib"] if "program" in x else 0)
                                         for x in rs])
             r["program_cpu_s_per_million"] = median([x["program"]["cpu_s"] for x in rs]) / n * 1e6 \
-                if r["case"] in "ab" else r["cpu_s_per_million"]
+                if r["case"] in PROGRAM_CASES else r["cpu_s_per_million"]
         add_ratios(rows)
     return {"shape": shape.name, "partitions": partitions, "messages": n,
-            "bytes_per_message": nbytes / n, "whole_process": total, "insert_only": insert}
+            "bytes_per_message": nbytes / n, "whole_process": total, "insert_only": insert,
+            **ceiling(insert)}
+
+
+def ceiling(insert: list[dict]) -> dict:
+    """(e)'s rows/s over kcat's whole path, and the bridge's over (e)'s, from
+    the INSERT alone; a ratio is None when a case is missing (avro has no kcat)."""
+    speed = {r["case"]: r["rows_per_s"] for r in insert}
+    ratio = lambda x, y: speed[x] / speed[y] if speed.get(x) and speed.get(y) else None
+    return {"ceiling_over_kcat": ratio("e", "b"), "bridge_share_of_ceiling": ratio("a", "e")}
+
+
+def ceiling_line(res: dict) -> str | None:
+    over, share = res.get("ceiling_over_kcat"), res.get("bridge_share_of_ceiling")
+    if over is None and share is None:
+        return None
+    parts = []
+    if over is not None:
+        parts.append(f"ClickHouse alone reads (a)'s rows {over:.2f}× as fast as kcat's whole path")
+    if share is not None:
+        parts.append(f"the bridge reaches {share * 100:.0f}% of it" if over is not None else
+                     f"the bridge reaches {share * 100:.0f}% of ClickHouse alone reading (a)'s rows")
+    return "ceiling: " + "; ".join(parts)
 
 
 def print_matrix_row(res: dict) -> None:
@@ -693,7 +794,7 @@ def print_matrix_row(res: dict) -> None:
           f"{res['bytes_per_message']:.0f} B (the INSERT alone, d its read loop; CPU includes "
           "ClickHouse and the program; RSS: peaks of the program and of the whole tree)")
     head = ["case", "rows/s", "MB/s", "CPU s/M", "prog CPU s/M", "prog RSS", "tree RSS", "a/x speed", "x/a CPU"]
-    body = [[f"({r['case']}) {r['name'][:28]}", fmt(r["rows_per_s"], ",.0f"), fmt(r["mb_per_s"], ".1f"),
+    body = [[f"({r['case']}) {r['name'][:30]}", fmt(r["rows_per_s"], ",.0f"), fmt(r["mb_per_s"], ".1f"),
              fmt(r["cpu_s_per_million"], ".2f"), fmt(r["program_cpu_s_per_million"], ".2f"),
              fmt(r["program_rss_mib"], ".0f"), fmt(r["tree_rss_mib"], ".0f"),
              fmt(r["speed_ratio_a_over_x"], ".2f"), fmt(r["cpu_ratio_x_over_a"], ".2f")]
@@ -705,9 +806,13 @@ def print_matrix_row(res: dict) -> None:
     print("  ".join("-" * w for w in widths))
     for row in body:
         print(line(row))
+    text = ceiling_line(res)
+    if text:
+        print(text)
 
 
-README_NAMES = {"a": "kafka-bridge", "b": "kcat → JSONEachRow", "c": "Kafka engine", "d": "floor"}
+README_NAMES = {"a": "kafka-bridge", "b": "kcat → JSONEachRow", "c": "Kafka engine", "d": "floor",
+                "e": "ClickHouse alone, (a) replayed"}
 
 
 def markdown(results: list[dict]) -> str:
@@ -730,6 +835,10 @@ def markdown(results: list[dict]) -> str:
                            f"{fmt(c['speed_ratio_a_over_x'], '.2f')} | {fmt(c['cpu_ratio_x_over_a'], '.2f')} |")
             for c, why in r.get("gave_up", {}).items():
                 out.append(f"| {r['partitions']} | {README_NAMES[c]} | left out: {why} | | | | | | | |")
+        lines = [(r["partitions"], ceiling_line(r)) for r in rows]
+        if any(text for _, text in lines):
+            out.append("")
+            out += [f"- {p} partition{'' if p == 1 else 's'}, {text}" for p, text in lines if text]
     return "\n".join(out) + "\n"
 
 
@@ -752,14 +861,20 @@ def main(argv: list[str]) -> int:
                    help="messages per topic (default: per shape, see SHAPES)")
     p.add_argument("--repeat", type=int, default=2, metavar="K",
                    help="interleaved runs of each case; the median is reported (2)")
-    p.add_argument("--cases", default="abcd", help="which cases to run, e.g. ad (abcd)")
+    p.add_argument("--cases", default="abcde", help="which cases to run, e.g. ade (abcde)")
     p.add_argument("--compression", choices=["lz4", "none"], default="lz4", help="producer compression (lz4)")
     p.add_argument("--memory-budget", default="48M", help="the bridge's and the floor's --memory-budget (48M)")
     p.add_argument("--kafka-engine-settings", metavar="SQL",
                    help="settings for case (c)'s Kafka table, replacing the default tuning; "
                         "{N} stands for the message count")
     p.add_argument("--bridge-args", default="", metavar="ARGS",
-                   help="extra kafka-bridge arguments for case (a), e.g. '-X fetch.wait.max.ms=50'")
+                   help="extra kafka-bridge arguments for case (a) and (e)'s recording, "
+                        "e.g. '-X fetch.wait.max.ms=50'")
+    p.add_argument("--bridge-output", choices=BRIDGE_OUTPUTS, default=BRIDGE_OUTPUTS[0],
+                   help="the bridge's -O and executable()'s format, for case (a) and the "
+                        "recording case (e) replays (RowBinaryWithNamesAndTypes)")
+    p.add_argument("--order-by", default="id", metavar="SQL",
+                   help="the target table's ORDER BY in every case, e.g. 'tuple()' for no sort (id)")
     p.add_argument("--bridge", type=Path, default=ROOT / "build/bridge/kafka-bridge")
     p.add_argument("--floor", type=Path, default=ROOT / "build/bench-floor")
     p.add_argument("--out", type=Path, default=ROOT / "build/bench-results.json")
@@ -778,12 +893,13 @@ def main(argv: list[str]) -> int:
         matrix = DEFAULT_MATRIX
     if (args.messages is not None and args.messages < 1) or args.repeat < 1 or \
             not set(args.cases) <= set(CASES) or not args.cases:
-        p.error("--messages and --repeat must be positive; --cases takes letters from abcd")
+        p.error(f"--messages and --repeat must be positive; --cases takes letters from {''.join(CASES)}")
     if any(ch in args.bridge_args for ch in "'\\"):
         p.error("--bridge-args cannot hold quotes or backslashes (they go inside an SQL string)")
     cases = [c for c in CASES if c in args.cases]
+    CASES["a"] = f"kafka-bridge (executable, {args.bridge_output})"
     for path, what in [(args.bridge, "the bridge"), (args.floor, "bench-floor"),
-                       (Path(KCAT), "kcat"), (Path(GNU_TIME), "GNU time")]:
+                       (Path(KCAT), "kcat"), (Path(GNU_TIME), "GNU time"), (Path(CAT), "cat")]:
         if not os.access(path, os.X_OK):
             raise BenchError(f"{what} not found at {path}")
     args.bridge = args.bridge.resolve()
@@ -797,7 +913,10 @@ def main(argv: list[str]) -> int:
     if "c" in cases:
         print(f"case (c) Kafka table settings: {kafka_engine_settings(args)}")
     print(f"memory budget of the bridge and the floor: {args.memory_budget}")
-    if args.bridge_args and "a" in cases:
+    print(f"the bridge's output (case a, and what case e replays): {args.bridge_output}")
+    if args.order_by != "id":
+        print(f"the target table: MergeTree ORDER BY {args.order_by}")
+    if args.bridge_args and ("a" in cases or "e" in cases):
         print(f"case (a) extra bridge arguments: {args.bridge_args}")
 
     registry = None
@@ -828,28 +947,13 @@ def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], ver
         expect = loaded["expect"]
         runs: dict[str, list[dict]] = {c: [] for c in cases}
         gave_up: dict[str, str] = {}
-        for r in range(1, args.repeat + 1):
-            for c in list(cases):
-                log(f"{shape_name}/{partitions}p run {r}/{args.repeat}: ({c}) {CASES[c]}")
-                try:
-                    res = run_case(c, args, topic, expect, r, shape)
-                except BenchError as e:
-                    # The Kafka engine stalling (its direct SELECTs stop
-                    # adding rows, seen on 10 KB messages) is a finding about
-                    # that peer, not a failure of the benchmark: the cell goes
-                    # on without it, and the reason is in the log above.
-                    if c != "c":
-                        raise
-                    log(f"  {e}; this cell goes on without case c")
-                    gave_up[c] = str(e)
-                    cases.remove(c)
-                    runs.pop(c)
-                    continue
-                for note in res.get("notes", []):
-                    log(f"  note: {note}")
-                log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
-                    f"{res['rss_mib']:.0f} MiB peak")
-                runs[c].append(res)
+        replay = Path(tempfile.mkdtemp(prefix="bench-replay-", dir=args.tmp)) if "e" in cases else None
+        try:
+            recording = record_bridge_output(args, topic, shape, replay) if replay else None
+            run_cell(args, f"{shape_name}/{partitions}p", topic, expect, shape, cases, runs, gave_up, recording)
+        finally:
+            if replay and not args.keep:
+                shutil.rmtree(replay, ignore_errors=True)
         summary = summarize_shape(shape, partitions, n, loaded["bytes"], cases, runs)
         summary["gave_up"] = gave_up
         print_matrix_row(summary)
@@ -865,13 +969,44 @@ def run_matrix(args: argparse.Namespace, matrix: list, all_cases: list[str], ver
     return 0
 
 
+def run_cell(args: argparse.Namespace, label: str, topic: str, expect: dict, shape: Shape, cases: list[str],
+             runs: dict[str, list[dict]], gave_up: dict[str, str], recording: Path | None) -> None:
+    """The cases of one cell, interleaved --repeat times; cases may lose (c)."""
+    for r in range(1, args.repeat + 1):
+        for c in list(cases):
+            log(f"{label} run {r}/{args.repeat}: ({c}) {CASES[c]}")
+            try:
+                res = run_case(c, args, topic, expect, r, shape, recording)
+            except BenchError as e:
+                # The Kafka engine stalling (its direct SELECTs stop
+                # adding rows, seen on 10 KB messages) is a finding about
+                # that peer, not a failure of the benchmark: the cell goes
+                # on without it, and the reason is in the log above.
+                if c != "c":
+                    raise
+                log(f"  {e}; this cell goes on without case c")
+                gave_up[c] = str(e)
+                cases.remove(c)
+                runs.pop(c)
+                continue
+            for note in res.get("notes", []):
+                log(f"  note: {note}")
+            busy = res["insert"].get("machine_busy_cores")
+            log(f"  {res['process']['wall_s']:.2f} s wall, {res['process']['cpu_s']:.2f} s CPU, "
+                f"{res['rss_mib']:.0f} MiB peak"
+                + (f"; the INSERT {res['insert']['wall_s']:.2f} s, the machine {busy:.2f} CPUs busy"
+                   if busy is not None else ""))
+            runs[c].append(res)
+
+
 def write_results(args: argparse.Namespace, results: list, all_runs: list, all_cases: list[str],
                   vers: dict) -> Path:
     out = {
         "compression": args.compression, "repeat": args.repeat, "memory_budget": args.memory_budget,
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
         "kafka_engine_settings": kafka_engine_settings(args) if "c" in all_cases else None,
-        "bridge_args": args.bridge_args, "matrix": results, "runs": all_runs,
+        "bridge_args": args.bridge_args, "bridge_output": args.bridge_output, "order_by": args.order_by,
+        "matrix": results, "runs": all_runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
