@@ -50,6 +50,11 @@ The cases, all loading the same topic into an identical MergeTree table
                       ingesting (a)'s rows: the ceiling of any program feeding
                       ClickHouse through executable() on this machine. It
                       leaves out Kafka, the broker and any decoding.
+  (f) a base build:   with --base-bridge PATH, case (a) again with another
+                      kafka-bridge binary (the build before a change),
+                      interleaved with (a) in the same repeats, so that a
+                      change's effect on the whole path is measured side by
+                      side rather than in two runs of a noisy machine.
 --bridge-output picks the format (a) writes and (e) replays:
 RowBinaryWithNamesAndTypes (the default), RowBinary or Native; executable()
 is given the same format.
@@ -152,8 +157,9 @@ CASES = {
     "c": "Kafka table engine (direct SELECT)",
     "d": "floor: librdkafka consume + discard",
     "e": "ClickHouse alone, (a) replayed (cat of the bridge's output)",
+    "f": "kafka-bridge, --base-bridge build (as a)",
 }
-PROGRAM_CASES = "abe"  # the cases whose user_scripts program runs under GNU time
+PROGRAM_CASES = "abef"  # the cases whose user_scripts program runs under GNU time
 CAT = "/bin/cat"
 GNU_TIME = "/usr/bin/time"
 KCAT = "/usr/bin/kcat"
@@ -488,9 +494,10 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         scripts = work / "user_scripts"
         scripts.mkdir()
         time_file = work / "program.time"
-        if case == "a":
+        if case in ("a", "f"):
             pipelines = write_pipeline(work, args, topic, shape)
-            write_wrapper(scripts / "kafka-bridge", time_file, [str(args.bridge)], pass_args=True,
+            program = args.bridge if case == "a" else args.base_bridge
+            write_wrapper(scripts / "kafka-bridge", time_file, [str(program)], pass_args=True,
                           env={"KAFKA_BRIDGE_PIPELINES": str(pipelines)})
         elif case == "b":
             write_wrapper(scripts / "kcat-json", time_file,
@@ -590,7 +597,7 @@ def child_main(spec_path: str) -> int:
     q(f"CREATE TABLE target ({STRUCTURE}) ENGINE = MergeTree ORDER BY {spec['order_by']}")
     case, n = spec["case"], spec["n"]
     passes = None
-    if case == "a":
+    if case in ("a", "f"):
         # The columns come from a pipeline file: types such as Tuple(a T)
         # hold spaces, which an executable() command cannot carry.
         cmd = f"kafka-bridge --pipeline bench -O {spec['bridge_output']}"
@@ -812,7 +819,7 @@ def print_matrix_row(res: dict) -> None:
 
 
 README_NAMES = {"a": "kafka-bridge", "b": "kcat → JSONEachRow", "c": "Kafka engine", "d": "floor",
-                "e": "ClickHouse alone, (a) replayed"}
+                "e": "ClickHouse alone, (a) replayed", "f": "kafka-bridge, base build"}
 
 
 def markdown(results: list[dict]) -> str:
@@ -876,6 +883,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--order-by", default="id", metavar="SQL",
                    help="the target table's ORDER BY in every case, e.g. 'tuple()' for no sort (id)")
     p.add_argument("--bridge", type=Path, default=ROOT / "build/bridge/kafka-bridge")
+    p.add_argument("--base-bridge", type=Path, default=None, metavar="PATH",
+                   help="another kafka-bridge build, run as case (f) exactly as (a) and "
+                        "interleaved with it: before and after a change, in one run")
     p.add_argument("--floor", type=Path, default=ROOT / "build/bench-floor")
     p.add_argument("--out", type=Path, default=ROOT / "build/bench-results.json")
     p.add_argument("--tmp", default=None, help="directory for the runs' scratch data (system temp)")
@@ -896,14 +906,22 @@ def main(argv: list[str]) -> int:
         p.error(f"--messages and --repeat must be positive; --cases takes letters from {''.join(CASES)}")
     if any(ch in args.bridge_args for ch in "'\\"):
         p.error("--bridge-args cannot hold quotes or backslashes (they go inside an SQL string)")
+    if args.base_bridge and "f" not in args.cases:
+        args.cases += "f"
+    if "f" in args.cases and not args.base_bridge:
+        p.error("case f needs --base-bridge PATH")
     cases = [c for c in CASES if c in args.cases]
     CASES["a"] = f"kafka-bridge (executable, {args.bridge_output})"
     for path, what in [(args.bridge, "the bridge"), (args.floor, "bench-floor"),
-                       (Path(KCAT), "kcat"), (Path(GNU_TIME), "GNU time"), (Path(CAT), "cat")]:
+                       (Path(KCAT), "kcat"), (Path(GNU_TIME), "GNU time"), (Path(CAT), "cat")] + \
+            ([(args.base_bridge, "the base bridge")] if args.base_bridge else []):
         if not os.access(path, os.X_OK):
             raise BenchError(f"{what} not found at {path}")
     args.bridge = args.bridge.resolve()
     args.floor = args.floor.resolve()
+    if args.base_bridge:
+        args.base_bridge = args.base_bridge.resolve()
+        print(f"case (f): {args.base_bridge}")
 
     vers = versions(args)
     print(f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
