@@ -1,17 +1,43 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* A pipe holds 64 KiB by default, far less than one flush: write() then
+ * returns only once ClickHouse has read all but the last 64 KiB, so the
+ * bridge decodes while ClickHouse waits and ClickHouse parses while the
+ * bridge waits.  A pipe that holds a whole flush lets the two overlap.
+ * The kernel may refuse (fs.pipe-max-size, or the user's pipe pages
+ * spent); the stream is as correct, only slower, so that is no error.
+ * OUTPUT_PIPE_BYTES caps it (the benchmark builds other values with -D). */
+#ifndef OUTPUT_PIPE_BYTES
+#define OUTPUT_PIPE_BYTES ((size_t)1 << 20)
+#endif
+static void widen_pipe(int fd, size_t bytes) {
+    if (bytes > OUTPUT_PIPE_BYTES) bytes = OUTPUT_PIPE_BYTES;
+#ifdef F_SETPIPE_SZ
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISFIFO(st.st_mode) || bytes > INT32_MAX) return;
+    int now = fcntl(fd, F_GETPIPE_SZ);
+    if (now >= 0 && (size_t)now < bytes) (void)fcntl(fd, F_SETPIPE_SZ, (int)bytes);
+#else
+    (void)fd;
+    (void)bytes;
+#endif
+}
 
 void output_init(output *o, int fd, size_t flush_bytes, int with_header, const rowplan *plan) {
     memset(o, 0, sizeof *o);
     o->fd = fd;
     o->flush_bytes = flush_bytes;
     o->with_header = with_header;
+    widen_pipe(fd, flush_bytes);
     buf_init(&o->rows, flush_bytes + flush_bytes / 4);
     if (with_header && plan) rowplan_header(plan, &o->rows);
 }

@@ -18,6 +18,7 @@ int main(void) {
     srunner_add_suite(sr, native_suite());
     srunner_add_suite(sr, avroudf_suite());
     srunner_add_suite(sr, consumer_suite());
+    srunner_add_suite(sr, output_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -18,5 +18,6 @@ Suite *handover_suite(void);
 Suite *native_suite(void);
 Suite *avroudf_suite(void);
 Suite *consumer_suite(void);
+Suite *output_suite(void);
 
 #endif
