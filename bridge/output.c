@@ -15,7 +15,8 @@
  * bridge waits.  A pipe that holds a whole flush lets the two overlap.
  * The kernel may refuse (fs.pipe-max-size, or the user's pipe pages
  * spent); the stream is as correct, only slower, so that is no error.
- * OUTPUT_PIPE_BYTES caps it (the benchmark builds other values with -D). */
+ * OUTPUT_PIPE_BYTES caps it; a build for comparing sizes sets it with
+ * -Dc_args=-DOUTPUT_PIPE_BYTES=N (README, "The pipe to ClickHouse"). */
 #ifndef OUTPUT_PIPE_BYTES
 #define OUTPUT_PIPE_BYTES ((size_t)1 << 20)
 #endif
