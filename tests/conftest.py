@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT
+from harness import REPO_ROOT, fdguard
 from harness.clickhouse import ClickHouse
 from harness.kafka import Broker
 from harness.registry import Registry
@@ -38,6 +38,19 @@ if not BRIDGE.is_absolute():
 UDF_PROGRAMS = ["kafka-produce", "kafka-dict", "kafka-decode"]
 UDF_DIR = BRIDGE.parent.parent / "udf"
 FUNCTIONS_XML = REPO_ROOT / "clickhouse-config" / "*_function.xml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The harness's Kafka clients share this process with chDB: see
+    # harness/fdguard.py for why their wake-up pipes are watched.
+    fdguard.start()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if fdguard.repaired():
+        terminalreporter.write_line(
+            f"fdguard: made {fdguard.repaired()} librdkafka wake-up pipe(s) non-blocking again "
+            "after chDB had made their read end blocking (tests/harness/fdguard.py)")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

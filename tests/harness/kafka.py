@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 from confluent_kafka import Consumer, KafkaError as _KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
-from . import REPO_ROOT
+from . import REPO_ROOT, fdguard
 
 KAFKA_SCRIPT = REPO_ROOT / "scripts" / "kafka"
 TIMEOUT = 30.0  # seconds for admin operations and waits
@@ -148,6 +148,7 @@ class Broker:
         # Drop the clients first, so they do not complain about the broker leaving.
         for p in self._producers.values():
             p.flush(5)
+        fdguard.repair()
         self._producers.clear()
         self._admin = None
         self._bootstrap = None
@@ -204,6 +205,7 @@ class Broker:
             parts = [TopicPartition(topic, p) for p in self.partitions(topic)]
             return {tp.partition: tp.offset for tp in c.committed(parts, timeout=10) if tp.offset >= 0}
         finally:
+            fdguard.repair()  # see fdguard: a client's destroy can hang otherwise
             c.close()
 
     def __enter__(self) -> "Broker":
@@ -259,6 +261,7 @@ class Broker:
         try:
             return {p: ask(p) for p in self.partitions(topic)}
         finally:
+            fdguard.repair()  # see fdguard: a client's destroy can hang otherwise
             c.close()
 
     # ---- producing -------------------------------------------------------
@@ -322,6 +325,8 @@ class Broker:
             if i & 0xFFF == 0:
                 p.poll(0)
         self._flush(p, self._bulk_errors)
+        if producer_conf:  # a producer of its own, destroyed on return
+            fdguard.repair()
         return n
 
     @staticmethod
@@ -384,6 +389,7 @@ class Broker:
                     if m.offset() >= marks[m.partition()][1] - 1:
                         pending.discard(m.partition())
         finally:
+            fdguard.repair()  # see fdguard: a client's destroy can hang otherwise
             c.close()
         return sorted(out, key=lambda t: (t[0], t[1]))
 
