@@ -18,6 +18,7 @@ typedef struct walk {
     buf *out;
     char *err;
     size_t errlen;
+    int in_key; /* inside the JSON text of a non-string key */
 } walk;
 
 static void put_text(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
@@ -71,12 +72,23 @@ static int put_key(walk *w, const msgpack_object *k, int depth) {
         put_string(w->out, k->via.str.ptr, k->via.str.size);
         return 0;
     }
-    /* A JSON key must be a string: use the key's own JSON text. */
+    /* A JSON key must be a string: use the key's own JSON text.  That
+     * text is escaped once more as the key, so a non-string key inside
+     * another would escape its quotes and backslashes twice, and each
+     * further level doubles them again: 29 nested map keys in 120 bytes
+     * of input asked for gigabytes.  One level keeps the output within a
+     * small multiple of the input. */
+    if (w->in_key) {
+        snprintf(w->err, w->errlen, "msgpack: a map key that holds another non-string map key has no JSON form");
+        return -1;
+    }
     buf text;
     buf_init(&text, 32);
     buf *saved = w->out;
     w->out = &text;
+    w->in_key = 1;
     int rc = put_value(w, k, depth);
+    w->in_key = 0;
     w->out = saved;
     if (!rc) put_string(w->out, (const char *)text.data, text.len);
     buf_free(&text);
@@ -229,7 +241,7 @@ int mpjson_transcode(const void *p, size_t n, buf *out, char *err, size_t errlen
     } else if (u == MSGPACK_UNPACK_EXTRA_BYTES || off != n) {
         snprintf(err, errlen, "msgpack: %zu bytes after the value (at byte %zu)", n - off, off);
     } else {
-        walk w = {out, err, errlen};
+        walk w = {out, err, errlen, 0};
         rc = put_value(&w, &obj, 0);
     }
     if (rc) out->len = start;
