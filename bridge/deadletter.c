@@ -14,13 +14,27 @@
  * until the next run aborts it, or this long. */
 #define TXN_TIMEOUT_MS "900000"
 
+/* How far the copies of one source partition go: `done` is the offset
+ * after the last copy committed (by this run or an earlier one, read back
+ * from the marks group at open), `pending` the offset after the last copy
+ * of the open transaction, or -1. */
+typedef struct copy_mark {
+    int32_t partition;
+    int64_t done, pending;
+} copy_mark;
+
 struct dead_letter {
     rd_kafka_t *rk;
     char *topic;
+    char *marks_group;      /* the consumer group that holds the marks */
+    rd_kafka_consumer_group_metadata_t *marks_meta;
+    copy_mark *marks;       /* sorted by partition */
+    size_t nmarks, marks_cap;
     int timeout_ms;
     int in_txn;             /* begun and neither committed nor aborted */
     const char *source;     /* the source topic, for error text */
     uint64_t sent, acked;
+    uint64_t copied_before; /* bad messages an earlier run already copied */
     int32_t first_partition; /* the first copy sent */
     int64_t first_offset;
     char failure[600];      /* the first refused copy, or "" */
@@ -76,9 +90,136 @@ static int txn_failed(rd_kafka_error_t *e, const dead_letter *d, const char *wha
     return -1;
 }
 
+/* The mark of `partition`, made (done = pending = -1) when there is none
+ * yet; NULL when out of memory.  Partitions are few and arrive in
+ * clusters, so a sorted array is searched and grown in place. */
+static copy_mark *mark_of(dead_letter *d, int32_t partition) {
+    size_t lo = 0, hi = d->nmarks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->marks[mid].partition < partition) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < d->nmarks && d->marks[lo].partition == partition) return &d->marks[lo];
+    if (d->nmarks == d->marks_cap) {
+        size_t cap = d->marks_cap ? 2 * d->marks_cap : 16;
+        copy_mark *grown = realloc(d->marks, cap * sizeof *grown);
+        if (!grown) return NULL;
+        d->marks = grown;
+        d->marks_cap = cap;
+    }
+    memmove(&d->marks[lo + 1], &d->marks[lo], (d->nmarks - lo) * sizeof *d->marks);
+    d->nmarks++;
+    d->marks[lo] = (copy_mark){partition, -1, -1};
+    return &d->marks[lo];
+}
+
+/* Reads the marks an earlier run committed with its copies.  Called after
+ * init_transactions, which has aborted what a killed run left open, so the
+ * committed marks are exactly the copies that are in the topic.  A mark
+ * still being resolved (UNSTABLE_OFFSET_COMMIT), or a group coordinator
+ * that is loading or moving, is asked again within the timeout. */
+static int read_marks(dead_letter *d, const char *source_topic, char *err, size_t errlen) {
+    rd_kafka_queue_t *q = rd_kafka_queue_new(d->rk);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(d->rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    char why[256];
+    int rc = -1;
+    double give_up = now_ms() + d->timeout_ms;
+    if (!q || !opts ||
+        rd_kafka_AdminOptions_set_request_timeout(opts, d->timeout_ms, why, sizeof why)) {
+        snprintf(err, errlen, "dead-letter topic '%s': cannot ask for the marks of group '%s': %s",
+                 d->topic, d->marks_group, q && opts ? why : "out of memory");
+        goto out;
+    }
+    rd_kafka_error_t *se = rd_kafka_AdminOptions_set_require_stable_offsets(opts, 1);
+    if (se) rd_kafka_error_destroy(se);
+    for (;;) {
+        rd_kafka_ListConsumerGroupOffsets_t *ask =
+            rd_kafka_ListConsumerGroupOffsets_new(d->marks_group, NULL);
+        rd_kafka_ListConsumerGroupOffsets(d->rk, &ask, 1, opts, q);
+        rd_kafka_ListConsumerGroupOffsets_destroy(ask);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, d->timeout_ms + 1000);
+        const rd_kafka_ListConsumerGroupOffsets_result_t *res =
+            ev ? rd_kafka_event_ListConsumerGroupOffsets_result(ev) : NULL;
+        size_t ngroups = 0;
+        const rd_kafka_group_result_t **groups =
+            res ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &ngroups) : NULL;
+        const char *failed = NULL;
+        rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!ev) failed = "no answer within the timeout";
+        else if (rd_kafka_event_error(ev)) failed = rd_kafka_event_error_string(ev);
+        else if (ngroups != 1) failed = "no result for the group";
+        else if (rd_kafka_group_result_error(groups[0])) {
+            code = rd_kafka_error_code(rd_kafka_group_result_error(groups[0]));
+            failed = rd_kafka_error_string(rd_kafka_group_result_error(groups[0]));
+        } else {
+            const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(groups[0]);
+            for (int i = 0; parts && i < parts->cnt && !failed; i++) {
+                const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                if (strcmp(tp->topic, source_topic)) continue;
+                if (tp->err) {
+                    code = tp->err;
+                    failed = rd_kafka_err2str(tp->err);
+                } else if (tp->offset >= 0) {
+                    copy_mark *mk = mark_of(d, tp->partition);
+                    if (!mk) failed = "out of memory";
+                    else mk->done = tp->offset;
+                }
+            }
+        }
+        int again = (code == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT ||
+                     code == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+                     code == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+                     code == RD_KAFKA_RESP_ERR_NOT_COORDINATOR) &&
+                    now_ms() < give_up;
+        if (!failed) rc = 0;
+        else if (!again)
+            snprintf(err, errlen,
+                     "dead-letter topic '%s': cannot read which messages earlier runs copied "
+                     "(consumer group '%s'): %s",
+                     d->topic, d->marks_group, failed);
+        if (ev) rd_kafka_event_destroy(ev);
+        if (!again) break;
+        d->nmarks = 0;
+        rd_kafka_poll(d->rk, 200);
+    }
+out:
+    if (opts) rd_kafka_AdminOptions_destroy(opts);
+    if (q) rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+/* Puts the marks of the open transaction into it, so that they are
+ * committed with its copies or not at all. */
+static int send_marks(dead_letter *d, char *err, size_t errlen) {
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new((int)d->nmarks);
+    if (!offsets) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < d->nmarks; i++)
+        if (d->marks[i].pending >= 0)
+            rd_kafka_topic_partition_list_add(offsets, d->source, d->marks[i].partition)->offset =
+                d->marks[i].pending;
+    rd_kafka_error_t *e = NULL;
+    if (offsets->cnt) {
+        double give_up = now_ms() + d->timeout_ms;
+        while ((e = rd_kafka_send_offsets_to_transaction(d->rk, offsets, d->marks_meta,
+                                                         d->timeout_ms)) &&
+               rd_kafka_error_is_retriable(e) && now_ms() < give_up)
+            rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (!e) return 0;
+    char what[300];
+    snprintf(what, sizeof what, "cannot record the copies in consumer group '%s'", d->marks_group);
+    return txn_failed(e, d, what, err, errlen);
+}
+
 int dead_letter_open(dead_letter **out, const char *brokers, char *const *properties,
-                     size_t nproperties, const char *topic, const char *txn_id, int timeout_ms,
-                     char *err, size_t errlen) {
+                     size_t nproperties, const char *topic, const char *source_topic,
+                     const char *txn_id, int timeout_ms, char *err, size_t errlen) {
     char why[512];
     dead_letter *d = calloc(1, sizeof *d);
     if (!d) {
@@ -86,6 +227,7 @@ int dead_letter_open(dead_letter **out, const char *brokers, char *const *proper
         return -1;
     }
     d->timeout_ms = timeout_ms;
+    d->source = source_topic;
     d->topic = strdup(topic);
     /* The consumer's -X properties are passed on: librdkafka ignores the
      * consumer-only ones in a producer (with a log line, dropped below). */
@@ -126,9 +268,18 @@ int dead_letter_open(dead_letter **out, const char *brokers, char *const *proper
         rd_kafka_error_destroy(e);
     if (e) {
         txn_failed(e, d, "cannot start the transactions for the copies", err, errlen);
-        rd_kafka_destroy(d->rk);
-        free(d->topic);
-        free(d);
+        dead_letter_close(d);
+        return -1;
+    }
+    d->marks_group = strdup(txn_id);
+    d->marks_meta = rd_kafka_consumer_group_metadata_new(txn_id);
+    if (!d->marks_group || !d->marks_meta) {
+        snprintf(err, errlen, "out of memory");
+        dead_letter_close(d);
+        return -1;
+    }
+    if (read_marks(d, source_topic, err, errlen)) {
+        dead_letter_close(d);
         return -1;
     }
     *out = d;
@@ -145,8 +296,15 @@ void dead_letter_close(dead_letter *d) {
         rd_kafka_purge(d->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     }
     rd_kafka_destroy(d->rk);
+    if (d->marks_meta) rd_kafka_consumer_group_metadata_destroy(d->marks_meta);
+    free(d->marks_group);
+    free(d->marks);
     free(d->topic);
     free(d);
+}
+
+uint64_t dead_letter_copied_before(const dead_letter *d) {
+    return d ? d->copied_before : 0;
 }
 
 int dead_letter_poll(dead_letter *d, char *err, size_t errlen) {
@@ -162,6 +320,15 @@ int dead_letter_send(dead_letter *d, const rd_kafka_message_t *m, const char *so
                      const char *reason, char *err, size_t errlen) {
     d->source = source_topic;
     if (dead_letter_poll(d, err, errlen)) return -1;
+    copy_mark *mk = mark_of(d, m->partition);
+    if (!mk) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (m->offset < mk->done) {
+        d->copied_before++;
+        return 1;
+    }
     if (!d->in_txn) {
         rd_kafka_error_t *te = rd_kafka_begin_transaction(d->rk);
         if (te) return txn_failed(te, d, "cannot begin a transaction", err, errlen);
@@ -215,11 +382,13 @@ int dead_letter_send(dead_letter *d, const rd_kafka_message_t *m, const char *so
         d->first_partition = m->partition;
         d->first_offset = m->offset;
     }
+    mk->pending = m->offset + 1;
     return 0;
 }
 
 int dead_letter_commit(dead_letter *d, char *err, size_t errlen) {
     if (!d->in_txn) return 0;
+    if (send_marks(d, err, errlen)) return -1;
     /* commit_transaction flushes first; a copy refused on the way shows in
      * its delivery report and makes the commit fail. */
     rd_kafka_error_t *e = rd_kafka_commit_transaction(d->rk, d->timeout_ms);
@@ -242,5 +411,10 @@ int dead_letter_commit(dead_letter *d, char *err, size_t errlen) {
         return -1;
     }
     d->in_txn = 0;
+    for (size_t i = 0; i < d->nmarks; i++)
+        if (d->marks[i].pending >= 0) {
+            d->marks[i].done = d->marks[i].pending;
+            d->marks[i].pending = -1;
+        }
     return 0;
 }

@@ -215,11 +215,11 @@ static int bad_message(run *r, const rd_kafka_message_t *m, kb_msg *km, const ro
             char txn_id[512];
             dead_letter_txn_id(r, txn_id, sizeof txn_id);
             if (dead_letter_open(&r->dlq, r->opt.brokers, r->opt.properties, r->opt.nproperties,
-                                 r->opt.dead_letter_topic, txn_id, r->opt.timeout_ms, r->err,
-                                 sizeof r->err))
+                                 r->opt.dead_letter_topic, r->opt.topic, txn_id,
+                                 r->opt.timeout_ms, r->err, sizeof r->err))
                 return die(r, "%s", r->err);
         }
-        if (dead_letter_send(r->dlq, m, r->opt.topic, what, r->err, sizeof r->err))
+        if (dead_letter_send(r->dlq, m, r->opt.topic, what, r->err, sizeof r->err) < 0)
             return die(r, "%s", r->err);
         return progress_row(r, m, km, e);
     case ON_ERROR_STREAM:
@@ -424,6 +424,10 @@ static int consume(run *r) {
                                            [ON_ERROR_STREAM] = "written as error rows"};
         fprintf(stderr, "kafka-bridge: %" PRIu64 " message(s) could not become rows and were %s; first: %s\n",
                 r->bad, verb[r->opt.on_error], r->first_bad);
+        uint64_t before = dead_letter_copied_before(r->dlq);
+        if (before)
+            fprintf(stderr, "kafka-bridge: note: %" PRIu64 " of them had been copied by an earlier "
+                    "run whose rows were not stored, and were not copied again\n", before);
     }
     return EXIT_OK;
 }

@@ -182,14 +182,33 @@ def test_mixed_good_and_bad_exactly_once_through_kill_9(dlq_pipeline):
         if failed[-1] is None:
             break
     assert p.run() is None
-    if all(err is None for err in failed):
-        p.assert_handled_once()
-    else:
-        # An INSERT that failed after the run committed its copies is the
-        # window deadletter.h and the README name: the tables stay exactly
-        # once, the dead letters at least once, none lost.
-        p.assert_exactly_once()
-        assert p.errors() == sorted(p.bad)
-        letters = p.dead_letters()
-        assert sorted(set(letters)) == sorted(p.bad), "a dead letter was lost or stray"
-        assert len(letters) >= len(p.bad)
+    # Whether a run was killed before or after committing its copies, and
+    # whether ClickHouse failed the INSERT or kept a prefix: once each.
+    p.assert_handled_once()
+
+
+def test_copies_whose_rows_were_never_stored_are_not_made_again(dlq_pipeline):
+    """The copies of a flush are committed before its rows are written. When
+    those rows never land (here the recipe's SELECT runs without its INSERT;
+    an INSERT that fails afterwards, or a kill -9 between the commit and the
+    write, leaves the same state), the next run reads the same messages
+    again and finds them below the marks committed with the copies. (The
+    lock's handover check, which would refuse the runs after a SELECT that
+    stored nothing, is turned off.)"""
+    p = dlq_pipeline(partitions=2, extra="lock-grace = 0")
+    p.produce(30)
+    p.produce_bad(3, partition=0)
+    p.produce(10)
+    p.produce_bad(2, partition=1)
+    text = (REPO_ROOT / "sql" / RECIPE).read_text()
+    creates, insert = text.split("INSERT INTO events_incoming", 1)
+    thrown_away = creates + "SELECT count() FROM executable(" + insert.split("FROM executable(", 1)[1]
+    for _ in range(2):
+        assert p.sql(thrown_away).strip() == str(40 + 5)
+        assert p.ch.value(f"SELECT count() FROM {p.db}.events") == "0"
+        assert p.dead_letters() == sorted(p.bad)
+    assert p.run() is None
+    p.assert_handled_once()
+    p.produce_bad(1, partition=1)  # copied after the marks, as usual
+    assert p.run() is None
+    p.assert_handled_once()
