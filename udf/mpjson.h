@@ -8,7 +8,8 @@
  * and bin as JSON strings (bytes kept, control characters, '"' and '\\'
  * escaped, invalid UTF-8 passed through as the bridge's JSON reader takes
  * it), arrays, maps with string keys (other keys become their JSON text as
- * a string), the timestamp extension (-1) as an RFC 3339 UTC string.
+ * a string; one such key inside another is refused, see
+ * docs/msgpack-rules.md), the timestamp extension (-1) as an RFC 3339 UTC string.
  * Refused, with the byte offset: other extensions, NaN and infinities
  * (JSON has no spelling for them), nesting deeper than 32 (msgpack-c's limit), truncated input
  * and bytes after the value.

@@ -74,6 +74,9 @@ def test_edge_values_directly(decoder):
         (b"\xc4\x02\xff\x00", '"\xff\\u0000"'.encode("latin-1").decode("utf-8", "replace")),
         (b"\x82\xa1a\x91\x01\x02\xc2", '{"a":[1],"2":false}'),
         (b"\xd6\xff" + struct.pack(">I", 1_700_000_000), '"2023-11-14T22:13:20.000000000Z"'),
+        # Keys that are not strings: their JSON text is the key.
+        (b"\x83\x01\xa1a\x92\x01\x02\xa1b\xc0\xa1c", '{"1":"a","[1,2]":"b","null":"c"}'),
+        (b"\x81\x81\xa1k\x01\x02", '{"{\\"k\\":1}":2}'),
     ]
     done = run(decoder, [c for c, _ in cases] + [None])
     assert done.returncode == 0 and done.stderr == b""
@@ -94,6 +97,8 @@ def test_edge_values_directly(decoder):
                               "4294967295 more elements with 0 bytes left (at byte 5)"),
     (b"\x92\xc1\x00", "msgpack: invalid byte 0xc1 (at byte 1)"),
     (b"\x91" * 80 + b"\xc0", "msgpack: nested deeper than 32, or out of memory (81 bytes)"),
+    # A non-string key inside another would have its text escaped twice.
+    (b"\x81\x81\x81\x01\x02\x03\x04", "msgpack: a map key that holds another non-string map key has no JSON form"),
 ])
 def test_bad_payload_fails_or_gives_null(decoder, payload, reason):
     done = run(decoder, [b"\xc0", payload])
