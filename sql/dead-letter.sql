@@ -11,10 +11,12 @@
 -- sql/ingest.sql), handled ones into `events_errors`. The resume query reads
 -- the newest position of each partition over both tables.
 --
--- Dead letters of one run are one Kafka transaction, committed before the
--- bridge ends; a run that fails or is killed leaves them uncommitted (read
--- the dead-letter topic with isolation.level=read_committed, librdkafka's
--- default). README, "Bad messages", says where this ends.
+-- Dead letters are committed in Kafka transactions before the rows that
+-- stand for them are written, each with a mark that keeps later runs from
+-- copying the same messages again; copies of a run killed before its
+-- commit stay uncommitted (read the dead-letter topic with
+-- isolation.level=read_committed, librdkafka's default). README, "Bad
+-- messages", says where this ends.
 --
 -- Run the whole file each time: the CREATEs are no-ops after the first run.
 
