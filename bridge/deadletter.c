@@ -29,8 +29,9 @@ typedef struct copy_mark {
  * answer like that waits out retry.backoff.ms.  librdkafka's 100 ms made a
  * run flushing every 20 ms 2.5-5 times slower than one without marks
  * (README, "Bad messages"); Kafka's Java producer retries that case after
- * 20 ms.  A -X retry.backoff.ms wins. */
-#define TXN_RETRY_BACKOFF_MS "20"
+ * 20 ms.  It goes first among the properties, so that a -X retry.backoff.ms
+ * given after it wins, as later properties always do. */
+#define TXN_RETRY_BACKOFF "retry.backoff.ms=20"
 
 struct dead_letter {
     rd_kafka_t *rk;
@@ -89,14 +90,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     /* Consumer settings passed on with -X draw warnings from a producer;
      * stderr is not the place for them. */
     (void)rk, (void)level, (void)facility, (void)line;
-}
-
-/* Whether "name=value" properties set `name`. */
-static int names_property(char *const *properties, size_t n, const char *name) {
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (!strncmp(properties[i], name, len) && properties[i][len] == '=') return 1;
-    return 0;
 }
 
 /* Takes e; fills err with what + its text. */
@@ -248,15 +241,19 @@ int dead_letter_open(dead_letter **out, const char *brokers, char *const *proper
     d->topic = strdup(topic);
     /* The consumer's -X properties are passed on: librdkafka ignores the
      * consumer-only ones in a producer (with a log line, dropped below). */
-    char why_conf[512];
-    rd_kafka_conf_t *conf = kafkaconf_new(KAFKACONF_PRODUCER, "kafka-bridge", brokers, properties,
-                                          nproperties, 0, why_conf, sizeof why_conf);
+    char why_conf[512] = "out of memory";
+    char **props = calloc(nproperties + 1, sizeof *props);
+    rd_kafka_conf_t *conf = NULL;
+    if (props) {
+        props[0] = (char *)TXN_RETRY_BACKOFF; /* read only */
+        for (size_t i = 0; i < nproperties; i++) props[i + 1] = properties[i];
+        conf = kafkaconf_new(KAFKACONF_PRODUCER, "kafka-bridge", brokers, props, nproperties + 1, 0,
+                             why_conf, sizeof why_conf);
+        free(props);
+    }
     if (conf && (kafkaconf_set(conf, "transactional.id", txn_id, why_conf, sizeof why_conf) ||
                  kafkaconf_set(conf, "transaction.timeout.ms", TXN_TIMEOUT_MS, why_conf,
-                               sizeof why_conf) ||
-                 (!names_property(properties, nproperties, "retry.backoff.ms") &&
-                  kafkaconf_set(conf, "retry.backoff.ms", TXN_RETRY_BACKOFF_MS, why_conf,
-                                sizeof why_conf)))) {
+                               sizeof why_conf))) {
         rd_kafka_conf_destroy(conf);
         conf = NULL;
     }
