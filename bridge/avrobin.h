@@ -92,6 +92,31 @@ static inline __attribute__((always_inline)) int av_long(av_in *in, int64_t *v) 
     return av_long_long(in, v);
 }
 
+/* av_long with av_long_long's word read inlined too, for loops that read
+ * many longs of a few bytes (timestamps, ids): no call unless the datum
+ * is shorter than eight bytes or the varint longer than eight. */
+static inline __attribute__((always_inline)) int av_long_inline(av_in *in, int64_t *v) {
+    const uint8_t *p = in->p;
+    size_t left = (size_t)(in->end - p);
+    uint64_t x, u;
+    if (left >= 8) x = av_load_le64(p);
+    else if (left && in->end - in->start >= 8) x = av_load_le64(in->end - 8) >> (8 * (8 - left));
+    else return av_long(in, v);
+    uint64_t stops = ~x & 0x8080808080808080ull;
+    if (!stops) return av_long_long(in, v);
+    unsigned len;
+    if (stops & 0x80) {
+        u = x & 0x7f;
+        len = 1;
+    } else {
+        len = av_varint_word(x, stops, &u);
+        if (len > left) return -1;
+    }
+    in->p = p + len;
+    *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return 0;
+}
+
 /* An int: a long that must fit 32 bits. */
 static inline int av_int(av_in *in, int32_t *v) {
     int64_t l;

@@ -43,6 +43,7 @@ static void next_generation(rowbuild *rb, const kb_msg *m, row_error *e) {
         rb->generation = 1;
     }
     rb->m = m;
+    rb->given = 0;
 }
 
 int rowbuild_begin(rowbuild *rb, const kb_msg *m, buf *out, row_error *e) {
@@ -77,7 +78,8 @@ static int commit_columns(rowbuild *rb, row_error *e) {
     const rowplan *plan = rb->plan;
     /* Decoders never open a metadata column: what was not seen is
      * metadata or a default, and the usual row, every column given,
-     * passes over seen[] alone. */
+     * has nothing more to do. */
+    if (rb->given == plan->ncols) return 0;
     for (size_t i = 0; i < plan->ncols; i++) {
         if (rb->seen[i] == rb->generation) continue;
         const plan_column *pc = &plan->cols[i];

@@ -61,6 +61,7 @@ typedef struct rowbuild {
     rowbuild_slot *slots; /* per column: where its value is in fields */
     uint32_t *seen;      /* per column: the generation that filled it */
     uint32_t generation; /* one per message */
+    size_t given;        /* columns claimed in this message */
 } rowbuild;
 
 void rowbuild_init(rowbuild *rb, const rowplan *plan);
@@ -87,26 +88,44 @@ static inline int rowbuild_has(const rowbuild *rb, size_t col) {
 /* The refusal of rowbuild_open, out of line: fills e, returns NULL. */
 buf *rowbuild_given_twice(const rowbuild *rb, size_t col, row_error *e);
 
+/* Marks column col (a value column) as given in this row, without saying
+ * where its value goes: rowbuild_open's first half, for a decoder that
+ * knows already (out when col is rb->emitted, the next column due, in
+ * rows; cols[col] in columns).  Returns 0, or -1 with e set when the
+ * column was given already ("field given twice"). */
+static inline int rowbuild_claim(rowbuild *rb, size_t col, row_error *e) {
+    if (rb->seen[col] == rb->generation) {
+        rowbuild_given_twice(rb, col, e);
+        return -1;
+    }
+    rb->seen[col] = rb->generation;
+    rb->given++;
+    return 0;
+}
+
 /* Where the value of column col (a value column, not metadata) is to be
  * written.  Returns NULL with e->column and e->reason set when the column
  * was given already in this message ("field given twice"). */
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
-    if (rb->seen[col] == rb->generation) return rowbuild_given_twice(rb, col, e);
-    rb->seen[col] = rb->generation;
+    if (rowbuild_claim(rb, col, e)) return NULL;
     if (col == rb->emitted) return rb->out; /* never true in columns */
     if (rb->cols) return &rb->cols[col];
     rb->slots[col].off = rb->fields.len;
     return &rb->fields;
 }
 
+/* After the values of n columns from the next one due on (rowbuild_claim
+ * each) were written straight into out, in order: what rowbuild_close
+ * would have said after each.  Row mode only. */
+static inline int rowbuild_emitted_n(rowbuild *rb, size_t n, row_error *e) {
+    rb->emitted += n;
+    const rowplan *p = rb->plan;
+    return rb->emitted < p->ncols && p->cols[rb->emitted].meta != META_NONE ? rowbuild_emit_metadata(rb, e) : 0;
+}
+
 /* After column col's value was written where rowbuild_open said. */
 static inline int rowbuild_close(rowbuild *rb, size_t col, row_error *e) {
-    if (col == rb->emitted) {
-        rb->emitted++;
-        const rowplan *p = rb->plan;
-        return rb->emitted < p->ncols && p->cols[rb->emitted].meta != META_NONE
-                   ? rowbuild_emit_metadata(rb, e) : 0;
-    }
+    if (col == rb->emitted) return rowbuild_emitted_n(rb, 1, e);
     if (rb->cols) return 0;
     rb->slots[col].len = rb->fields.len - rb->slots[col].off;
     return 0;

@@ -91,11 +91,44 @@ typedef struct av_op {
     char *why;                /* OP_BAD */
 } av_op;
 
+/* The usual message is a record of scalar fields, each into a column of
+ * its own.  For such a schema the compiler also lays the record out as
+ * these steps, one per field, and decode_flat runs them in one loop: the
+ * column bookkeeping of rowbuild_open/close is settled at compile time,
+ * and a step is a few words that fit a cache line or two for the whole
+ * record.  A value off a step's shortcut (an integer outside the column's
+ * range, a time outside the ticks shortcut) goes to the generic op it
+ * came from, which also writes every message. */
+typedef enum flat_code {
+    FLAT_SKIP,    /* a field no column reads: skip() */
+    FLAT_INT,     /* OP_INTEGER with a range that needs no check beyond it */
+    FLAT_COPY4,
+    FLAT_COPY8,
+    FLAT_STRING,
+    FLAT_TIME,
+    FLAT_BOOL     /* boolean into Bool */
+} flat_code;
+
+typedef struct flat_step {
+    uint8_t code;       /* flat_code */
+    uint8_t bytes;      /* FLAT_INT: the column's width */
+    uint32_t column;
+    int64_t lo;         /* FLAT_INT: the values written as they are: >= lo and, */
+    uint64_t umax;      /*   when not negative, <= umax */
+    int64_t hi;         /* FLAT_TIME: the values in [lo, hi] are value * mult ticks */
+    int64_t mult;
+    const av_op *op;    /* what the step came from: off the shortcut, and messages */
+} flat_step;
+
 typedef struct compiled {
     uint32_t id;
     av_schema schema;
     av_op root;
     char *refusal; /* the schema does not fit the columns: every message with it fails */
+    flat_step *flat; /* root as steps, or NULL when it is not a record of scalars */
+    size_t nflat;
+    int flat_in_row; /* the columns are consecutive: RowBinary rows can take the steps too, */
+    size_t flat_first, flat_columns; /* when the row's next column due is flat_first */
 } compiled;
 
 typedef struct avdec {
@@ -593,6 +626,67 @@ static int compile(avdec *d, compiled *entry, char *err, size_t errlen) {
     return compile_node(&c, d, root, 0, -1, &entry->root);
 }
 
+/* Lays entry's root out as flat steps when it is a record whose every
+ * field is skipped or is a scalar into a column of its own (not Nullable:
+ * its "not NULL" byte would be one more case per step); else leaves
+ * entry->flat NULL and the generic ops do all the work. */
+static void flatten(compiled *entry) {
+    const av_op *root = &entry->root;
+    if (root->code != OP_FIELDS || !root->nkids) return;
+    flat_step *steps = kb_xcalloc(root->nkids, sizeof *steps);
+    int consecutive = 1, columns = 0;
+    uint32_t next = 0;
+    for (size_t i = 0; i < root->nkids; i++) {
+        const av_op *k = &root->kids[i];
+        flat_step *s = &steps[i];
+        s->op = k;
+        if (k->code == OP_SKIP) {
+            s->code = FLAT_SKIP;
+            continue;
+        }
+        if (!k->opens || k->nullable) goto not_flat;
+        switch (k->code) {
+        case OP_INTEGER:
+            if (!k->int_bytes) goto not_flat;
+            s->code = FLAT_INT;
+            s->bytes = (uint8_t)k->int_bytes;
+            s->lo = k->int_min;
+            s->umax = k->int_max;
+            if (k->w->type == AV_INT) { /* an int's own range: beyond it the generic op refuses */
+                if (s->lo < INT32_MIN) s->lo = INT32_MIN;
+                if (s->umax > INT32_MAX) s->umax = INT32_MAX;
+            }
+            break;
+        case OP_COPY4: s->code = FLAT_COPY4; break;
+        case OP_COPY8: s->code = FLAT_COPY8; break;
+        case OP_STRING: s->code = FLAT_STRING; break;
+        case OP_TIME:
+            s->code = FLAT_TIME;
+            s->lo = k->tick_lo;
+            s->hi = k->tick_hi;
+            s->mult = k->tick_mult;
+            break;
+        case OP_BOOL:
+            if (k->base->kind != CT_BOOL) goto not_flat;
+            s->code = FLAT_BOOL;
+            break;
+        default: goto not_flat;
+        }
+        s->column = (uint32_t)k->column;
+        if (columns++ && s->column != next) consecutive = 0;
+        next = s->column + 1;
+    }
+    if (!columns) goto not_flat;
+    entry->flat = steps;
+    entry->nflat = root->nkids;
+    entry->flat_in_row = consecutive;
+    entry->flat_columns = (size_t)columns;
+    entry->flat_first = next - (uint32_t)columns;
+    return;
+not_flat:
+    free(steps);
+}
+
 /* ---- decoding ---------------------------------------------------------- */
 
 typedef struct run {
@@ -975,6 +1069,80 @@ static __attribute__((noinline)) int decode_value(run *r, const av_op *op, av_in
     return bad(r, op, in, "internal error: Avro operation %d", (int)op->code);
 }
 
+/* ---- the flat steps ---------------------------------------------------- */
+
+/* A value off its step's shortcut, or failing: the generic op decodes it
+ * again from its first byte, so values and messages are the ops' own. */
+static __attribute__((noinline)) int flat_slow(run *r, const flat_step *s, av_in *in, const uint8_t *v0,
+                                               buf *dst) {
+    in->p = v0;
+    int rc = decode_leaf(r, s->op, in, dst);
+    return rc == NOT_A_LEAF ? decode_value(r, s->op, in, dst) : rc;
+}
+
+#define NOT_FLAT 1
+
+/* The steps' loop, compiled twice: into columns (in_row 0: each value
+ * into its column's buffer), or into the row (in_row 1: every value after
+ * the one before). */
+static inline __attribute__((always_inline)) int run_steps(run *r, const compiled *c, av_in *in, int in_row) {
+    rowbuild *rb = r->rb;
+    for (const flat_step *s = c->flat, *end = c->flat + c->nflat; s < end; s++) {
+        buf *dst = in_row ? rb->out : &rb->cols[s->column];
+        const uint8_t *v0 = in->p, *p;
+        int64_t l;
+        size_t n;
+        if (s->code != FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
+        switch ((flat_code)s->code) {
+        case FLAT_SKIP:
+            if (skip(r, s->op->w, in)) return -1;
+            continue;
+        case FLAT_INT:
+            if (av_long_inline(in, &l) || l < s->lo || (l >= 0 && (uint64_t)l > s->umax)) break;
+            put_le(dst, (uint64_t)l, s->bytes);
+            continue;
+        case FLAT_STRING:
+            if (av_bytes(in, &p, &n)) break;
+            rbw_string(dst, p, n);
+            continue;
+        case FLAT_COPY8:
+            if (av_fixed(in, 8, &p)) break;
+            buf_reserve(dst, 8);
+            memcpy(dst->data + dst->len, p, 8);
+            dst->len += 8;
+            continue;
+        case FLAT_COPY4:
+            if (av_fixed(in, 4, &p)) break;
+            buf_reserve(dst, 4);
+            memcpy(dst->data + dst->len, p, 4);
+            dst->len += 4;
+            continue;
+        case FLAT_TIME:
+            if (av_long_inline(in, &l) || l < s->lo || l > s->hi) break;
+            put_le(dst, (uint64_t)(l * s->mult), 8);
+            continue;
+        case FLAT_BOOL:
+            if (in->p == in->end || *in->p > 1) break;
+            buf_u8(dst, *in->p++);
+            continue;
+        }
+        /* Off the shortcut, or failing. */
+        if (flat_slow(r, s, in, v0, dst)) return -1;
+    }
+    return 0;
+}
+
+/* Runs c's steps: each value into its column's buffer (Native), or
+ * straight into the row when the row's next column due is the steps'
+ * first and their columns are consecutive.  Returns 0, -1 on failure (the
+ * caller cancels the row), or NOT_FLAT when the row cannot take them. */
+static int decode_flat(run *r, const compiled *c, av_in *in) {
+    rowbuild *rb = r->rb;
+    if (rb->cols) return run_steps(r, c, in, 0);
+    if (!c->flat_in_row || rb->emitted != c->flat_first) return NOT_FLAT;
+    return run_steps(r, c, in, 1) ? -1 : rowbuild_emitted_n(rb, c->flat_columns, r->e);
+}
+
 /* ---- the decoder ------------------------------------------------------- */
 
 /* Reasons longer than row_error's room keep their start: the registry's
@@ -987,6 +1155,7 @@ __attribute__((format(printf, 2, 3))) static void set_reason(row_error *e, const
 }
 
 static void entry_free(compiled *c) {
+    free(c->flat);
     op_free(&c->root);
     av_schema_free(&c->schema);
     free(c->refusal);
@@ -1027,6 +1196,8 @@ static compiled *add_entry(avdec *d, uint32_t id, const char *text, char *err, s
         memset(&c->root, 0, sizeof c->root);
         c->refusal = strdup(why);
         if (!c->refusal) abort();
+    } else {
+        flatten(c);
     }
     d->ncache++;
     return c;
@@ -1179,7 +1350,9 @@ static int avro_decode(void *state, rowbuild *rb, const void *data, size_t n, ro
             return -1;
         }
     }
-    if (decode_any(&r, &c->root, &in, NULL)) return -1;
+    int rc = c->flat ? decode_flat(&r, c, &in) : NOT_FLAT;
+    if (rc == NOT_FLAT) rc = decode_any(&r, &c->root, &in, NULL);
+    if (rc) return -1;
     if (in.p != in.end)
         return bad(&r, NULL, &in, "%ld bytes left after the Avro datum", (long)(in.end - in.p));
     return 0;
