@@ -92,15 +92,17 @@ typedef struct av_op {
 } av_op;
 
 /* The usual message is a record of scalar fields, each into a column of
- * its own.  For such a schema the compiler also lays the record out as
- * these steps, one per field, and decode_flat runs them in one loop: the
+ * its own.  For a record with such fields the compiler also lays it out
+ * as these steps, one per field, and decode_flat runs them in one loop: the
  * column bookkeeping of rowbuild_open/close is settled at compile time,
  * and a step is a few words that fit a cache line or two for the whole
  * record.  A value off a step's shortcut (an integer outside the column's
  * range, a time outside the ticks shortcut) goes to the generic op it
  * came from, which also writes every message. */
 typedef enum flat_code {
+    FLAT_OP,      /* any other field: its generic op (columns only) */
     FLAT_SKIP,    /* a field no column reads: skip() */
+                  /* the codes after FLAT_SKIP are a column's own value */
     FLAT_INT,     /* OP_INTEGER with a range that needs no check beyond it */
     FLAT_COPY4,
     FLAT_COPY8,
@@ -626,10 +628,48 @@ static int compile(avdec *d, compiled *entry, char *err, size_t errlen) {
     return compile_node(&c, d, root, 0, -1, &entry->root);
 }
 
-/* Lays entry's root out as flat steps when it is a record whose every
- * field is skipped or is a scalar into a column of its own (not Nullable:
- * its "not NULL" byte would be one more case per step); else leaves
- * entry->flat NULL and the generic ops do all the work. */
+/* Lays entry's root out as flat steps when it is a record with a field
+ * that is a scalar into a column of its own (not Nullable: its "not NULL"
+ * byte would be one more case per step).  Other fields are skipped, or
+ * left to their ops (FLAT_OP), which only a row in columns can take: in a
+ * row, rowbuild_open would see the steps' columns as not yet written.
+ * Without a scalar field entry->flat stays NULL and the generic ops do
+ * all the work. */
+/* Fills s for op k when k is a scalar into a column of its own; returns
+ * whether it is. */
+static int scalar_step(const av_op *k, flat_step *s) {
+    if (!k->opens || k->nullable) return 0;
+    switch (k->code) {
+    case OP_INTEGER:
+        if (!k->int_bytes) return 0; /* (U)Int128/256: rbw_i64's way */
+        s->code = FLAT_INT;
+        s->bytes = (uint8_t)k->int_bytes;
+        s->lo = k->int_min;
+        s->umax = k->int_max;
+        if (k->w->type == AV_INT) { /* an int's own range: beyond it the generic op refuses */
+            if (s->lo < INT32_MIN) s->lo = INT32_MIN;
+            if (s->umax > INT32_MAX) s->umax = INT32_MAX;
+        }
+        break;
+    case OP_COPY4: s->code = FLAT_COPY4; break;
+    case OP_COPY8: s->code = FLAT_COPY8; break;
+    case OP_STRING: s->code = FLAT_STRING; break;
+    case OP_TIME:
+        s->code = FLAT_TIME;
+        s->lo = k->tick_lo;
+        s->hi = k->tick_hi;
+        s->mult = k->tick_mult;
+        break;
+    case OP_BOOL:
+        if (k->base->kind != CT_BOOL) return 0;
+        s->code = FLAT_BOOL;
+        break;
+    default: return 0;
+    }
+    s->column = (uint32_t)k->column;
+    return 1;
+}
+
 static void flatten(compiled *entry) {
     const av_op *root = &entry->root;
     if (root->code != OP_FIELDS || !root->nkids) return;
@@ -642,49 +682,23 @@ static void flatten(compiled *entry) {
         s->op = k;
         if (k->code == OP_SKIP) {
             s->code = FLAT_SKIP;
-            continue;
+        } else if (scalar_step(k, s)) {
+            if (columns++ && s->column != next) consecutive = 0;
+            next = s->column + 1;
+        } else {
+            s->code = FLAT_OP;
+            consecutive = 0;
         }
-        if (!k->opens || k->nullable) goto not_flat;
-        switch (k->code) {
-        case OP_INTEGER:
-            if (!k->int_bytes) goto not_flat;
-            s->code = FLAT_INT;
-            s->bytes = (uint8_t)k->int_bytes;
-            s->lo = k->int_min;
-            s->umax = k->int_max;
-            if (k->w->type == AV_INT) { /* an int's own range: beyond it the generic op refuses */
-                if (s->lo < INT32_MIN) s->lo = INT32_MIN;
-                if (s->umax > INT32_MAX) s->umax = INT32_MAX;
-            }
-            break;
-        case OP_COPY4: s->code = FLAT_COPY4; break;
-        case OP_COPY8: s->code = FLAT_COPY8; break;
-        case OP_STRING: s->code = FLAT_STRING; break;
-        case OP_TIME:
-            s->code = FLAT_TIME;
-            s->lo = k->tick_lo;
-            s->hi = k->tick_hi;
-            s->mult = k->tick_mult;
-            break;
-        case OP_BOOL:
-            if (k->base->kind != CT_BOOL) goto not_flat;
-            s->code = FLAT_BOOL;
-            break;
-        default: goto not_flat;
-        }
-        s->column = (uint32_t)k->column;
-        if (columns++ && s->column != next) consecutive = 0;
-        next = s->column + 1;
     }
-    if (!columns) goto not_flat;
+    if (!columns) {
+        free(steps);
+        return;
+    }
     entry->flat = steps;
     entry->nflat = root->nkids;
     entry->flat_in_row = consecutive;
     entry->flat_columns = (size_t)columns;
     entry->flat_first = next - (uint32_t)columns;
-    return;
-not_flat:
-    free(steps);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -1092,8 +1106,11 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
         const uint8_t *v0 = in->p, *p;
         int64_t l;
         size_t n;
-        if (s->code != FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
+        if (s->code > FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
         switch ((flat_code)s->code) {
+        case FLAT_OP:
+            if (decode_kid(r, s->op, in, NULL)) return -1;
+            continue;
         case FLAT_SKIP:
             if (skip(r, s->op->w, in)) return -1;
             continue;

@@ -6,6 +6,9 @@
 #include "avroschema.h"
 #include "formats/avro.h"
 #include "formats/formats.h"
+#include "native.h"
+#include "../common/nativecheck.h"
+#include "rbwriter.h"
 #include "options.h"
 #include "suites.h"
 
@@ -224,13 +227,13 @@ static void show(char *out, size_t size, int rc, const row_error *e, const buf *
 }
 
 /* The row as hex bytes, or "ERROR column: reason".  The datum is decoded
- * twice, as a RowBinary row and in columns (as -O Native assembles it),
- * and both must agree: for one row of columns that are not composite,
- * each column's buffer holds its RowBinary value, so the columns one after
- * another are the row.  The decoder has separate paths for the two. */
+ * twice, as a RowBinary row and in columns into a Native block (as -O
+ * Native does, after a row already in the block), and both must agree:
+ * the block read back (nativecheck.h) holds the same row, or the same
+ * error leaves it as it was.  The decoder has separate paths for the two. */
 static const char *row(fixture *f, const void *datum, size_t n) {
     static char out[4096];
-    char in_columns[4096];
+    char in_columns[4096], err[256];
     buf b;
     buf_init(&b, 64);
     kb_msg m = {.topic = "t", .value = datum, .value_len = n};
@@ -241,31 +244,38 @@ static const char *row(fixture *f, const void *datum, size_t n) {
     else rowbuild_cancel(&f->rb);
     show(out, sizeof out, rc, &e, &b);
 
-    int composite = 0;
-    for (size_t i = 0; i < f->plan.ncols; i++) {
-        chtype_kind k = f->plan.cols[i].type->kind;
-        composite |= k == CT_NULLABLE || k == CT_ARRAY || k == CT_MAP || k == CT_TUPLE || k == CT_VARIANT ||
-                     k == CT_NESTED;
-    }
-    if (!composite) {
-        buf *cols = kb_xcalloc(f->plan.ncols, sizeof *cols);
-        for (size_t i = 0; i < f->plan.ncols; i++) buf_init(&cols[i], 16);
-        int crc = rowbuild_begin_columns(&f->rb, &m, cols, &e);
-        if (!crc) crc = kb_avro_decoder.decode(f->dec, &f->rb, datum, n, &e);
-        if (!crc) crc = rowbuild_commit(&f->rb, &e);
-        else rowbuild_cancel(&f->rb);
-        buf joined;
-        buf_init(&joined, 64);
-        for (size_t i = 0; i < f->plan.ncols; i++) {
-            buf_put(&joined, cols[i].data, cols[i].len);
-            if (crc) ck_assert_uint_eq(cols[i].len, 0); /* cut back */
-            buf_free(&cols[i]);
-        }
-        free(cols);
-        show(in_columns, sizeof in_columns, crc, &e, &joined);
-        buf_free(&joined);
-        ck_assert_str_eq(in_columns, out);
-    }
+    /* The row before: a whole one of defaults, so a failure must leave
+     * the block with exactly it. */
+    native *nat = native_open(&f->plan, 1024, 1 << 20);
+    buf *cols = native_columns(nat);
+    for (size_t i = 0; i < f->plan.ncols; i++) rbw_default(&cols[i], f->plan.cols[i].type);
+    native_added(nat, 1);
+    int crc = rowbuild_begin_columns(&f->rb, &m, cols, &e);
+    if (!crc) crc = kb_avro_decoder.decode(f->dec, &f->rb, datum, n, &e);
+    if (!crc) crc = rowbuild_commit(&f->rb, &e);
+    else rowbuild_cancel(&f->rb);
+    if (!crc) native_added(nat, 1);
+    buf block, rows;
+    buf_init(&block, 256);
+    buf_init(&rows, 256);
+    ck_assert_msg(native_flush_block(nat, &block, err, sizeof err) == 0, "%s", err);
+    size_t nrows = 0;
+    ck_assert_msg(nativecheck_read(&f->plan, block.data, block.len, &rows, &nrows, NULL, NULL, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(nrows, crc ? 1 : 2);
+    /* Past the row of defaults: its length is a RowBinary row's. */
+    buf defaults;
+    buf_init(&defaults, 64);
+    for (size_t i = 0; i < f->plan.ncols; i++) rbw_default(&defaults, f->plan.cols[i].type);
+    ck_assert_uint_ge(rows.len, defaults.len);
+    ck_assert_mem_eq(rows.data, defaults.data, defaults.len);
+    buf second = {rows.data + defaults.len, rows.len - defaults.len, rows.len - defaults.len};
+    show(in_columns, sizeof in_columns, crc, &e, &second);
+    ck_assert_str_eq(in_columns, out);
+    buf_free(&defaults);
+    buf_free(&rows);
+    buf_free(&block);
+    native_close(nat);
     buf_free(&b);
     return out;
 }
@@ -385,6 +395,15 @@ START_TEST(records_of_scalars_off_the_shortcut) {
     ck_assert_str_eq(one("a Int8, b Int8, _offset UInt64", ab, "\x02\x04", 2), "01 02 00 00 00 00 00 00 00 00");
     ck_assert_str_eq(one("b Int8, a Int8", ab, "\x02\x04", 2), "02 01");
     ck_assert_str_eq(one("b Int8, c Int8, a Int8", ab, "\x02\x04", 2), "02 00 01");
+    /* Fields that are no scalar of a column of its own (a nullable union,
+     * a record into paths) take their ops between the steps, in columns;
+     * a row then takes the ops for every field. */
+    const char *mixed = REC(F("a", "\"long\"") "," F("n", "[\"null\",\"string\"]") ","
+                            F("r", "{\"type\":\"record\",\"name\":\"In\",\"fields\":[" F("x", "\"int\"") "]}") "," F("b", "\"long\""));
+    const char *mc = "a Int8, n Nullable(String), x Int8 PATH '$.r.x', b Int8";
+    ck_assert_str_eq(one(mc, mixed, "\x02\x02\x04hi\x06\x04", 7), "01 00 02 68 69 03 02");
+    ck_assert_str_eq(one(mc, mixed, "\x02\x00\x06\x04", 4), "01 01 03 02");
+    ck_assert_str_eq(one(mc, mixed, "\x02\x04\x06\x04", 4), "ERROR n: union branch 2 outside the 2 of the schema");
     /* A local time has no shortcut: every value takes the zone's way. */
     ck_assert_str_eq(one("t DateTime64(3, 'UTC')",
                          REC(F("t", "{\"type\":\"long\",\"logicalType\":\"local-timestamp-millis\"}")), "\xb8\x17", 2),
