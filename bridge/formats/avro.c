@@ -1124,15 +1124,11 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
             continue;
         case FLAT_COPY8:
             if (av_fixed(in, 8, &p)) break;
-            buf_reserve(dst, 8);
-            memcpy(dst->data + dst->len, p, 8);
-            dst->len += 8;
+            buf_put(dst, p, 8); /* a constant size: one move */
             continue;
         case FLAT_COPY4:
             if (av_fixed(in, 4, &p)) break;
-            buf_reserve(dst, 4);
-            memcpy(dst->data + dst->len, p, 4);
-            dst->len += 4;
+            buf_put(dst, p, 4);
             continue;
         case FLAT_TIME:
             if (av_long_inline(in, &l) || l < s->lo || l > s->hi) break;
