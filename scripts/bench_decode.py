@@ -42,7 +42,9 @@ same rows handed over as Native instead, as -O Native does: the plan writing
 Native columns directly (avro-bench's direct_native_cpu_seconds, the whole
 decode) plus ClickHouse's Native parse; ClickHouse's side is AvroConfluent
 on the same datums, Confluent-framed and concatenated, through a real
-registry (scripts/registry, started and stopped here).
+registry (scripts/registry, started and stopped here). A second Avro case,
+avro-null, has page and ok as unions with null into Nullable columns (null
+in every 5th and 7th row), the shape of most Connect-made schemas.
 
 --base-build DIR (a build of the tree to compare with, e.g. from `git
 worktree add`): its avro-bench and this build's run alternately
@@ -151,10 +153,33 @@ AVRO_SCHEMA = {"type": "record", "name": "Event", "fields": [
     {"name": "amount", "type": "double"},
     {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
     {"name": "ok", "type": "boolean"}]}
+# The same fields with page and ok as unions with null, into Nullable
+# columns: most Avro schemas made by Connect and Debezium look like this.
+AVRO_NULLABLE_SCHEMA = {"type": "record", "name": "Event", "fields": [
+    {"name": "id", "type": "long"}, {"name": "user_id", "type": "long"}, {"name": "page", "type": ["null", "string"]},
+    {"name": "amount", "type": "double"},
+    {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "ok", "type": ["null", "boolean"]}]}
+AVRO_NULLABLE_COLUMNS = ("id UInt64, user_id UInt64, page Nullable(String), amount Float64, "
+                         "ts DateTime64(3, 'UTC'), ok Nullable(Bool)")
 
 
-def avro_case(args, work: Path, sess, timed, best_of) -> dict | None:
-    """The narrow messages as Avro: see the module doc."""
+def avro_value(i: int, nullable: bool) -> dict:
+    """The values of narrow_line(i); with nullable, page null every 5th row and ok every 7th."""
+    v = {"id": i, "user_id": 1000 + i % 5000, "page": f"/cat/{i % 100:02d}/item/{i:07d}",
+         "amount": float(f"{(i % 100000) / 100:.2f}"),
+         "ts": 1714564800000 + (i // 60 % 60) * 60000 + (i % 60) * 1000 + i % 1000, "ok": i % 3 == 0}
+    if nullable:
+        if i % 5 == 0:
+            v["page"] = None
+        if i % 7 == 0:
+            v["ok"] = None
+    return v
+
+
+def avro_case(args, work: Path, sess, timed, best_of, nullable: bool = False) -> dict | None:
+    """The narrow messages as Avro: see the module doc.  nullable: with
+    AVRO_NULLABLE_SCHEMA into AVRO_NULLABLE_COLUMNS."""
     import io
     import struct
     import fastavro
@@ -162,52 +187,52 @@ def avro_case(args, work: Path, sess, timed, best_of) -> dict | None:
     from harness.registry import Registry
 
     n = args.avro_rows
-    lengths, framed = work / "narrow.avro-datums", work / "narrow.avro-framed"
-    schema_file = work / "narrow.avsc"
-    schema_file.write_text(json.dumps(AVRO_SCHEMA))
-    parsed = fastavro.parse_schema(AVRO_SCHEMA)
+    name = "avro-null" if nullable else "avro"
+    schema, columns = (AVRO_NULLABLE_SCHEMA, AVRO_NULLABLE_COLUMNS) if nullable else (AVRO_SCHEMA, NARROW)
+    # avro-bench's own column list is the standard one; another is passed.
+    columns_arg = [columns] if nullable else []
+    lengths, framed = work / f"{name}.avro-datums", work / f"{name}.avro-framed"
+    schema_file = work / f"{name}.avsc"
+    schema_file.write_text(json.dumps(schema))
+    parsed = fastavro.parse_schema(schema)
     datums = []
     for i in range(n):
         out = io.BytesIO()
-        # The same values as narrow_line(i).
-        fastavro.schemaless_writer(out, parsed, {
-            "id": i, "user_id": 1000 + i % 5000, "page": f"/cat/{i % 100:02d}/item/{i:07d}",
-            "amount": float(f"{(i % 100000) / 100:.2f}"),
-            "ts": 1714564800000 + (i // 60 % 60) * 60000 + (i % 60) * 1000 + i % 1000, "ok": i % 3 == 0})
+        fastavro.schemaless_writer(out, parsed, avro_value(i, nullable))
         datums.append(out.getvalue())
     lengths.write_bytes(b"".join(struct.pack("<I", len(d)) + d for d in datums))
     reg = Registry(work / "registry")
     reg.start()
     try:
-        sid = reg.register("bench-decode-narrow-value", AVRO_SCHEMA)
+        sid = reg.register(f"bench-decode-{name}-value", schema)
         framed.write_bytes(b"".join(b"\0" + struct.pack(">I", sid) + d for d in datums))
         bench = args.build / "tests" / "bench" / "avro-bench"
-        ours_rb = work / "avro.bridge.rowbinary"
-        out = subprocess.run([str(bench), str(lengths), str(schema_file), str(args.rounds), str(ours_rb)],
-                             check=True, capture_output=True, text=True).stdout
+        ours_rb = work / f"{name}.bridge.rowbinary"
+        out = subprocess.run([str(bench), str(lengths), str(schema_file), str(args.rounds), str(ours_rb)]
+                             + columns_arg, check=True, capture_output=True, text=True).stdout
         ours = json.loads(out.split("json ", 1)[1])
-        quoted = NARROW.replace("'", "\\'")
+        quoted = columns.replace("'", "\\'")
         settings = f"format_avro_schema_registry_url = '{reg.url}'"
         select = f"SELECT * FROM file('{framed}', AvroConfluent, '{quoted}')"
         theirs = sess.query(f"{select} SETTINGS {settings}", "RowBinary").bytes()
         if ours_rb.read_bytes() != theirs:
-            print("bench-decode: avro: the bridge's RowBinary differs from ClickHouse's", file=sys.stderr)
+            print(f"bench-decode: {name}: the bridge's RowBinary differs from ClickHouse's", file=sys.stderr)
             return None
         # Framed, as the bridge reads them from Kafka (5 bytes more a message).
         size = framed.stat().st_size
-        row = {"case": "avro", "format": "AvroConfluent", "rows": n, "bytes": size, "bytes_per_row": size / n,
+        row = {"case": name, "format": "AvroConfluent", "rows": n, "bytes": size, "bytes_per_row": size / n,
                "bridge_decode_cpu_s": ours["cpu_seconds"], "bridge_read_cpu_s": ours["read_cpu_seconds"]}
         row["bridge_direct_native_cpu_s"] = ours["direct_native_cpu_seconds"]
         row["bridge_split_native_cpu_s"] = ours["native_cpu_seconds"]
         if args.base_build:
-            interleaved(args, row, lengths, schema_file, work)
+            interleaved(args, row, lengths, schema_file, work, columns_arg)
         timed(row, select, f"SELECT * FROM file('{ours_rb}', RowBinary, '{quoted}')", settings)
         # The same rows handed over as Native (-O Native): the plan writing
         # the columns directly counted, then ClickHouse's Native parse.
         native = Path(f"{ours_rb}.native")
         native_select = f"SELECT * FROM file('{native}', Native, '{quoted}')"
         if sess.query(f"{native_select} SETTINGS {settings}", "RowBinary").bytes() != theirs:
-            print("bench-decode: avro: the bridge's Native blocks read back differently", file=sys.stderr)
+            print(f"bench-decode: {name}: the bridge's Native blocks read back differently", file=sys.stderr)
             return None
         for label, extra in (("", ""), ("_1thread", ", max_threads = 1, input_format_parallel_parsing = 0")):
             row[f"native_parse{label}_cpu_s"] = best_of(f"{native_select} FORMAT Null SETTINGS {settings}{extra}")
@@ -222,14 +247,14 @@ def avro_case(args, work: Path, sess, timed, best_of) -> dict | None:
         reg.stop()
 
 
-def interleaved(args, row: dict, lengths: Path, schema_file: Path, work: Path) -> None:
+def interleaved(args, row: dict, lengths: Path, schema_file: Path, work: Path, columns_arg: list) -> None:
     """The base build's avro-bench and this build's, alternately: medians."""
     import statistics
     runs = {"base": [], "new": []}
     for _ in range(args.interleave):
         for side, build in (("base", args.base_build), ("new", args.build)):
             out = subprocess.run([str(build / "tests" / "bench" / "avro-bench"), str(lengths), str(schema_file),
-                                  str(args.rounds), str(work / f"avro.{side}.rowbinary")],
+                                  str(args.rounds), str(work / f"{row['case']}.{side}.rowbinary")] + columns_arg,
                                  check=True, capture_output=True, text=True).stdout
             runs[side].append(json.loads(out.split("json ", 1)[1]))
     med = lambda side, key: statistics.median(r[key] for r in runs[side])
@@ -240,7 +265,7 @@ def interleaved(args, row: dict, lengths: Path, schema_file: Path, work: Path) -
     row["bridge_direct_native_cpu_s"] = med("new", "direct_native_cpu_seconds")
     row["interleaved_runs"] = runs
     n = row["rows"]
-    print(f"avro-bench, {args.interleave} interleaved runs, medians, ns/row: "
+    print(f"{row['case']}: avro-bench, {args.interleave} interleaved runs, medians, ns/row: "
           f"base RowBinary {row['base_decode_cpu_s'] / n * 1e9:.1f}, "
           f"base RowBinary+split to Native {(row['base_decode_cpu_s'] + row['base_split_native_cpu_s']) / n * 1e9:.1f}, "
           f"new RowBinary {row['bridge_decode_cpu_s'] / n * 1e9:.1f}, "
@@ -314,12 +339,13 @@ def main() -> int:
         results.append(row)
 
     if args.avro_rows:
-        row = avro_case(args, work, sess, timed, best_of)
-        if row is None:
-            return 1
-        results.append(row)
+        for nullable in (False, True):
+            row = avro_case(args, work, sess, timed, best_of, nullable)
+            if row is None:
+                return 1
+            results.append(row)
 
-    print(f"{'case':8} {'rows':>9} {'B/row':>6} | {'path to ClickHouse columns':44} {'CPU s':>7} "
+    print(f"{'case':9} {'rows':>9} {'B/row':>6} | {'path to ClickHouse columns':44} {'CPU s':>7} "
           f"{'MB/s/core':>10} {'rows/s/core':>12} {'x/bridge':>8} {'ns/row':>7} {'CH/x':>6}")
     for row in results:
         lines = [("bridge: decoder alone (no read)", "bridge_decode_cpu_s", "bridge_cpu_s"),
@@ -339,7 +365,7 @@ def main() -> int:
         lines += [(f"ClickHouse {row['format']}, one thread", "clickhouse_1thread_cpu_s", "bridge_1thread_cpu_s")]
         for label, key, base in lines:
             s = row[key]
-            print(f"{row['case']:8} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:44} {s:7.3f} "
+            print(f"{row['case']:9} {row['rows']:9} {row['bytes_per_row']:6.0f} | {label:44} {s:7.3f} "
                   f"{row['bytes'] / s / 1e6:10.1f} {row['rows'] / s:12,.0f} {s / row[base]:8.2f} "
                   f"{s / row['rows'] * 1e9:7.1f} {row['clickhouse_cpu_s'] / s:6.2f}")
     out = args.build / "bench-decode-results.json"
