@@ -111,9 +111,15 @@ typedef enum flat_code {
     FLAT_BOOL     /* boolean into Bool */
 } flat_code;
 
+/* Or'd into a value's code: the field is a union of null and the value,
+ * into a Nullable column (union_null, union_value). */
+#define FLAT_NULLABLE 0x80u
+
 typedef struct flat_step {
-    uint8_t code;       /* flat_code */
+    uint8_t code;       /* flat_code, FLAT_NULLABLE or'd into a value's */
     uint8_t bytes;      /* FLAT_INT: the column's width */
+    uint8_t union_null; /* FLAT_NULLABLE: a union of null and the value into a Nullable */
+    uint8_t union_value; /*   column: each branch's index as its one-byte varint */
     uint32_t column;
     int64_t lo;         /* FLAT_INT: the values written as they are: >= lo and, */
     uint64_t umax;      /*   when not negative, <= umax */
@@ -629,16 +635,17 @@ static int compile(avdec *d, compiled *entry, char *err, size_t errlen) {
 }
 
 /* Lays entry's root out as flat steps when it is a record with a field
- * that is a scalar into a column of its own (not Nullable: its "not NULL"
- * byte would be one more case per step).  Other fields are skipped, or
- * left to their ops (FLAT_OP), which only a row in columns can take: in a
- * row, rowbuild_open would see the steps' columns as not yet written.
- * Without a scalar field entry->flat stays NULL and the generic ops do
- * all the work. */
-/* Fills s for op k when k is a scalar into a column of its own; returns
- * whether it is. */
-static int scalar_step(const av_op *k, flat_step *s) {
-    if (!k->opens || k->nullable) return 0;
+ * that is a scalar into a column of its own, or a union of null and such
+ * a scalar into a Nullable column (the branch is then one byte, null's or
+ * the value's; any other byte goes to the union's op).  Other fields are
+ * skipped, or left to their ops (FLAT_OP), which only a row in columns can
+ * take: in a row, rowbuild_open would see the steps' columns as not yet
+ * written.  Without a scalar field entry->flat stays NULL and the generic
+ * ops do all the work. */
+
+/* Fills s's code and shortcut for op k when k is a scalar the steps know;
+ * returns whether it is. */
+static int scalar_code(const av_op *k, flat_step *s) {
     switch (k->code) {
     case OP_INTEGER:
         if (!k->int_bytes) return 0; /* (U)Int128/256: rbw_i64's way */
@@ -650,21 +657,40 @@ static int scalar_step(const av_op *k, flat_step *s) {
             if (s->lo < INT32_MIN) s->lo = INT32_MIN;
             if (s->umax > INT32_MAX) s->umax = INT32_MAX;
         }
-        break;
-    case OP_COPY4: s->code = FLAT_COPY4; break;
-    case OP_COPY8: s->code = FLAT_COPY8; break;
-    case OP_STRING: s->code = FLAT_STRING; break;
+        return 1;
+    case OP_COPY4: s->code = FLAT_COPY4; return 1;
+    case OP_COPY8: s->code = FLAT_COPY8; return 1;
+    case OP_STRING: s->code = FLAT_STRING; return 1;
     case OP_TIME:
         s->code = FLAT_TIME;
         s->lo = k->tick_lo;
         s->hi = k->tick_hi;
         s->mult = k->tick_mult;
-        break;
+        return 1;
     case OP_BOOL:
         if (k->base->kind != CT_BOOL) return 0;
         s->code = FLAT_BOOL;
-        break;
+        return 1;
     default: return 0;
+    }
+}
+
+/* Fills s for field op k when it is a scalar into a column of its own;
+ * returns whether it is. */
+static int scalar_step(const av_op *k, flat_step *s) {
+    if (!k->opens) return 0;
+    if (!k->nullable) {
+        if (!scalar_code(k, s)) return 0;
+    } else {
+        /* null's branch writes the NULL byte, the value's the "not NULL"
+         * byte and the value: ClickHouse's Nullable in RowBinary. */
+        if (k->code != OP_UNION || k->nkids != 2) return 0;
+        int null_at = k->kids[0].code == OP_NULL ? 0 : 1;
+        const av_op *v = &k->kids[1 - null_at];
+        if (k->kids[null_at].code != OP_NULL || !v->nullable || !scalar_code(v, s)) return 0;
+        s->union_null = (uint8_t)(2 * null_at); /* zigzag: 0 is 0x00, 1 is 0x02 */
+        s->union_value = (uint8_t)(2 * (1 - null_at));
+        s->code |= FLAT_NULLABLE;
     }
     s->column = (uint32_t)k->column;
     return 1;
@@ -1106,8 +1132,21 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
         const uint8_t *v0 = in->p, *p;
         int64_t l;
         size_t n;
-        if (s->code > FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
-        switch ((flat_code)s->code) {
+        unsigned code = s->code;
+        if (code > FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
+        if (code & FLAT_NULLABLE) {
+            if (in->p == in->end) goto slow;
+            if (*in->p == s->union_null) {
+                in->p++;
+                buf_u8(dst, 1);
+                continue;
+            }
+            if (*in->p != s->union_value) goto slow;
+            in->p++;
+            buf_u8(dst, 0);
+            code &= ~FLAT_NULLABLE;
+        }
+        switch ((flat_code)code) {
         case FLAT_OP:
             if (decode_kid(r, s->op, in, NULL)) return -1;
             continue;
@@ -1140,6 +1179,8 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
             continue;
         }
         /* Off the shortcut, or failing. */
+        if (s->code & FLAT_NULLABLE) dst->len--; /* its "not NULL" byte */
+    slow:
         if (flat_slow(r, s, in, v0, dst)) return -1;
     }
     return 0;

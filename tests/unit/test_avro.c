@@ -404,6 +404,26 @@ START_TEST(records_of_scalars_off_the_shortcut) {
     ck_assert_str_eq(one(mc, mixed, "\x02\x02\x04hi\x06\x04", 7), "01 00 02 68 69 03 02");
     ck_assert_str_eq(one(mc, mixed, "\x02\x00\x06\x04", 4), "01 01 03 02");
     ck_assert_str_eq(one(mc, mixed, "\x02\x04\x06\x04", 4), "ERROR n: union branch 2 outside the 2 of the schema");
+    /* A union of null and a scalar into a Nullable column is a step of
+     * its own, in rows as in columns: null's branch byte, the value's
+     * (whichever comes first in the union), and anything else goes to the
+     * union's op. */
+    const char *nu = REC(F("a", "[\"null\",\"long\"]") "," F("s", "[\"string\",\"null\"]") ","
+                         F("b", "[\"null\",\"boolean\"]"));
+    const char *nc = "a Nullable(Int8), s Nullable(String), b Nullable(Bool)";
+    ck_assert_str_eq(one(nc, nu, "\x02\x02\x00\x04hi\x02\x01", 8), "00 01 00 02 68 69 00 01");
+    ck_assert_str_eq(one(nc, nu, "\x00\x02\x00", 3), "01 01 01");
+    ck_assert_str_eq(one("a LowCardinality(Nullable(Int8)), s LowCardinality(Nullable(String)), b Nullable(Bool)",
+                         nu, "\x00\x00\x04hi\x00", 6), "01 00 02 68 69 01");
+    /* Branch 1 written in two bytes: the union's op reads it. */
+    ck_assert_str_eq(one(nc, nu, "\x82\x00\x02\x02\x00", 5), "00 01 01 01");
+    ck_assert_str_eq(one(nc, nu, "\x04", 1), "ERROR a: union branch 2 outside the 2 of the schema");
+    ck_assert_str_eq(one(nc, nu, "\x02\x90\x03\x02\x00", 5), "ERROR a: value 200 is out of range for Int8");
+    ck_assert_str_eq(one(nc, nu, "\x02\x02\x00\x04h", 5), "ERROR s: truncated or malformed Avro string");
+    ck_assert_str_eq(one(nc, nu, "\x02\x02\x02\x02\x03", 5), "ERROR b: Avro boolean is not 0 or 1");
+    ck_assert_str_eq(one(nc, nu, "", 0), "ERROR a: truncated or malformed Avro union");
+    /* Into a column that is not Nullable, null is the column's default. */
+    ck_assert_str_eq(one("a Int8, s String, b Bool", nu, "\x00\x02\x00", 3), "00 00 00");
     /* A local time has no shortcut: every value takes the zone's way. */
     ck_assert_str_eq(one("t DateTime64(3, 'UTC')",
                          REC(F("t", "{\"type\":\"long\",\"logicalType\":\"local-timestamp-millis\"}")), "\xb8\x17", 2),
