@@ -318,10 +318,58 @@ static int skip(const native *n, uint32_t id, const unsigned char **p, const uns
     return -1;
 }
 
+/* split_column for Nullable of a fixed width or of String, the usual
+ * composite: one pass writing the null map and the values, into room
+ * reserved once for the block, where take() would reserve per byte.  A
+ * value's stream holds at most what the column's RowBinary holds (String:
+ * a NULL's empty string takes the place of its flag) or a value per row
+ * (fixed). */
+static int split_nullable(native *n, size_t c) {
+    node *nd = &n->nodes[n->root[c]], *v = &n->nodes[nd->child];
+    const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
+    size_t rows = n->rows, w = v->width;
+    if (v->kind == N_FIXED && w && rows > SIZE_MAX / w) return -1;
+    buf_reserve(&nd->stream, rows);
+    buf_reserve(&v->stream, v->kind == N_FIXED ? rows * w : n->cols[c].len);
+    unsigned char *map = nd->stream.data + nd->stream.len, *o = v->stream.data + v->stream.len;
+    for (size_t r = 0; r < rows; r++) {
+        if (p == end || *p > 1) return -1;
+        unsigned char is_null = *p++;
+        map[r] = is_null;
+        if (v->kind == N_FIXED) {
+            if (is_null) memset(o, 0, w);
+            else if ((size_t)(end - p) < w) return -1;
+            else {
+                if (w <= 32) buf_copy_short(o, p, w);
+                else memcpy(o, p, w);
+                p += w;
+            }
+            o += w;
+        } else if (is_null) {
+            *o++ = 0;
+        } else {
+            const unsigned char *start = p;
+            uint64_t len;
+            if (read_leb(&p, end, &len) || len > (uint64_t)(end - p)) return -1;
+            p += len;
+            size_t k = (size_t)(p - start);
+            if (k <= 32) buf_copy_short(o, start, k);
+            else memcpy(o, start, k);
+            o += k;
+        }
+    }
+    nd->stream.len += rows;
+    v->stream.len = (size_t)(o - v->stream.data);
+    return p == end ? 0 : -1;
+}
+
 /* A composite column's RowBinary values, n->rows of them, into its
  * nodes' streams.  Returns -1 when they do not parse as such (a writer
  * broke rbwriter.h's rules: a programming error). */
 static int split_column(native *n, size_t c) {
+    const node *root = &n->nodes[n->root[c]];
+    node_kind inner = root->kind == N_NULLABLE ? n->nodes[root->child].kind : root->kind;
+    if (root->kind == N_NULLABLE && (inner == N_FIXED || inner == N_STRING)) return split_nullable(n, c);
     const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
     for (size_t r = 0; r < n->rows; r++)
         if (take(n, n->root[c], &p, end)) return -1;
