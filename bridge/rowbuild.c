@@ -64,7 +64,6 @@ int rowbuild_begin_columns(rowbuild *rb, const kb_msg *m, buf *cols, row_error *
     next_generation(rb, m, e);
     rb->out = NULL;
     rb->cols = cols;
-    for (size_t i = 0; i < rb->plan->ncols; i++) rb->marks[i] = cols[i].len;
     /* No column is ever "due": each has its own buffer, so the RowBinary
      * fast path of rowbuild_open stays one comparison, and metadata waits
      * for the commit. */
@@ -83,9 +82,12 @@ static int commit_columns(rowbuild *rb, row_error *e) {
     for (size_t i = 0; i < plan->ncols; i++) {
         if (rb->seen[i] == rb->generation) continue;
         const plan_column *pc = &plan->cols[i];
+        /* Seen from here on, so that a cut-back takes it back too. */
+        rb->seen[i] = rb->generation;
+        buf *dst = rowbuild_column(rb, i);
         if (pc->meta == META_NONE) {
-            rbw_default(&rb->cols[i], pc->type);
-        } else if (rowplan_put_meta(pc, rb->m, &rb->cols[i], e)) {
+            rbw_default(dst, pc->type);
+        } else if (rowplan_put_meta(pc, rb->m, dst, e)) {
             rowbuild_cancel(rb);
             return -1;
         }

@@ -28,7 +28,7 @@
  * For Native output (native.h) the row is assembled in columns instead:
  * rowbuild_begin_columns gives one buffer per column, each column's value
  * is written straight into its own buffer whatever the order, and the
- * cancel cuts each buffer back to its length when the row began.  The
+ * cancel cuts each column the row wrote back to where it was.  The
  * decoders see no difference: they write through rowbuild_open either way.
  */
 #ifndef KB_ROWBUILD_H
@@ -54,7 +54,8 @@ typedef struct rowbuild {
     buf *out;            /* where rows go (RowBinary), or NULL */
     size_t row_start;    /* out->len when the row began */
     buf *cols;           /* per column: where its values go (Native), or NULL */
-    size_t *marks;       /* per column: cols[i].len when the row began */
+    size_t *marks;       /* per column written in this row: cols[i].len before
+                            its first write (rowbuild_column), for the cut-back */
     size_t emitted;      /* columns [0, emitted) are already in out; in
                             columns, ROWBUILD_NONE: no column is due */
     buf fields;          /* values of columns not yet due */
@@ -106,10 +107,18 @@ static inline int rowbuild_claim(rowbuild *rb, size_t col, row_error *e) {
 /* Where the value of column col (a value column, not metadata) is to be
  * written.  Returns NULL with e->column and e->reason set when the column
  * was given already in this message ("field given twice"). */
+/* In columns, after rowbuild_claim: column col's buffer, its length noted
+ * for a cut-back.  A row marks only the columns it writes: the usual row
+ * writes each once, and a loop over every column at its start cost more
+ * than the marks. */
+static inline buf *rowbuild_column(rowbuild *rb, size_t col) {
+    rb->marks[col] = rb->cols[col].len;
+    return &rb->cols[col];
+}
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
     if (rowbuild_claim(rb, col, e)) return NULL;
     if (col == rb->emitted) return rb->out; /* never true in columns */
-    if (rb->cols) return &rb->cols[col];
+    if (rb->cols) return rowbuild_column(rb, col);
     rb->slots[col].off = rb->fields.len;
     return &rb->fields;
 }
@@ -139,9 +148,10 @@ int rowbuild_commit(rowbuild *rb, row_error *e);
 /* Drops the row being built: out (or every column) is as it was before
  * rowbuild_begin. */
 static inline void rowbuild_cancel(rowbuild *rb) {
-    if (rb->cols)
-        for (size_t i = 0; i < rb->plan->ncols; i++) rb->cols[i].len = rb->marks[i];
-    else
+    if (rb->cols) {
+        for (size_t i = 0; i < rb->plan->ncols; i++)
+            if (rb->seen[i] == rb->generation) rb->cols[i].len = rb->marks[i];
+    } else
         rb->out->len = rb->row_start;
 }
 

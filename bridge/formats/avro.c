@@ -1128,12 +1128,15 @@ static __attribute__((noinline)) int flat_slow(run *r, const flat_step *s, av_in
 static inline __attribute__((always_inline)) int run_steps(run *r, const compiled *c, av_in *in, int in_row) {
     rowbuild *rb = r->rb;
     for (const flat_step *s = c->flat, *end = c->flat + c->nflat; s < end; s++) {
-        buf *dst = in_row ? rb->out : &rb->cols[s->column];
+        buf *dst = rb->out;
         const uint8_t *v0 = in->p, *p;
         int64_t l;
         size_t n;
         unsigned code = s->code;
-        if (code > FLAT_SKIP && rowbuild_claim(rb, s->column, r->e)) return -1;
+        if (code > FLAT_SKIP) {
+            if (rowbuild_claim(rb, s->column, r->e)) return -1;
+            if (!in_row) dst = rowbuild_column(rb, s->column);
+        }
         if (code & FLAT_NULLABLE) {
             if (in->p == in->end) goto slow;
             if (*in->p == s->union_null) {

@@ -282,8 +282,8 @@ static void same_in_columns(kb_rowdecoder *d, const rowplan *plan, const kb_msg 
 /* One message through --format `format` (and `key_format` for the key):
  * the row's bytes in hex, or "ERROR column: reason".  Decoded into Native
  * columns too, which must agree (same_in_columns). */
-static const char *decode(const char *format, const char *key_format, const char *columns, const void *key,
-                          size_t klen, const void *value, size_t vlen) {
+static const char *decode_at(int64_t offset, const char *format, const char *key_format, const char *columns,
+                             const void *key, size_t klen, const void *value, size_t vlen) {
     static char out[2100];
     char err[256];
     chcolumns cols;
@@ -294,7 +294,7 @@ static const char *decode(const char *format, const char *key_format, const char
     if (kb_rowdecoder_open(&d, &plan, format, key_format, NULL, err, sizeof err)) {
         snprintf(out, sizeof out, "OPEN %s", err);
     } else {
-        kb_msg m = {.topic = "t", .offset = 9, .key = key, .key_len = klen, .value = value, .value_len = vlen};
+        kb_msg m = {.topic = "t", .offset = offset, .key = key, .key_len = klen, .value = value, .value_len = vlen};
         buf b;
         buf_init(&b, 16);
         buf_u8(&b, 0xAA);
@@ -316,7 +316,26 @@ static const char *decode(const char *format, const char *key_format, const char
     return out;
 }
 
+/* decode_at for a message at offset 9. */
+static const char *decode(const char *format, const char *key_format, const char *columns, const void *key,
+                          size_t klen, const void *value, size_t vlen) {
+    return decode_at(9, format, key_format, columns, key, klen, value, vlen);
+}
+
 #define MP(s) s, sizeof s - 1
+
+/* A metadata value that does not fit its column fails the row at its
+ * commit, after the defaults of the columns before it were written: in
+ * columns (-O Native) those must be cut back too. */
+START_TEST(metadata_that_does_not_fit_cuts_the_whole_row) {
+    const char *columns = "a UInt8, b String, _offset UInt64, c Nullable(Int8)";
+    ck_assert_str_eq(decode_at(-5, "json", NULL, columns, NULL, 0, MP("{\"c\": 1}")),
+                     "ERROR _offset: value -5 is out of range for UInt64");
+    ck_assert_str_eq(decode_at(-5, "msgpack", NULL, columns, NULL, 0, MP("\x80")),
+                     "ERROR _offset: value -5 is out of range for UInt64");
+    ck_assert_str_eq(decode_at(7, "json", NULL, columns, NULL, 0, MP("{\"c\": 1}")), "1: 00 00 07 00 00 00 00 00 00 00 00 01");
+}
+END_TEST
 
 START_TEST(msgpack_shapes) {
     /* {"b": 2, "a": "x"}: fields by name, in any order. */
@@ -376,6 +395,7 @@ Suite *rbwriter_suite(void) {
     tcase_add_test(tc, restate);
     tcase_add_test(tc, variants);
     tcase_add_test(tc, msgpack_shapes);
+    tcase_add_test(tc, metadata_that_does_not_fit_cuts_the_whole_row);
     tcase_add_test(tc, raw_and_lines);
     suite_add_tcase(s, tc);
     return s;
