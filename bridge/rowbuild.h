@@ -104,6 +104,11 @@ static inline int rowbuild_claim(rowbuild *rb, size_t col, row_error *e) {
     return 0;
 }
 
+/* rowbuild_claim without its check, for a decoder that knows nothing else
+ * in the message can give column col (its schema opens the column once);
+ * it counts the columns so marked with rowbuild_given_n. */
+static inline void rowbuild_seen(rowbuild *rb, size_t col) { rb->seen[col] = rb->generation; }
+static inline void rowbuild_given_n(rowbuild *rb, size_t n) { rb->given += n; }
 /* Where the value of column col (a value column, not metadata) is to be
  * written.  Returns NULL with e->column and e->reason set when the column
  * was given already in this message ("field given twice"). */

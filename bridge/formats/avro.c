@@ -696,7 +696,14 @@ static int scalar_step(const av_op *k, flat_step *s) {
     return 1;
 }
 
-static void flatten(compiled *entry) {
+/* Counts, per column, the ops of op's tree that open it (a union's
+ * branches each, though one is taken: counted high, never low). */
+static void count_opens(const av_op *op, uint32_t *opens) {
+    if (op->opens) opens[op->column]++;
+    for (size_t i = 0; i < op->nkids; i++) count_opens(&op->kids[i], opens);
+}
+
+static void flatten(compiled *entry, size_t ncols) {
     const av_op *root = &entry->root;
     if (root->code != OP_FIELDS || !root->nkids) return;
     flat_step *steps = kb_xcalloc(root->nkids, sizeof *steps);
@@ -717,6 +724,21 @@ static void flatten(compiled *entry) {
         }
     }
     if (!columns) {
+        free(steps);
+        return;
+    }
+    /* The steps mark their columns as given without asking whether they
+     * were already: field names are unique in a record and a column has
+     * one path, so no other op of the schema opens a step's column.  That
+     * is checked here rather than trusted; where it failed, the ops would
+     * do all the work, with their checks. */
+    uint32_t *opens = kb_xcalloc(ncols ? ncols : 1, sizeof *opens);
+    count_opens(root, opens);
+    int once = 1;
+    for (size_t i = 0; i < root->nkids; i++)
+        if (steps[i].code > FLAT_SKIP && opens[steps[i].column] != 1) once = 0;
+    free(opens);
+    if (!once) {
         free(steps);
         return;
     }
@@ -1124,7 +1146,8 @@ static __attribute__((noinline)) int flat_slow(run *r, const flat_step *s, av_in
 
 /* The steps' loop, compiled twice: into columns (in_row 0: each value
  * into its column's buffer), or into the row (in_row 1: every value after
- * the one before). */
+ * the one before).  The steps' columns are marked as given as they go
+ * (flatten: nothing else gives them) and counted once at the end. */
 static inline __attribute__((always_inline)) int run_steps(run *r, const compiled *c, av_in *in, int in_row) {
     rowbuild *rb = r->rb;
     for (const flat_step *s = c->flat, *end = c->flat + c->nflat; s < end; s++) {
@@ -1134,7 +1157,7 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
         size_t n;
         unsigned code = s->code;
         if (code > FLAT_SKIP) {
-            if (rowbuild_claim(rb, s->column, r->e)) return -1;
+            rowbuild_seen(rb, s->column);
             if (!in_row) dst = rowbuild_column(rb, s->column);
         }
         if (code & FLAT_NULLABLE) {
@@ -1186,6 +1209,7 @@ static inline __attribute__((always_inline)) int run_steps(run *r, const compile
     slow:
         if (flat_slow(r, s, in, v0, dst)) return -1;
     }
+    rowbuild_given_n(rb, c->flat_columns);
     return 0;
 }
 
@@ -1254,7 +1278,7 @@ static compiled *add_entry(avdec *d, uint32_t id, const char *text, char *err, s
         c->refusal = strdup(why);
         if (!c->refusal) abort();
     } else {
-        flatten(c);
+        flatten(c, d->plan->ncols);
     }
     d->ncache++;
     return c;
