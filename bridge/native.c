@@ -177,7 +177,10 @@ void native_close(native *n) {
     free(n);
 }
 
-/* Reads a LEB128 number of at most 64 bits from [*p, end). */
+/* Reads a LEB128 number of at most 64 bits from [*p, end), in its
+ * shortest form: the writers (rbwriter.h) make no other, and a longer one
+ * would not come out of the split as the same bytes (counts become
+ * offsets, and are written back short). */
 static int read_leb(const unsigned char **p, const unsigned char *end, uint64_t *v) {
     uint64_t x = 0;
     for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
@@ -185,6 +188,7 @@ static int read_leb(const unsigned char **p, const unsigned char *end, uint64_t 
         if (shift == 63 && b > 1) return -1;
         x |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
+            if (!b && shift) return -1; /* a zero last byte: longer than needed */
             *v = x;
             return 0;
         }

@@ -191,6 +191,11 @@ START_TEST(bad_rows_are_refused) {
     static const unsigned char not_null_byte[] = {1, 0, 0, 0, 0, 2};
     ck_assert_int_eq(native_encode(n, not_null_byte, sizeof not_null_byte, &out, NULL, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "column 'n'"));
+    /* A length in more bytes than it needs (0 as 0x80 0x00): no writer
+     * makes one, and it could not come back as the same bytes. */
+    static const unsigned char overlong[] = {1, 0, 0, 0, 0x80, 0x00, 1};
+    ck_assert_int_eq(native_encode(n, overlong, sizeof overlong, &out, NULL, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "column 's'"));
     /* A whole row, then half of one: the first block is kept. */
     static const unsigned char half[] = {1, 0, 0, 0, 0, 1, 2, 0};
     native *one = native_open(&f.plan, 1, 1 << 20);
