@@ -260,8 +260,25 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
         if (read_leb(p, end, &count) || count > (uint64_t)(end - *p)) return -1;
         nd->count += count;
         buf_le(&nd->stream, nd->count, 8);
-        for (uint64_t i = 0; i < count; i++)
-            if (take(n, nd->child, p, end)) return -1;
+        /* Elements of a fixed width, or Strings, are in RowBinary the
+         * bytes of their Native stream: the whole array in one copy. */
+        node *el = &n->nodes[nd->child];
+        const unsigned char *start = *p;
+        if (el->kind == N_FIXED) {
+            if (el->width && count > (uint64_t)(end - *p) / el->width) return -1;
+            *p += count * el->width;
+        } else if (el->kind == N_STRING) {
+            for (uint64_t i = 0; i < count; i++) {
+                uint64_t len;
+                if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
+                *p += len;
+            }
+        } else {
+            for (uint64_t i = 0; i < count; i++)
+                if (take(n, nd->child, p, end)) return -1;
+            return 0;
+        }
+        buf_put(&el->stream, start, (size_t)(*p - start));
         return 0;
     }
     case N_TUPLE:
