@@ -7,8 +7,12 @@
  *
  * Each line of FILE is one message.  Prints rows/s, MB/s of input and ns per
  * row, measured in CPU time of this process, and apart from it the CPU time
- * of reading the file and splitting it into lines.  With OUT, writes the RowBinary
- * of one round there (to check it against ClickHouse).
+ * of reading the file and splitting it into lines.  Then the same messages
+ * as -O Native decodes them, through the message decoder (decoder.h) into
+ * the columns of Native blocks closed at the output's limits (output.h):
+ * "native_cpu_seconds", best of ROUNDS.  With OUT, writes the RowBinary
+ * of one round there (to check it against ClickHouse), and the Native
+ * blocks of one round to OUT.native.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +20,10 @@
 #include <time.h>
 
 #include "chtype.h"
+#include "decoder.h"
 #include "jsonrow.h"
+#include "native.h"
+#include "output.h"
 #include "rowplan.h"
 
 static double cpu_seconds(void) {
@@ -97,9 +104,60 @@ int main(int argc, char **argv) {
         fwrite(out.data, 1, out.len, o);
         fclose(o);
     }
+    /* As -O Native: the rounds timed, then one more whose blocks are kept
+     * for OUT.native. */
+    kb_rowdecoder rd;
+    if (kb_rowdecoder_open(&rd, &plan, "json", NULL, NULL, err, sizeof err)) {
+        fprintf(stderr, "decode-bench: %s\n", err);
+        return 1;
+    }
+    native *nat = native_open(&plan, OUTPUT_NATIVE_BLOCK_ROWS, OUTPUT_NATIVE_BLOCK_BYTES);
+    buf blocks;
+    buf_init(&blocks, 1 << 22);
+    double best_native = 1e30;
+    for (int r = 0; r < rounds + (argc > 4); r++) {
+        int keep = r == rounds;
+        blocks.len = 0;
+        double t0 = cpu_seconds();
+        for (size_t i = 0; i < nlines; i++) {
+            int rows = kb_rowdecoder_decode_columns(&rd, &msgs[i], native_columns(nat), &e);
+            if (rows < 0) {
+                fprintf(stderr, "decode-bench: line %zu (Native): %s%s%s\n", i + 1,
+                        e.column ? e.column : "", e.column ? ": " : "", e.reason);
+                return 1;
+            }
+            if (native_added(nat, (size_t)rows) && native_flush_block(nat, &blocks, err, sizeof err)) {
+                fprintf(stderr, "decode-bench: %s\n", err);
+                return 1;
+            }
+            if (!keep && blocks.len > (1 << 21)) blocks.len = 0; /* as if written */
+        }
+        if (native_flush_block(nat, &blocks, err, sizeof err)) {
+            fprintf(stderr, "decode-bench: %s\n", err);
+            return 1;
+        }
+        double t = cpu_seconds() - t0;
+        if (!keep && t < best_native) best_native = t;
+        if (keep) {
+            size_t len = strlen(argv[4]);
+            char *name = malloc(len + sizeof ".native");
+            memcpy(name, argv[4], len);
+            memcpy(name + len, ".native", sizeof ".native");
+            FILE *o = fopen(name, "wb");
+            if (!o || fwrite(blocks.data, 1, blocks.len, o) != blocks.len || fclose(o)) {
+                perror(name);
+                return 1;
+            }
+            free(name);
+        }
+    }
     printf("{\"rows\": %zu, \"bytes\": %zu, \"cpu_seconds\": %.6f, \"read_cpu_seconds\": %.6f, "
-           "\"rows_per_s\": %.0f, \"mb_per_s\": %.1f, \"ns_per_row\": %.1f}\n",
-           nlines, text.len, best, read_cpu, nlines / best, text.len / best / 1e6, best * 1e9 / nlines);
+           "\"native_cpu_seconds\": %.6f, \"rows_per_s\": %.0f, \"mb_per_s\": %.1f, \"ns_per_row\": %.1f}\n",
+           nlines, text.len, best, read_cpu, best_native, nlines / best, text.len / best / 1e6,
+           best * 1e9 / nlines);
+    native_close(nat);
+    kb_rowdecoder_close(&rd);
+    buf_free(&blocks);
     jsonrow_free(&d);
     rowplan_free(&plan);
     chcolumns_free(&cols);
