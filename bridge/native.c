@@ -196,6 +196,15 @@ static int read_leb(const unsigned char **p, const unsigned char *end, uint64_t 
     return -1;
 }
 
+/* Passes over one RowBinary String (its length, then its bytes) in
+ * [*p, end).  Returns -1 when the bytes cannot be one. */
+static int pass_string(const unsigned char **p, const unsigned char *end) {
+    uint64_t len;
+    if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
+    *p += len;
+    return 0;
+}
+
 /* A value in a slot the row left empty: under a NULL, or an element of
  * an array that the row does not have (never: arrays hold what they
  * count).  Any bytes would do; these are ClickHouse's defaults. */
@@ -238,9 +247,7 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
         return 0;
     case N_STRING: {
         const unsigned char *start = *p;
-        uint64_t len;
-        if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
-        *p += len;
+        if (pass_string(p, end)) return -1;
         buf_put(&nd->stream, start, (size_t)(*p - start));
         return 0;
     }
@@ -268,11 +275,8 @@ static int take(native *n, uint32_t id, const unsigned char **p, const unsigned 
             if (el->width && count > (uint64_t)(end - *p) / el->width) return -1;
             *p += count * el->width;
         } else if (el->kind == N_STRING) {
-            for (uint64_t i = 0; i < count; i++) {
-                uint64_t len;
-                if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
-                *p += len;
-            }
+            for (uint64_t i = 0; i < count; i++)
+                if (pass_string(p, end)) return -1;
         } else {
             for (uint64_t i = 0; i < count; i++)
                 if (take(n, nd->child, p, end)) return -1;
@@ -308,12 +312,8 @@ static int skip(const native *n, uint32_t id, const unsigned char **p, const uns
         if ((size_t)(end - *p) < nd->width) return -1;
         *p += nd->width;
         return 0;
-    case N_STRING: {
-        uint64_t len;
-        if (read_leb(p, end, &len) || len > (uint64_t)(end - *p)) return -1;
-        *p += len;
-        return 0;
-    }
+    case N_STRING:
+        return pass_string(p, end);
     case N_NULLABLE:
         if (*p == end || **p > 1) return -1;
         return *(*p)++ ? 0 : skip(n, nd->child, p, end);
@@ -370,9 +370,7 @@ static int split_nullable(native *n, size_t c) {
             *o++ = 0;
         } else {
             const unsigned char *start = p;
-            uint64_t len;
-            if (read_leb(&p, end, &len) || len > (uint64_t)(end - p)) return -1;
-            p += len;
+            if (pass_string(&p, end)) return -1;
             size_t k = (size_t)(p - start);
             if (k <= 32) buf_copy_short(o, start, k);
             else memcpy(o, start, k);
@@ -389,8 +387,10 @@ static int split_nullable(native *n, size_t c) {
  * broke rbwriter.h's rules: a programming error). */
 static int split_column(native *n, size_t c) {
     const node *root = &n->nodes[n->root[c]];
-    node_kind inner = root->kind == N_NULLABLE ? n->nodes[root->child].kind : root->kind;
-    if (root->kind == N_NULLABLE && (inner == N_FIXED || inner == N_STRING)) return split_nullable(n, c);
+    if (root->kind == N_NULLABLE) {
+        node_kind inner = n->nodes[root->child].kind;
+        if (inner == N_FIXED || inner == N_STRING) return split_nullable(n, c);
+    }
     const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
     for (size_t r = 0; r < n->rows; r++)
         if (take(n, n->root[c], &p, end)) return -1;

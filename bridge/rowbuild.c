@@ -83,7 +83,7 @@ static int commit_columns(rowbuild *rb, row_error *e) {
         if (rb->seen[i] == rb->generation) continue;
         const plan_column *pc = &plan->cols[i];
         /* Seen from here on, so that a cut-back takes it back too. */
-        rb->seen[i] = rb->generation;
+        rowbuild_seen(rb, i);
         buf *dst = rowbuild_column(rb, i);
         if (pc->meta == META_NONE) {
             rbw_default(dst, pc->type);

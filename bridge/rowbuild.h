@@ -109,9 +109,7 @@ static inline int rowbuild_claim(rowbuild *rb, size_t col, row_error *e) {
  * it counts the columns so marked with rowbuild_given_n. */
 static inline void rowbuild_seen(rowbuild *rb, size_t col) { rb->seen[col] = rb->generation; }
 static inline void rowbuild_given_n(rowbuild *rb, size_t n) { rb->given += n; }
-/* Where the value of column col (a value column, not metadata) is to be
- * written.  Returns NULL with e->column and e->reason set when the column
- * was given already in this message ("field given twice"). */
+
 /* In columns, after rowbuild_claim: column col's buffer, its length noted
  * for a cut-back.  A row marks only the columns it writes: the usual row
  * writes each once, and a loop over every column at its start cost more
@@ -120,6 +118,10 @@ static inline buf *rowbuild_column(rowbuild *rb, size_t col) {
     rb->marks[col] = rb->cols[col].len;
     return &rb->cols[col];
 }
+
+/* Where the value of column col (a value column, not metadata) is to be
+ * written.  Returns NULL with e->column and e->reason set when the column
+ * was given already in this message ("field given twice"). */
 static inline buf *rowbuild_open(rowbuild *rb, size_t col, row_error *e) {
     if (rowbuild_claim(rb, col, e)) return NULL;
     if (col == rb->emitted) return rb->out; /* never true in columns */
