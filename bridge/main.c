@@ -297,6 +297,17 @@ static int flush_rows(run *r) {
     return output_flush(&r->out, r->err, sizeof r->err);
 }
 
+#define FLUSHED (-1)
+
+/* flush_rows() at msgs[i] of a batch of n: FLUSHED, or the run's exit
+ * code when it ends here (msgs[i..n) then destroyed). */
+static int flush_in_batch(run *r, rd_kafka_message_t **msgs, size_t i, size_t n) {
+    int frc = flush_rows(r);
+    if (frc == OUTPUT_OK && !(r->dlq && dead_letter_poll(r->dlq, r->err, sizeof r->err))) return FLUSHED;
+    for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
+    return frc == OUTPUT_CLOSED ? EXIT_OK : die(r, "%s", r->err);
+}
+
 /* Points km at m's headers, in r->headers, which grows only when a message
  * has more headers than any before it. */
 static void load_headers(run *r, rd_kafka_message_t *m, kb_msg *km) {
@@ -361,6 +372,13 @@ static int consume(run *r) {
                     for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
                     return die(r, "out of memory");
                 }
+                /* A full Native block goes out before the next message
+                 * adds to it: it is written from its columns. */
+                if (output_wants_flush(&r->out)) {
+                    int rc = flush_in_batch(r, msgs, i, n);
+                    if (rc != FLUSHED) return rc;
+                    last_flush = now;
+                }
             } else if (e.fatal) {
                 char what[700];
                 describe_failure(r, m, &e, what, sizeof what);
@@ -375,18 +393,13 @@ static int consume(run *r) {
                 /* A long bad stretch is one batch after another of
                  * handled messages: the flush timer is honoured inside a
                  * batch too, so ClickHouse keeps receiving rows while the
-                 * run works (no pipe read timeout). */
-                if (++bad_in_batch % 64 == 0 && output_pending(&r->out) &&
-                    (now = now_seconds()) - last_flush >= flush_every) {
-                    int frc = flush_rows(r);
-                    if (frc == OUTPUT_ERROR || (r->dlq && dead_letter_poll(r->dlq, r->err, sizeof r->err))) {
-                        for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
-                        return die(r, "%s", r->err);
-                    }
-                    if (frc == OUTPUT_CLOSED) {
-                        for (size_t j = i; j < n; j++) rd_kafka_message_destroy(msgs[j]);
-                        return EXIT_OK;
-                    }
+                 * run works (no pipe read timeout).  Error rows can fill
+                 * a block too. */
+                ++bad_in_batch;
+                if (output_wants_flush(&r->out) || (bad_in_batch % 64 == 0 && output_pending(&r->out) &&
+                                                    (now = now_seconds()) - last_flush >= flush_every)) {
+                    rc = flush_in_batch(r, msgs, i, n);
+                    if (rc != FLUSHED) return rc;
                     last_flush = now;
                 }
             }

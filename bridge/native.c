@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /* The shapes a value can have once types are reduced to their streams.
  * N_FIXED and N_STRING alone at a column's root make a direct column (its
@@ -40,6 +41,12 @@ struct native {
     unsigned char *direct; /* per column: 1 when cols[c] is the stream */
     size_t rows;        /* whole rows in cols */
     size_t *marks;      /* per column: its length before the row append_row is at */
+    /* The block closed by native_block_pieces: head holds its counts and
+     * each column's name, type and Variant prefixes; pieces are those
+     * bytes and the columns' streams in order, for writev. */
+    buf head;
+    struct iovec *pieces; /* room for a head piece per column and every stream */
+    size_t npieces;
 };
 
 static uint32_t add_node(native *n, node_kind kind) {
@@ -141,6 +148,7 @@ native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
     n->cols = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->cols);
     n->direct = kb_xcalloc(plan->ncols ? plan->ncols : 1, 1);
     n->marks = kb_xcalloc(plan->ncols ? plan->ncols : 1, sizeof *n->marks);
+    buf_init(&n->head, 256);
     for (size_t c = 0; c < plan->ncols; c++) {
         n->root[c] = compile(n, plan->cols[c].type);
         node_kind k = n->nodes[n->root[c]].kind;
@@ -152,6 +160,7 @@ native *native_open(const rowplan *plan, size_t max_rows, size_t max_bytes) {
         unstrip(s);
     }
     n->root[plan->ncols] = (uint32_t)n->nnodes;
+    n->pieces = kb_xcalloc(plan->ncols + n->nnodes, sizeof *n->pieces);
     for (size_t c = 0; c < plan->ncols; c++)
         for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++) n->variants[c] += n->nodes[i].kind == N_VARIANT;
     return n;
@@ -172,6 +181,8 @@ void native_close(native *n) {
     free(n->cols);
     free(n->direct);
     free(n->marks);
+    buf_free(&n->head);
+    free(n->pieces);
     free(n->root);
     free(n->nodes);
     free(n);
@@ -397,26 +408,38 @@ static int split_column(native *n, size_t c) {
     return p == end ? 0 : -1;
 }
 
-static void put_block(native *n, buf *out) {
+/* n->pieces has room for every piece a block can have (native_open). */
+static void add_piece(native *n, const void *p, size_t len) {
+    if (len) n->pieces[n->npieces++] = (struct iovec){(void *)p, len};
+}
+
+/* The closed block as pieces: the small parts are written to n->head,
+ * reserved in full first so that the pieces pointing into it stay valid;
+ * the columns' bytes are pointed at where they are, not copied. */
+static void put_pieces(native *n) {
     const rowplan *plan = n->plan;
-    size_t total = 32;
+    size_t room = 2 * 10;
     for (size_t c = 0; c < plan->ncols; c++)
-        total += plan->cols[c].name_len + n->type_names[c].len + 20 + n->cols[c].len + 8 * n->variants[c];
-    for (size_t i = 0; i < n->nnodes; i++) total += n->nodes[i].stream.len;
-    buf_reserve(out, total);
-    buf_leb128(out, plan->ncols);
-    buf_leb128(out, n->rows);
+        room += 2 * 10 + plan->cols[c].name_len + n->type_names[c].len + 8 * n->variants[c];
+    n->head.len = 0;
+    n->npieces = 0;
+    buf_reserve(&n->head, room);
+    size_t from = 0;
+    buf_leb128(&n->head, plan->ncols);
+    buf_leb128(&n->head, n->rows);
     for (size_t c = 0; c < plan->ncols; c++) {
-        buf_rb_string(out, plan->cols[c].name, plan->cols[c].name_len);
-        buf_rb_string(out, n->type_names[c].data, n->type_names[c].len);
+        buf_rb_string(&n->head, plan->cols[c].name, plan->cols[c].name_len);
+        buf_rb_string(&n->head, n->type_names[c].data, n->type_names[c].len);
         /* Before any stream, each Variant's prefix, in node order (which
          * is the order ClickHouse reads prefixes in): the discriminators'
          * mode, a UInt64, 0 = basic (one byte per row, 255 NULL). */
-        for (size_t v = 0; v < n->variants[c]; v++) buf_le(out, 0, 8);
-        if (n->direct[c]) buf_put(out, n->cols[c].data, n->cols[c].len);
+        for (size_t v = 0; v < n->variants[c]; v++) buf_le(&n->head, 0, 8);
+        add_piece(n, n->head.data + from, n->head.len - from);
+        from = n->head.len;
+        if (n->direct[c]) add_piece(n, n->cols[c].data, n->cols[c].len);
         else
             for (uint32_t i = n->root[c]; i < n->root[c + 1]; i++)
-                buf_put(out, n->nodes[i].stream.data, n->nodes[i].stream.len);
+                add_piece(n, n->nodes[i].stream.data, n->nodes[i].stream.len);
     }
 }
 
@@ -441,7 +464,9 @@ int native_added(native *n, size_t rows) {
     return bytes >= n->max_bytes;
 }
 
-int native_flush_block(native *n, buf *out, char *err, size_t errlen) {
+int native_block_pieces(native *n, struct iovec **pieces, size_t *npieces, char *err, size_t errlen) {
+    *pieces = NULL;
+    *npieces = 0;
     if (!n->rows) return 0;
     if (!n->ncols) { /* no columns: nothing to count rows by */
         snprintf(err, errlen, "internal error: Native output without columns");
@@ -455,8 +480,26 @@ int native_flush_block(native *n, buf *out, char *err, size_t errlen) {
         reset(n);
         return -1;
     }
-    put_block(n, out);
+    put_pieces(n);
+    *pieces = n->pieces;
+    *npieces = n->npieces;
+    return 0;
+}
+
+void native_block_done(native *n) {
+    n->npieces = 0;
     reset(n);
+}
+
+int native_flush_block(native *n, buf *out, char *err, size_t errlen) {
+    struct iovec *pieces;
+    size_t npieces;
+    if (native_block_pieces(n, &pieces, &npieces, err, errlen)) return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < npieces; i++) total += pieces[i].iov_len;
+    buf_reserve(out, total);
+    for (size_t i = 0; i < npieces; i++) buf_put(out, pieces[i].iov_base, pieces[i].iov_len);
+    native_block_done(n);
     return 0;
 }
 

@@ -47,6 +47,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include "buf.h"
 #include "rowplan.h"
 
@@ -73,10 +75,20 @@ int native_added(native *n, size_t rows);
 /* Whole rows in the block being filled. */
 size_t native_rows(const native *n);
 
-/* Appends the block being filled to out as one Native block (nothing
- * when it has no rows) and starts an empty one.  Returns 0, or -1 with
- * err naming the column whose values do not parse as RowBinary of its
- * type (a programming error upstream); the block is then dropped. */
+/* Closes the block being filled: *pieces are its bytes as one Native
+ * block, *npieces pieces to be written in order (writev), pointing into
+ * n's own buffers, so the columns are not copied again on their way out
+ * (the caller may advance the pieces as it writes them).  They stay
+ * valid until native_block_done, which starts an empty block; no row may
+ * be added before that.  A block without rows has no pieces.
+ * Returns 0, or -1 with err naming the column whose values do not parse
+ * as RowBinary of its type (a programming error upstream); the block is
+ * then dropped. */
+int native_block_pieces(native *n, struct iovec **pieces, size_t *npieces, char *err, size_t errlen);
+void native_block_done(native *n);
+
+/* native_block_pieces copied to the end of out, then native_block_done:
+ * for a caller that keeps blocks before writing them. */
 int native_flush_block(native *n, buf *out, char *err, size_t errlen);
 
 /* Adds rows[0..len), whole RowBinary rows of the plan (rowplan.h's error

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* A pipe holds 64 KiB by default, far less than one flush: write() then
@@ -52,7 +54,9 @@ void output_free(output *o) {
 void output_native(output *o, const rowplan *plan) {
     if (!o->native) {
         o->flush_bytes = OUTPUT_NATIVE_BLOCK_BYTES;
-        buf_init(&o->block, o->flush_bytes + o->flush_bytes / 4);
+        /* Blocks are written from their columns; this holds only the
+         * error block and a block its caller did not flush in time. */
+        buf_init(&o->block, 4096);
         /* Rows reach the columns directly: o->rows only passes error rows on. */
         buf_free(&o->rows);
         buf_init(&o->rows, 4096);
@@ -80,6 +84,29 @@ static int write_all(output *o, const unsigned char *p, size_t n, char *err, siz
     return OUTPUT_OK;
 }
 
+/* write_all for the pieces of a block, advancing them as they go out. */
+static int write_pieces(output *o, struct iovec *v, size_t n, char *err, size_t errlen) {
+    while (n) {
+        ssize_t w = writev(o->fd, v, n < IOV_MAX ? (int)n : IOV_MAX);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EPIPE) {
+                o->closed = 1;
+                return OUTPUT_CLOSED;
+            }
+            snprintf(err, errlen, "cannot write to stdout: %s", strerror(errno));
+            return OUTPUT_ERROR;
+        }
+        size_t done = (size_t)w;
+        for (; n && done >= v->iov_len; v++, n--) done -= v->iov_len;
+        if (n) {
+            v->iov_base = (char *)v->iov_base + done;
+            v->iov_len -= done;
+        }
+    }
+    return OUTPUT_OK;
+}
+
 /* Error rows written to o->rows in RowBinary, into the columns. */
 static int take_rows(output *o, char *err, size_t errlen) {
     if (!o->rows.len) return OUTPUT_OK;
@@ -102,20 +129,35 @@ int output_added(output *o, size_t rows, char *err, size_t errlen) {
         snprintf(err, errlen, "internal error: Native rows before the columns are known");
         return OUTPUT_ERROR;
     }
-    if (native_added(o->nat, rows) && native_flush_block(o->nat, &o->block, err, errlen)) return OUTPUT_ERROR;
-    return OUTPUT_OK;
+    if (!native_added(o->nat, rows)) return OUTPUT_OK;
+    /* Full: the caller's next flush writes it from its columns.  A caller
+     * that added rows to a full block instead gets it copied out here, so
+     * that no block grows past its bounds by more than one message. */
+    if (!o->block_full) {
+        o->block_full = 1;
+        return OUTPUT_OK;
+    }
+    o->block_full = 0;
+    return native_flush_block(o->nat, &o->block, err, errlen) ? OUTPUT_ERROR : OUTPUT_OK;
 }
 
 int output_flush(output *o, char *err, size_t errlen) {
     if (o->closed) return OUTPUT_CLOSED;
     if (o->native) {
         int rc = take_rows(o, err, errlen);
-        if (rc == OUTPUT_OK && o->nat && native_flush_block(o->nat, &o->block, err, errlen)) rc = OUTPUT_ERROR;
         /* Blocks closed before a fault are valid: they go out either way. */
         int wrc = write_all(o, o->block.data, o->block.len, err, errlen);
         o->block.len = 0;
         o->header_written = 1;
-        return rc != OUTPUT_OK ? rc : wrc;
+        o->block_full = 0;
+        if (rc != OUTPUT_OK) return rc;
+        if (wrc != OUTPUT_OK || !o->nat) return wrc;
+        struct iovec *pieces;
+        size_t npieces;
+        if (native_block_pieces(o->nat, &pieces, &npieces, err, errlen)) return OUTPUT_ERROR;
+        wrc = write_pieces(o, pieces, npieces, err, errlen);
+        native_block_done(o->nat);
+        return wrc;
     }
     int rc = write_all(o, o->rows.data, o->rows.len, err, errlen);
     o->rows.len = 0;

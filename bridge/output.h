@@ -20,9 +20,11 @@
  * is incomplete; the bridge then holds stdout open without writing until
  * ClickHouse gives up on its read timeout.
  * In Native (output_native), rows are decoded straight into the columns of
- * the block being filled (output_columns, native.h); a full block is
- * closed at once and written with the next flush, the one being filled
- * at every flush.  A failure ends the stream with a block
+ * the block being filled (output_columns, native.h), and each flush
+ * writes that block straight from its columns (writev: they are not copied
+ * into an output buffer first).  A full block asks for the flush
+ * (output_wants_flush), which the caller does before the next message.  A
+ * failure ends the stream with a block
  * whose type name is the error text, before or after other blocks:
  * ClickHouse reads each block's types anew, so the cause is always in the
  * query's error.
@@ -62,7 +64,9 @@ typedef struct output {
     int closed;            /* the reader went away (EPIPE) */
     int native;            /* Native blocks instead of RowBinary */
     native *nat;           /* the block being filled, once the columns are known */
-    buf block;             /* Native blocks closed, not yet written */
+    int block_full;        /* the Native block being filled is full: flush */
+    buf block;             /* Native: the error block, and blocks copied out
+                              when rows came to a full one (output_added) */
 } output;
 
 enum { OUTPUT_OK = 0, OUTPUT_CLOSED = 1, OUTPUT_ERROR = -1 };
@@ -95,7 +99,7 @@ int output_added(output *o, size_t rows, char *err, size_t errlen);
 int output_flush(output *o, char *err, size_t errlen);
 
 static inline int output_wants_flush(const output *o) {
-    return o->native ? o->block.len > 0 : o->rows.len >= o->flush_bytes;
+    return o->native ? o->block_full || o->block.len > 0 : o->rows.len >= o->flush_bytes;
 }
 
 /* Whether any row waits to be written. */
