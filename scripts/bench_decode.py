@@ -49,7 +49,11 @@ decode) plus ClickHouse's Native parse; ClickHouse's side is AvroConfluent
 on the same datums, Confluent-framed and concatenated, through a real
 registry (scripts/registry, started and stopped here). A second Avro case,
 avro-null, has page and ok as unions with null into Nullable columns (null
-in every 5th and 7th row), the shape of most Connect-made schemas.
+in every 5th and 7th row), the shape of most Connect-made schemas. A third,
+avro-wide (--avro-wide-rows, 0 skips it), is a record of about 40 fields:
+the narrow ones, a nested record into a Tuple, arrays, a map, an enum,
+nullable unions, a decimal, a uuid, a date, timestamp-micros and 24
+scalars.
 
 --base-build DIR (a build of the tree to compare with, e.g. from `git
 worktree add`): its avro-bench and this build's run alternately
@@ -182,20 +186,72 @@ def avro_value(i: int, nullable: bool) -> dict:
     return v
 
 
-def avro_case(args, work: Path, sess, timed, best_of, nullable: bool = False) -> dict | None:
-    """The narrow messages as Avro: see the module doc.  nullable: with
-    AVRO_NULLABLE_SCHEMA into AVRO_NULLABLE_COLUMNS."""
+# A wide record, about 40 fields as in scripts/bench's wide shape: the
+# narrow fields, a nested record, arrays, a map, an enum, nullable unions,
+# a decimal, a uuid, dates and timestamps of both precisions, and 24
+# scalars; every column one ClickHouse's AvroConfluent fills the same way.
+AVRO_WIDE_SCHEMA = {"type": "record", "name": "WideEvent", "fields": [
+    *AVRO_SCHEMA["fields"],
+    {"name": "level", "type": {"type": "enum", "name": "Level", "symbols": ["debug", "info", "warn", "error"]}},
+    {"name": "tag", "type": ["null", "string"]}, {"name": "ref", "type": ["null", "long"]},
+    {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 4}},
+    {"name": "uid", "type": {"type": "string", "logicalType": "uuid"}},
+    {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+    {"name": "ts_us", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+    {"name": "ratio", "type": "float"},
+    {"name": "tags", "type": {"type": "array", "items": "string"}},
+    {"name": "scores", "type": {"type": "array", "items": "double"}},
+    {"name": "attrs", "type": {"type": "map", "values": "string"}},
+    {"name": "geo", "type": {"type": "record", "name": "Geo", "fields": [
+        {"name": "lat", "type": "double"}, {"name": "lon", "type": "double"}, {"name": "city", "type": "string"}]}},
+    *({"name": f"n{k:02d}", "type": "int"} for k in range(12)),
+    *({"name": f"s{k:02d}", "type": "string"} for k in range(12))]}
+AVRO_WIDE_COLUMNS = (NARROW + ", level Enum8('debug' = 1, 'info' = 2, 'warn' = 3, 'error' = 4), "
+                     "tag Nullable(String), ref Nullable(Int64), price Decimal(18, 4), uid UUID, day Date32, "
+                     "ts_us DateTime64(6, 'UTC'), ratio Float32, tags Array(String), scores Array(Float64), "
+                     "attrs Map(String, String), geo Tuple(lat Float64, lon Float64, city String), "
+                     + ", ".join(f"n{k:02d} Int32" for k in range(12)) + ", "
+                     + ", ".join(f"s{k:02d} String" for k in range(12)))
+
+
+def avro_wide_value(i: int) -> dict:
+    """avro_value(i) and the wide fields, varied by i (no randomness, so
+    files are the same from run to run)."""
+    import decimal
+    import uuid
+    v = avro_value(i, False)
+    v.update({"level": ["debug", "info", "warn", "error"][i % 4],
+              "tag": None if i % 4 == 0 else f"tag-{i % 50}", "ref": None if i % 3 == 0 else i * 7,
+              "price": decimal.Decimal(i * 7919 % 10**9).scaleb(-4),
+              "uid": uuid.UUID(int=(0x61F0C4045CB311E7907B << 48) | i),
+              "day": 19000 + i % 3000, "ts_us": 1714564800000000 + i * 37001,
+              "ratio": float(i % 1000) / 8, "tags": [f"tag-{(i + k * 7) % 1000:03d}" for k in range(i % 6)],
+              "scores": [(i * k % 10000) / 100 for k in range(1, 1 + i % 4)],
+              "attrs": {f"key{k}": f"value-{(i * 13 + k) % 10**7:07d}" for k in range(i % 5)},
+              "geo": {"lat": (i % 180000 - 90000) / 1000, "lon": (i * 7 % 360000 - 180000) / 1000,
+                      "city": f"city-{i % 100000}"}})
+    for k in range(12):
+        v[f"n{k:02d}"] = (i * (k + 1) * 2654435761) % 2**31 - 2**30
+        v[f"s{k:02d}"] = f"value {k} of row {i % 100000}"
+    return v
+
+
+def avro_case(args, work: Path, sess, timed, best_of, name: str) -> dict | None:
+    """name: avro (the narrow messages as Avro: see the module doc),
+    avro-null (AVRO_NULLABLE_SCHEMA into AVRO_NULLABLE_COLUMNS) or
+    avro-wide (AVRO_WIDE_SCHEMA into AVRO_WIDE_COLUMNS)."""
     import io
     import struct
     import fastavro
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from harness.registry import Registry
 
-    n = args.avro_rows
-    name = "avro-null" if nullable else "avro"
-    schema, columns = (AVRO_NULLABLE_SCHEMA, AVRO_NULLABLE_COLUMNS) if nullable else (AVRO_SCHEMA, NARROW)
+    n, schema, columns, value = {
+        "avro": (args.avro_rows, AVRO_SCHEMA, NARROW, lambda i: avro_value(i, False)),
+        "avro-null": (args.avro_rows, AVRO_NULLABLE_SCHEMA, AVRO_NULLABLE_COLUMNS, lambda i: avro_value(i, True)),
+        "avro-wide": (args.avro_wide_rows, AVRO_WIDE_SCHEMA, AVRO_WIDE_COLUMNS, avro_wide_value)}[name]
     # avro-bench's own column list is the standard one; another is passed.
-    columns_arg = [columns] if nullable else []
+    columns_arg = [columns] if name != "avro" else []
     lengths, framed = work / f"{name}.avro-datums", work / f"{name}.avro-framed"
     schema_file = work / f"{name}.avsc"
     schema_file.write_text(json.dumps(schema))
@@ -203,7 +259,7 @@ def avro_case(args, work: Path, sess, timed, best_of, nullable: bool = False) ->
     datums = []
     for i in range(n):
         out = io.BytesIO()
-        fastavro.schemaless_writer(out, parsed, avro_value(i, nullable))
+        fastavro.schemaless_writer(out, parsed, value(i))
         datums.append(out.getvalue())
     lengths.write_bytes(b"".join(struct.pack("<I", len(d)) + d for d in datums))
     reg = Registry(work / "registry")
@@ -298,6 +354,7 @@ def main() -> int:
     ap.add_argument("--narrow-rows", type=int, default=1_000_000)
     ap.add_argument("--wide-rows", type=int, default=200_000)
     ap.add_argument("--avro-rows", type=int, default=1_000_000)
+    ap.add_argument("--avro-wide-rows", type=int, default=200_000)
     ap.add_argument("--base-build", type=Path, help="a build to compare avro-bench with (see the module doc)")
     ap.add_argument("--interleave", type=int, default=3, help="alternate runs of each avro-bench (--base-build)")
     args = ap.parse_args()
@@ -355,9 +412,9 @@ def main() -> int:
             return 1
         results.append(row)
 
-    if args.avro_rows:
-        for nullable in (False, True):
-            row = avro_case(args, work, sess, timed, best_of, nullable)
+    for name in ("avro", "avro-null", "avro-wide"):
+        if args.avro_wide_rows if name == "avro-wide" else args.avro_rows:
+            row = avro_case(args, work, sess, timed, best_of, name)
             if row is None:
                 return 1
             results.append(row)
