@@ -69,7 +69,8 @@ void native_close(native *n);
 buf *native_columns(native *n);
 
 /* Counts `rows` more whole rows in native_columns.  Returns 1 when the
- * block is now full (native_flush_block it before the next row), else 0. */
+ * block is now full (close it, native_block_pieces or native_flush_block,
+ * before the next row), else 0. */
 int native_added(native *n, size_t rows);
 
 /* Whole rows in the block being filled. */

@@ -88,9 +88,11 @@ static inline buf *output_columns(output *o) { return native_columns(o->nat); }
 
 /* After a message's rows were added: `rows` decoded into output_columns,
  * and any whole RowBinary rows written to o->rows meanwhile (error rows,
- * moved into the columns here, in order).  Closes the block when it is
- * full.  In RowBinary there is nothing to do.  Returns OUTPUT_OK, or
- * OUTPUT_ERROR with err filled (a programming error upstream). */
+ * moved into the columns here, in order).  A block that is now full asks
+ * for the flush (output_wants_flush); one that was already full, because
+ * the caller did not flush, is copied out here instead.  In RowBinary
+ * there is nothing to do.  Returns OUTPUT_OK, or OUTPUT_ERROR with err
+ * filled (a programming error upstream). */
 int output_added(output *o, size_t rows, char *err, size_t errlen);
 
 /* Writes everything buffered.  Returns OUTPUT_CLOSED when ClickHouse has

@@ -11,9 +11,9 @@
  * as -O Native decodes them, through the message decoder (decoder.h) into
  * the columns of Native blocks closed at the output's limits (output.h):
  * "native_cpu_seconds", best of ROUNDS (each closed block's pieces left to
- * writev, as the bridge leaves them, not copied).  With OUT, writes the RowBinary
- * of one round there (to check it against ClickHouse), and the Native
- * blocks of one round to OUT.native.
+ * writev, as the bridge leaves them, not copied).  With OUT, writes the
+ * RowBinary of one round there (to check it against ClickHouse), and the
+ * Native blocks of one round to OUT.native.
  */
 #include <stdio.h>
 #include <stdlib.h>
