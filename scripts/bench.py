@@ -29,7 +29,8 @@ arrays and maps); each case's table is then checked against those sums. Any
 difference makes the benchmark fail loudly.
 
 The cases, all loading the same topic into an identical MergeTree table
-(ORDER BY id; --order-by changes it for every case):
+(ORDER BY id; --order-by changes it for every case, and --insert-settings
+adds settings to every case's INSERT):
   (a) kafka-bridge:   INSERT INTO t SELECT * FROM executable('kafka-bridge -b B
                       -t T --columns=...', 'RowBinaryWithNamesAndTypes', '...')
   (b) kcat:           the same through a user_scripts wrapper that runs Debian's
@@ -510,7 +511,8 @@ def run_case(case: str, args: argparse.Namespace, topic: str, expect: dict, run_
         spec = {"case": case, "shape": shape.name, "bootstrap": args.bootstrap, "topic": topic, "n": expect["count"],
                 "datadir": str(work / "chdb"), "scripts": str(scripts), "expect": expect,
                 "kafka_engine_settings": kafka_engine_settings(args), "bridge_args": args.bridge_args,
-                "bridge_output": args.bridge_output, "order_by": args.order_by, "registry_url": AVRO["url"] if shape.avro else None}
+                "bridge_output": args.bridge_output, "order_by": args.order_by,
+                "insert_settings": args.insert_settings, "registry_url": AVRO["url"] if shape.avro else None}
         (work / "spec.json").write_text(json.dumps(spec))
         meas = run_measured([sys.executable, str(Path(__file__).resolve()), "--child", str(work / "spec.json")],
                             work / "stdout")
@@ -621,6 +623,8 @@ def child_main(spec_path: str) -> int:
         sql = "INSERT INTO target SELECT * FROM queue SETTINGS stream_like_engine_allow_direct_select = 1"
     else:
         raise BenchError(f"unknown case {case}")
+    if spec["insert_settings"]:
+        sql += (", " if " SETTINGS " in sql else " SETTINGS ") + spec["insert_settings"]
 
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -882,6 +886,9 @@ def main(argv: list[str]) -> int:
                         "recording case (e) replays (RowBinaryWithNamesAndTypes)")
     p.add_argument("--order-by", default="id", metavar="SQL",
                    help="the target table's ORDER BY in every case, e.g. 'tuple()' for no sort (id)")
+    p.add_argument("--insert-settings", default="", metavar="SQL",
+                   help="settings for the INSERT of every case, e.g. "
+                        "'min_insert_block_size_bytes = 16777216' (none)")
     p.add_argument("--bridge", type=Path, default=ROOT / "build/bridge/kafka-bridge")
     p.add_argument("--base-bridge", type=Path, default=None, metavar="PATH",
                    help="another kafka-bridge build, run as case (f) exactly as (a) and "
@@ -934,6 +941,8 @@ def main(argv: list[str]) -> int:
     print(f"the bridge's output (case a, and what case e replays): {args.bridge_output}")
     if args.order_by != "id":
         print(f"the target table: MergeTree ORDER BY {args.order_by}")
+    if args.insert_settings:
+        print(f"every case's INSERT: SETTINGS {args.insert_settings}")
     if args.bridge_args and ("a" in cases or "e" in cases):
         print(f"case (a) extra bridge arguments: {args.bridge_args}")
 
@@ -1024,6 +1033,7 @@ def write_results(args: argparse.Namespace, results: list, all_runs: list, all_c
         "nproc": len(os.sched_getaffinity(0)), "versions": vers,
         "kafka_engine_settings": kafka_engine_settings(args) if "c" in all_cases else None,
         "bridge_args": args.bridge_args, "bridge_output": args.bridge_output, "order_by": args.order_by,
+        "insert_settings": args.insert_settings,
         "matrix": results, "runs": all_runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
