@@ -66,25 +66,7 @@ void output_native(output *o, const rowplan *plan) {
     if (plan && !o->nat) o->nat = native_open(plan, OUTPUT_NATIVE_BLOCK_ROWS, o->flush_bytes);
 }
 
-static int write_all(output *o, const unsigned char *p, size_t n, char *err, size_t errlen) {
-    while (n) {
-        ssize_t w = write(o->fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EPIPE) {
-                o->closed = 1;
-                return OUTPUT_CLOSED;
-            }
-            snprintf(err, errlen, "cannot write to stdout: %s", strerror(errno));
-            return OUTPUT_ERROR;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return OUTPUT_OK;
-}
-
-/* write_all for the pieces of a block, advancing them as they go out. */
+/* Writes the pieces v[0..n) in order, advancing them as they go out. */
 static int write_pieces(output *o, struct iovec *v, size_t n, char *err, size_t errlen) {
     while (n) {
         ssize_t w = writev(o->fd, v, n < IOV_MAX ? (int)n : IOV_MAX);
@@ -105,6 +87,11 @@ static int write_pieces(output *o, struct iovec *v, size_t n, char *err, size_t 
         }
     }
     return OUTPUT_OK;
+}
+
+static int write_all(output *o, const unsigned char *p, size_t n, char *err, size_t errlen) {
+    struct iovec v = {(void *)p, n};
+    return write_pieces(o, &v, n ? 1 : 0, err, errlen);
 }
 
 /* Error rows written to o->rows in RowBinary, into the columns. */

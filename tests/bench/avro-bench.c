@@ -38,6 +38,7 @@
 #include "formats/avro.h"
 #include "formats/formats.h"
 #include "native.h"
+#include "closeblock.h"
 #include "rbwriter.h"
 #include "rowbuild.h"
 #include "rowplan.h"
@@ -124,18 +125,6 @@ static __attribute__((noinline)) int plan_rowbinary(void *dec, rowbuild *rb, con
             return -1;
         }
     }
-    return 0;
-}
-
-/* A closed block: copied to out when there is one (to be checked), else
- * dropped as written, the way -O Native hands its pieces to writev
- * without copying them. */
-static int close_block(native *nat, buf *out, char *err, size_t errlen) {
-    if (out) return native_flush_block(nat, out, err, errlen);
-    struct iovec *pieces;
-    size_t npieces;
-    if (native_block_pieces(nat, &pieces, &npieces, err, errlen)) return -1;
-    native_block_done(nat);
     return 0;
 }
 

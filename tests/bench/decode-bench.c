@@ -24,20 +24,9 @@
 #include "decoder.h"
 #include "jsonrow.h"
 #include "native.h"
+#include "closeblock.h"
 #include "output.h"
 #include "rowplan.h"
-
-/* A closed block: copied to out when there is one (the round kept for
- * OUT.native), else dropped as written, the way -O Native hands its
- * pieces to writev without copying them. */
-static int close_block(native *nat, buf *out, char *err, size_t errlen) {
-    if (out) return native_flush_block(nat, out, err, errlen);
-    struct iovec *pieces;
-    size_t npieces;
-    if (native_block_pieces(nat, &pieces, &npieces, err, errlen)) return -1;
-    native_block_done(nat);
-    return 0;
-}
 
 static double cpu_seconds(void) {
     struct timespec ts;
