@@ -393,6 +393,58 @@ static int split_nullable(native *n, size_t c) {
     return p == end ? 0 : -1;
 }
 
+/* One value of a fixed-width or String node from [*p, end) to its
+ * stream (the same bytes in RowBinary and Native). */
+static inline int take_direct(node *nd, const unsigned char **p, const unsigned char *end) {
+    size_t k = nd->width;
+    if (nd->kind == N_STRING) {
+        const unsigned char *q = *p;
+        if (pass_string(&q, end)) return -1;
+        k = (size_t)(q - *p);
+    } else if ((size_t)(end - *p) < k) {
+        return -1;
+    }
+    buf_reserve(&nd->stream, k);
+    unsigned char *o = nd->stream.data + nd->stream.len;
+    if (k <= 32) buf_copy_short(o, *p, k);
+    else memcpy(o, *p, k);
+    nd->stream.len += k;
+    *p += k;
+    return 0;
+}
+
+/* Whether node id is a Tuple of fixed-width and String elements only. */
+static int flat_tuple(const native *n, uint32_t id) {
+    const node *nd = &n->nodes[id];
+    if (nd->kind != N_TUPLE) return 0;
+    for (size_t i = 0; i < nd->nelems; i++)
+        if (n->nodes[nd->elems[i]].kind != N_FIXED && n->nodes[nd->elems[i]].kind != N_STRING) return 0;
+    return 1;
+}
+
+/* split_column for a Tuple of fixed-width and String elements, or an
+ * array of such tuples (Map and Nested of scalars, the usual ones): the
+ * elements in one loop, where take() recurses into each. */
+static int split_flat(native *n, size_t c) {
+    node *root = &n->nodes[n->root[c]];
+    node *arr = root->kind == N_ARRAY ? root : NULL;
+    const node *tuple = arr ? &n->nodes[arr->child] : root;
+    const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
+    for (size_t r = 0; r < n->rows; r++) {
+        uint64_t count = 1;
+        if (arr) {
+            /* Every tuple takes a byte at least, which bounds the count. */
+            if (read_leb(&p, end, &count) || count > (uint64_t)(end - p)) return -1;
+            arr->count += count;
+            buf_le(&arr->stream, arr->count, 8);
+        }
+        for (uint64_t i = 0; i < count; i++)
+            for (size_t e = 0; e < tuple->nelems; e++)
+                if (take_direct(&n->nodes[tuple->elems[e]], &p, end)) return -1;
+    }
+    return p == end ? 0 : -1;
+}
+
 /* A composite column's RowBinary values, n->rows of them, into its
  * nodes' streams.  Returns -1 when they do not parse as such (a writer
  * broke rbwriter.h's rules: a programming error). */
@@ -402,6 +454,8 @@ static int split_column(native *n, size_t c) {
         node_kind inner = n->nodes[root->child].kind;
         if (inner == N_FIXED || inner == N_STRING) return split_nullable(n, c);
     }
+    if (flat_tuple(n, n->root[c]) || (root->kind == N_ARRAY && flat_tuple(n, root->child)))
+        return split_flat(n, c);
     const unsigned char *p = n->cols[c].data, *end = p + n->cols[c].len;
     for (size_t r = 0; r < n->rows; r++)
         if (take(n, n->root[c], &p, end)) return -1;

@@ -134,7 +134,9 @@ static const char every_type[] =
     "tp Tuple(UInt8, Array(String)), nt Nullable(Tuple(a UInt8, b String)), "
     "ne Nested(k String, v Float64), an Array(Nested(k String, v Array(UInt8))), "
     "v Variant(Int64, String, Array(Variant(UInt8, Tuple(s String, n Nullable(Int8))))), "
-    "tv Tuple(a Variant(Bool), b Map(String, Variant(Date, String))), _offset UInt64";
+    "tv Tuple(a Variant(Bool), b Map(String, Variant(Date, String))), "
+    "ft Tuple(a UInt32, b String, c FixedString(2)), ms Map(String, String), mf Map(UInt16, Float64), "
+    "_offset UInt64";
 
 /* Rows made from random bytes, transposed into blocks of a few rows, read
  * back by an independent reader: the very same rows. */
