@@ -373,8 +373,9 @@ static int consume(run *r) {
                     return die(r, "out of memory");
                 }
                 /* A full Native block goes out before the next message
-                 * adds to it: it is written from its columns. */
-                if (output_wants_flush(&r->out)) {
+                 * adds to it: it is written from its columns.  RowBinary
+                 * waits for the batch's end. */
+                if (r->out.native && output_wants_flush(&r->out)) {
                     int rc = flush_in_batch(r, msgs, i, n);
                     if (rc != FLUSHED) return rc;
                     last_flush = now;
@@ -394,10 +395,11 @@ static int consume(run *r) {
                  * handled messages: the flush timer is honoured inside a
                  * batch too, so ClickHouse keeps receiving rows while the
                  * run works (no pipe read timeout).  Error rows can fill
-                 * a block too. */
+                 * a Native block too. */
                 ++bad_in_batch;
-                if (output_wants_flush(&r->out) || (bad_in_batch % 64 == 0 && output_pending(&r->out) &&
-                                                    (now = now_seconds()) - last_flush >= flush_every)) {
+                if ((r->out.native && output_wants_flush(&r->out)) ||
+                    (bad_in_batch % 64 == 0 && output_pending(&r->out) &&
+                     (now = now_seconds()) - last_flush >= flush_every)) {
                     rc = flush_in_batch(r, msgs, i, n);
                     if (rc != FLUSHED) return rc;
                     last_flush = now;
