@@ -31,7 +31,7 @@ struct native {
     node *nodes;
     size_t nnodes, cap;
     uint32_t *root;     /* per column: its first node; root[ncols] = nnodes */
-    size_t *variants;   /* per column: its Variant nodes, each one prefix (put_block) */
+    size_t *variants;   /* per column: its Variant nodes, each one prefix (put_pieces) */
     buf *type_names;    /* per column: the type as the block names it */
     /* The block being filled.  Per column, its values in RowBinary: for a
      * direct column (one node, fixed-width or String) that is already the
