@@ -48,15 +48,11 @@ void output_init(output *o, int fd, size_t flush_bytes, int with_header, const r
 void output_free(output *o) {
     buf_free(&o->rows);
     native_close(o->nat);
-    if (o->native) buf_free(&o->block);
 }
 
 void output_native(output *o, const rowplan *plan) {
     if (!o->native) {
         o->flush_bytes = OUTPUT_NATIVE_BLOCK_BYTES;
-        /* Blocks are written from their columns; this holds only the
-         * error block and a block its caller did not flush in time. */
-        buf_init(&o->block, 4096);
         /* Rows reach the columns directly: o->rows only passes error rows on. */
         buf_free(&o->rows);
         buf_init(&o->rows, 4096);
@@ -110,41 +106,34 @@ static int take_rows(output *o, char *err, size_t errlen) {
 
 int output_added(output *o, size_t rows, char *err, size_t errlen) {
     if (!o->native) return OUTPUT_OK;
+    if (o->block_full) {
+        snprintf(err, errlen, "internal error: rows added to a full Native block before its flush");
+        return OUTPUT_ERROR;
+    }
     if (take_rows(o, err, errlen)) return OUTPUT_ERROR;
     if (!o->nat) {
         if (!rows) return OUTPUT_OK;
         snprintf(err, errlen, "internal error: Native rows before the columns are known");
         return OUTPUT_ERROR;
     }
-    if (!native_added(o->nat, rows)) return OUTPUT_OK;
-    /* Full: the caller's next flush writes it from its columns.  A caller
-     * that added rows to a full block instead gets it copied out here, so
-     * that no block grows past its bounds by more than one message. */
-    if (!o->block_full) {
-        o->block_full = 1;
-        return OUTPUT_OK;
-    }
-    o->block_full = 0;
-    return native_flush_block(o->nat, &o->block, err, errlen) ? OUTPUT_ERROR : OUTPUT_OK;
+    /* Full: the caller's next flush writes it from its columns. */
+    o->block_full = native_added(o->nat, rows);
+    return OUTPUT_OK;
 }
 
 int output_flush(output *o, char *err, size_t errlen) {
     if (o->closed) return OUTPUT_CLOSED;
     if (o->native) {
-        int rc = take_rows(o, err, errlen);
-        /* Blocks closed before a fault are valid: they go out either way. */
-        int wrc = write_all(o, o->block.data, o->block.len, err, errlen);
-        o->block.len = 0;
         o->header_written = 1;
         o->block_full = 0;
-        if (rc != OUTPUT_OK) return rc;
-        if (wrc != OUTPUT_OK || !o->nat) return wrc;
+        if (take_rows(o, err, errlen)) return OUTPUT_ERROR;
+        if (!o->nat) return OUTPUT_OK;
         struct iovec *pieces;
         size_t npieces;
         if (native_block_pieces(o->nat, &pieces, &npieces, err, errlen)) return OUTPUT_ERROR;
-        wrc = write_pieces(o, pieces, npieces, err, errlen);
+        int rc = write_pieces(o, pieces, npieces, err, errlen);
         native_block_done(o->nat);
-        return wrc;
+        return rc;
     }
     int rc = write_all(o, o->rows.data, o->rows.len, err, errlen);
     o->rows.len = 0;
@@ -193,9 +182,11 @@ void output_fail(output *o, const rowplan *plan, const char *message, int trust_
         /* Rows buffered are valid: they go out as blocks first. */
         if (output_flush(o, err, sizeof err) == OUTPUT_CLOSED || trust_exit_code) return;
         const char *name = plan && plan->ncols ? plan->cols[0].name : "error";
-        native_error_block(&o->block, name, message);
-        write_all(o, o->block.data, o->block.len, err, sizeof err);
-        o->block.len = 0;
+        buf block;
+        buf_init(&block, 256 + strlen(message));
+        native_error_block(&block, name, message);
+        write_all(o, block.data, block.len, err, sizeof err);
+        buf_free(&block);
         return;
     }
     if (!o->header_written && o->with_header) {

@@ -45,9 +45,9 @@
 /* Rows per Native block at most; ClickHouse's own blocks are about this. */
 #define OUTPUT_NATIVE_BLOCK_ROWS 65536
 /* Column bytes per Native block at most (what the columns hold in
- * RowBinary).  The output then holds about twice this (the columns, the
- * blocks being written; composite columns' streams too while a block
- * closes) beside librdkafka's budget.  Larger blocks cost ClickHouse less
+ * RowBinary).  The output then holds about this much (the columns, which
+ * are written from where they are; composite columns' streams too while
+ * a block closes) beside librdkafka's budget.  Larger blocks cost ClickHouse less
  * on wide rows but the bridge more memory: README, "Native output" (the
  * benchmark builds other values with -D to compare them). */
 #ifndef OUTPUT_NATIVE_BLOCK_BYTES
@@ -65,8 +65,6 @@ typedef struct output {
     int native;            /* Native blocks instead of RowBinary */
     native *nat;           /* the block being filled, once the columns are known */
     int block_full;        /* the Native block being filled is full: flush */
-    buf block;             /* Native: the error block, and blocks copied out
-                              when rows came to a full one (output_added) */
 } output;
 
 enum { OUTPUT_OK = 0, OUTPUT_CLOSED = 1, OUTPUT_ERROR = -1 };
@@ -89,10 +87,10 @@ static inline buf *output_columns(output *o) { return native_columns(o->nat); }
 /* After a message's rows were added: `rows` decoded into output_columns,
  * and any whole RowBinary rows written to o->rows meanwhile (error rows,
  * moved into the columns here, in order).  A block that is now full asks
- * for the flush (output_wants_flush); one that was already full, because
- * the caller did not flush, is copied out here instead.  In RowBinary
- * there is nothing to do.  Returns OUTPUT_OK, or OUTPUT_ERROR with err
- * filled (a programming error upstream). */
+ * for the flush (output_wants_flush), which must come before any more
+ * rows.  In RowBinary there is nothing to do.  Returns OUTPUT_OK, or
+ * OUTPUT_ERROR with err filled (a programming error upstream: rows that
+ * do not parse, or rows added to a full block). */
 int output_added(output *o, size_t rows, char *err, size_t errlen);
 
 /* Writes everything buffered.  Returns OUTPUT_CLOSED when ClickHouse has
@@ -101,12 +99,12 @@ int output_added(output *o, size_t rows, char *err, size_t errlen);
 int output_flush(output *o, char *err, size_t errlen);
 
 static inline int output_wants_flush(const output *o) {
-    return o->native ? o->block_full || o->block.len > 0 : o->rows.len >= o->flush_bytes;
+    return o->native ? o->block_full : o->rows.len >= o->flush_bytes;
 }
 
 /* Whether any row waits to be written. */
 static inline int output_pending(const output *o) {
-    return o->rows.len || (o->native && (o->block.len || (o->nat && native_rows(o->nat))));
+    return o->rows.len || (o->native && o->nat && native_rows(o->nat));
 }
 
 /* Ends the stream so that the query fails, after writing the rows already

@@ -206,12 +206,64 @@ START_TEST(native_blocks_leave_whole_through_partial_writes) {
 }
 END_TEST
 
+/* A full block must be flushed before more rows come: a caller that adds
+ * rows anyway gets an internal error, and what was buffered still goes
+ * out whole with the flush that the failing run makes. */
+START_TEST(rows_for_a_full_block_are_refused) {
+    chcolumns cols;
+    rowplan plan;
+    char err[512] = "";
+    ck_assert_msg(chcolumns_parse("s String", &cols, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rowplan_build(&plan, &cols, err, sizeof err) == 0, "%s", err);
+    char path[] = "/tmp/kb-output-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    output o;
+    output_init(&o, fd, FLUSH, 0, NULL);
+    output_native(&o, &plan);
+    /* One row of a String longer than a block's bytes fills it. */
+    size_t len = OUTPUT_NATIVE_BLOCK_BYTES;
+    unsigned char *s = calloc(1, len);
+    ck_assert_ptr_nonnull(s);
+    buf_rb_string(&o.rows, (const char *)s, len);
+    ck_assert_msg(output_added(&o, 0, err, sizeof err) == OUTPUT_OK, "%s", err);
+    ck_assert(output_wants_flush(&o));
+    buf_rb_string(&o.rows, "x", 1);
+    ck_assert_int_eq(output_added(&o, 0, err, sizeof err), OUTPUT_ERROR);
+    ck_assert_msg(strstr(err, "full Native block") != NULL, "%s", err);
+    ck_assert_msg(output_flush(&o, err, sizeof err) == OUTPUT_OK, "%s", err);
+    ck_assert(!output_wants_flush(&o));
+    off_t size = lseek(fd, 0, SEEK_END);
+    ck_assert_int_gt(size, (off_t)len);
+    buf back;
+    buf_init(&back, 1024);
+    unsigned char *written = malloc((size_t)size);
+    ck_assert_ptr_nonnull(written);
+    ck_assert_int_eq(pread(fd, written, (size_t)size, 0), size);
+    size_t nrows, nblocks;
+    ck_assert_msg(nativecheck_read(&plan, written, (size_t)size, &back, &nrows, &nblocks, NULL, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(nblocks, 1);
+    ck_assert_uint_eq(nrows, 2);
+    ck_assert_uint_eq(back.len, 3 + len + 2); /* both rows, whole */
+    free(written);
+    free(s);
+    buf_free(&back);
+    output_free(&o);
+    close(fd);
+    rowplan_free(&plan);
+    chcolumns_free(&cols);
+}
+END_TEST
+
 Suite *output_suite(void) {
     Suite *s = suite_create("output");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, a_flush_fits_in_the_pipe);
     tcase_add_test(tc, a_file_is_left_alone);
     tcase_add_test(tc, native_blocks_leave_whole_through_partial_writes);
+    tcase_add_test(tc, rows_for_a_full_block_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }
