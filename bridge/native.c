@@ -246,22 +246,34 @@ static void put_default(native *n, uint32_t id) {
     }
 }
 
+/* One value of a fixed-width or String node from [*p, end) to its
+ * stream (the same bytes in RowBinary and Native). */
+static inline int take_direct(node *nd, const unsigned char **p, const unsigned char *end) {
+    size_t k = nd->width;
+    if (nd->kind == N_STRING) {
+        const unsigned char *q = *p;
+        if (pass_string(&q, end)) return -1;
+        k = (size_t)(q - *p);
+    } else if ((size_t)(end - *p) < k) {
+        return -1;
+    }
+    buf_reserve(&nd->stream, k);
+    unsigned char *o = nd->stream.data + nd->stream.len;
+    if (k <= 32) buf_copy_short(o, *p, k);
+    else memcpy(o, *p, k);
+    nd->stream.len += k;
+    *p += k;
+    return 0;
+}
+
 /* Moves one RowBinary value of node id from [*p, end) to the node's
  * streams.  Returns -1 when the bytes cannot be such a value. */
 static int take(native *n, uint32_t id, const unsigned char **p, const unsigned char *end) {
     node *nd = &n->nodes[id];
     switch (nd->kind) {
     case N_FIXED:
-        if ((size_t)(end - *p) < nd->width) return -1;
-        buf_put(&nd->stream, *p, nd->width);
-        *p += nd->width;
-        return 0;
-    case N_STRING: {
-        const unsigned char *start = *p;
-        if (pass_string(p, end)) return -1;
-        buf_put(&nd->stream, start, (size_t)(*p - start));
-        return 0;
-    }
+    case N_STRING:
+        return take_direct(nd, p, end);
     case N_NULLABLE: {
         if (*p == end || **p > 1) return -1;
         unsigned char is_null = *(*p)++;
@@ -391,26 +403,6 @@ static int split_nullable(native *n, size_t c) {
     nd->stream.len += rows;
     v->stream.len = (size_t)(o - v->stream.data);
     return p == end ? 0 : -1;
-}
-
-/* One value of a fixed-width or String node from [*p, end) to its
- * stream (the same bytes in RowBinary and Native). */
-static inline int take_direct(node *nd, const unsigned char **p, const unsigned char *end) {
-    size_t k = nd->width;
-    if (nd->kind == N_STRING) {
-        const unsigned char *q = *p;
-        if (pass_string(&q, end)) return -1;
-        k = (size_t)(q - *p);
-    } else if ((size_t)(end - *p) < k) {
-        return -1;
-    }
-    buf_reserve(&nd->stream, k);
-    unsigned char *o = nd->stream.data + nd->stream.len;
-    if (k <= 32) buf_copy_short(o, *p, k);
-    else memcpy(o, *p, k);
-    nd->stream.len += k;
-    *p += k;
-    return 0;
 }
 
 /* Whether node id is a Tuple of fixed-width and String elements only. */
