@@ -66,11 +66,13 @@ columns), and this build's.
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import random
 import resource
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 SETTINGS = ("date_time_input_format = 'best_effort', input_format_skip_unknown_fields = 1, "
@@ -217,8 +219,6 @@ AVRO_WIDE_COLUMNS = (NARROW + ", level Enum8('debug' = 1, 'info' = 2, 'warn' = 3
 def avro_wide_value(i: int) -> dict:
     """avro_value(i) and the wide fields, varied by i (no randomness, so
     files are the same from run to run)."""
-    import decimal
-    import uuid
     v = avro_value(i, False)
     v.update({"level": ["debug", "info", "warn", "error"][i % 4],
               "tag": None if i % 4 == 0 else f"tag-{i % 50}", "ref": None if i % 3 == 0 else i * 7,
