@@ -63,12 +63,18 @@ START_TEST(a_flush_fits_in_the_pipe) {
 }
 END_TEST
 
-/* A file or a terminal is no pipe: nothing to widen, and no error. */
-START_TEST(a_file_is_left_alone) {
+/* A file of no name: it goes when its descriptor is closed. */
+static int scratch_file(void) {
     char path[] = "/tmp/kb-output-XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     unlink(path);
+    return fd;
+}
+
+/* A file or a terminal is no pipe: nothing to widen, and no error. */
+START_TEST(a_file_is_left_alone) {
+    int fd = scratch_file();
     output o;
     output_init(&o, fd, FLUSH, 0, NULL);
     buf_put(&o.rows, "abc", 3);
@@ -215,10 +221,7 @@ START_TEST(rows_for_a_full_block_are_refused) {
     char err[512] = "";
     ck_assert_msg(chcolumns_parse("s String", &cols, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(rowplan_build(&plan, &cols, err, sizeof err) == 0, "%s", err);
-    char path[] = "/tmp/kb-output-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    unlink(path);
+    int fd = scratch_file();
     output o;
     output_init(&o, fd, FLUSH, 0, NULL);
     output_native(&o, &plan);
